@@ -1,0 +1,22 @@
+"""tomei (透明, "transparent"): a Keras-compatible deep-learning library on NumPy.
+
+Write ``import tomei as tf`` in a TensorFlow/Keras beginner script and it runs here,
+with every forward, gradient and update readable as plain NumPy.
+"""
+__version__ = "0.1.0"
+
+from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
+from tomei.engine.ops import (  # noqa: F401
+    abs, add, cast, clip as clip_by_value, concat, convert_to_tensor, divide, exp, log, matmul,
+    maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
+    reduce_sum, reshape, sqrt, square, subtract, transpose,
+)
+from tomei.api_extras import argmax, constant, ones, random, shape, zeros  # noqa: F401
+from tomei import nn  # noqa: F401
+from tomei import keras  # noqa: F401
+
+float32 = "float32"
+float64 = "float64"
+int32 = "int32"
+int64 = "int64"
+uint8 = "uint8"

@@ -1,0 +1,50 @@
+"""Small TensorFlow-style helpers on the top-level namespace (tf.constant, tf.zeros, ...)."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from tomei import config
+from tomei.engine.tensor import Tensor
+
+
+def constant(value, dtype=None, shape=None) -> Tensor:
+    """A Tensor holding ``value`` (as ``tf.constant``); floats become float32 unless ``dtype``."""
+    t = Tensor(value, dtype)
+    if shape is not None:
+        t = Tensor(np.broadcast_to(t.value, shape).copy())
+    return t
+
+
+def zeros(shape, dtype="float32") -> Tensor:
+    return Tensor(np.zeros(shape, dtype=dtype))
+
+
+def ones(shape, dtype="float32") -> Tensor:
+    return Tensor(np.ones(shape, dtype=dtype))
+
+
+def shape(x) -> Tensor:
+    return Tensor(np.asarray(np.shape(np.asarray(x)), dtype=np.int32))
+
+
+def argmax(x, axis=-1, output_type="int64") -> Tensor:
+    """Index of the largest value along ``axis`` (TensorFlow's default axis is 0; Keras ops -1)."""
+    return Tensor(np.argmax(np.asarray(x), axis=axis).astype(output_type))
+
+
+def _normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
+    g = np.random.default_rng(seed) if seed is not None else config.rng()
+    return Tensor(g.normal(mean, stddev, size=shape).astype(dtype))
+
+
+def _uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
+    g = np.random.default_rng(seed) if seed is not None else config.rng()
+    return Tensor(g.uniform(minval, maxval, size=shape).astype(dtype))
+
+
+def _set_seed(seed):
+    from tomei.keras.utils import set_random_seed
+    set_random_seed(seed)
+
+
+random = SimpleNamespace(normal=_normal, uniform=_uniform, set_seed=_set_seed)

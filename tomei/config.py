@@ -1,0 +1,30 @@
+"""Global settings: the default float type and the random generator behind every seed."""
+import numpy as np
+
+_FLOATX = np.dtype("float32")
+_rng = np.random.default_rng()
+
+
+def floatx() -> str:
+    """The default float type, ``'float32'`` (as ``keras.backend.floatx()``)."""
+    return _FLOATX.name
+
+
+def set_floatx(value: str):
+    """Sets the default float type: one of 'float16', 'float32', 'float64'."""
+    global _FLOATX
+    if value not in ("float16", "float32", "float64"):
+        raise ValueError(f"Unknown floatx: expected 'float16', 'float32' or 'float64'; "
+                         f"received floatx={value!r}.")
+    _FLOATX = np.dtype(value)
+
+
+def rng() -> np.random.Generator:
+    """The generator used by initializers, dropout and shuffling when no seed is given."""
+    return _rng
+
+
+def set_seed(seed: int):
+    """Re-seeds tomei's generator (``tomei.keras.utils.set_random_seed`` also seeds Python and NumPy)."""
+    global _rng
+    _rng = np.random.default_rng(seed)

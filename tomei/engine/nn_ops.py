@@ -1,0 +1,218 @@
+"""Neural-network ops: activations, softmax, fused losses and dropout, with their gradients.
+
+Fused ops (softmax cross-entropy from logits, dropout) exist because their hand-written
+gradient is shorter, faster and numerically safer than the chain of primitive ops.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tomei import config
+from tomei.engine.ops import convert_to_tensor, unbroadcast
+from tomei.engine.tensor import Tensor, record
+
+
+# --- activations ------------------------------------------------------------------
+
+def relu(x) -> Tensor:
+    """max(x, 0) (Nair & Hinton, 2010). At 0 the gradient is 0."""
+    x = convert_to_tensor(x)
+    out = np.maximum(x.value, 0)
+    return record(out, (x,), lambda g: (g * (out > 0),))  # d relu/dx = [x > 0]
+
+
+def leaky_relu(x, negative_slope=0.2) -> Tensor:
+    """x if x > 0 else negative_slope * x (Maas et al., 2013). Keras default slope 0.2."""
+    x = convert_to_tensor(x)
+    slope = np.where(x.value > 0, 1, negative_slope).astype(x.dtype)
+    return record(x.value * slope, (x,), lambda g: (g * slope,))  # d/dx = 1 or slope
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + e^-x), computed without overflow for large |x|."""
+    x = convert_to_tensor(x)
+    out = np.empty_like(x.value)
+    pos = x.value >= 0
+    out[pos] = 1 / (1 + np.exp(-x.value[pos]))
+    ex = np.exp(x.value[~pos])
+    out[~pos] = ex / (1 + ex)
+    return record(out, (x,), lambda g: (g * out * (1 - out),))  # d s/dx = s (1 - s)
+
+
+def tanh(x) -> Tensor:
+    x = convert_to_tensor(x)
+    out = np.tanh(x.value)
+    return record(out, (x,), lambda g: (g * (1 - out * out),))  # d tanh/dx = 1 - tanh^2
+
+
+def softplus(x) -> Tensor:
+    """ln(1 + e^x), stable form max(x,0) + ln(1 + e^-|x|)."""
+    x = convert_to_tensor(x)
+    out = np.maximum(x.value, 0) + np.log1p(np.exp(-np.abs(x.value)))
+    # d softplus/dx = sigmoid(x)
+    return record(out, (x,), lambda g: (g * (1 - np.exp(-out)),))
+
+
+def softsign(x) -> Tensor:
+    """x / (1 + |x|)."""
+    x = convert_to_tensor(x)
+    den = 1 + np.abs(x.value)
+    return record(x.value / den, (x,), lambda g: (g / (den * den),))  # d/dx = 1/(1+|x|)^2
+
+
+def elu(x, alpha=1.0) -> Tensor:
+    """x if x > 0 else alpha (e^x - 1) (Clevert et al., 2015, arXiv:1511.07289)."""
+    x = convert_to_tensor(x)
+    neg = alpha * np.expm1(np.minimum(x.value, 0))
+    out = np.where(x.value > 0, x.value, neg)
+    # d/dx = 1 if x > 0 else alpha e^x = out + alpha
+    return record(out, (x,), lambda g: (g * np.where(x.value > 0, 1, neg + alpha),))
+
+
+SELU_ALPHA = 1.6732632423543772  # Klambauer et al., 2017, arXiv:1706.02515
+SELU_SCALE = 1.0507009873554805
+
+
+def selu(x) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    x = convert_to_tensor(x)
+    neg = SELU_ALPHA * np.expm1(np.minimum(x.value, 0))
+    out = SELU_SCALE * np.where(x.value > 0, x.value, neg)
+    slope = SELU_SCALE * np.where(x.value > 0, 1, neg + SELU_ALPHA)
+    return record(out.astype(x.dtype), (x,), lambda g: (g * slope,))
+
+
+def gelu(x, approximate=False) -> Tensor:
+    """x * Phi(x) (Hendrycks & Gimpel, 2016, arXiv:1606.08415); tanh form if approximate."""
+    x = convert_to_tensor(x)
+    v = x.value.astype(np.float64)
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        inner = c * (v + 0.044715 * v ** 3)
+        t = np.tanh(inner)
+        out = 0.5 * v * (1 + t)
+        slope = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
+    else:
+        from math import erf
+        phi = 0.5 * (1 + np.vectorize(erf)(v / math.sqrt(2)))
+        out = v * phi
+        slope = phi + v * np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)  # Phi + x phi(x)
+    return record(out.astype(x.dtype), (x,), lambda g: (g * slope.astype(x.dtype),))
+
+
+def silu(x) -> Tensor:
+    """x * sigmoid(x), a.k.a. swish (Ramachandran et al., 2017, arXiv:1710.05941)."""
+    x = convert_to_tensor(x)
+    s = sigmoid(x).value
+    # d/dx = s + x s (1 - s)
+    return record(x.value * s, (x,), lambda g: (g * (s + x.value * s * (1 - s)),))
+
+
+# --- softmax family -----------------------------------------------------------------
+
+def softmax(x, axis=-1) -> Tensor:
+    """e^x / sum(e^x) along ``axis``; rows sum to 1. Shifted by the max for stability."""
+    x = convert_to_tensor(x)
+    e = np.exp(x.value - x.value.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g):  # J^T g = s * (g - sum(g * s))
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+    return record(out, (x,), backward)
+
+
+def log_softmax(x, axis=-1) -> Tensor:
+    """x - max - ln(sum(e^(x - max))) along ``axis``."""
+    x = convert_to_tensor(x)
+    shifted = x.value - x.value.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):  # J^T g = g - softmax(x) * sum(g)
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+    return record(out, (x,), backward)
+
+
+def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
+    """Per-sample -log softmax(logits)[label], fused with its gradient.
+
+    Args:
+        labels: int array of shape (N,) (or the leading shape of ``logits``), values in
+            [0, C). Not differentiated.
+        logits: float Tensor of shape (N, C).
+
+    Returns:
+        Tensor of shape (N,): the loss of each sample.
+
+    The gradient with respect to the logits is softmax(logits) - onehot(label).
+    """
+    logits = convert_to_tensor(logits)
+    labels = np.asarray(labels)
+    z = logits.value
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    out = np.log(total[..., 0]) - picked
+
+    def backward(g):  # d loss_i / d z_ij = softmax_ij - [j == label_i]
+        grad = e / total
+        np.put_along_axis(grad, labels[..., None],
+                          np.take_along_axis(grad, labels[..., None], axis=-1) - 1, axis=-1)
+        return (grad * g[..., None],)
+    return record(out, (logits,), backward)
+
+
+def softmax_cross_entropy(targets, logits) -> Tensor:
+    """Per-sample -sum(targets * log_softmax(logits)) over the last axis (dense targets).
+
+    Gradient with respect to the logits: softmax(logits) * sum(targets) - targets.
+    """
+    logits = convert_to_tensor(logits)
+    t = np.asarray(targets, dtype=logits.dtype)
+    z = logits.value
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_total = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    out = -(t * (shifted - log_total)).sum(axis=-1)
+
+    def backward(g):
+        probs = np.exp(shifted - log_total)
+        return (g[..., None] * (probs * t.sum(axis=-1, keepdims=True) - t),)
+    return record(out, (logits,), backward)
+
+
+def sigmoid_cross_entropy(targets, logits) -> Tensor:
+    """Elementwise binary cross-entropy from logits: max(z,0) - z t + ln(1 + e^-|z|).
+
+    Gradient with respect to z: sigmoid(z) - t.
+    """
+    logits = convert_to_tensor(logits)
+    t = np.asarray(targets, dtype=logits.dtype)
+    z = logits.value
+    out = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+
+    def backward(g):
+        return (g * (sigmoid(z).value - t),)
+    return record(out, (logits,), backward)
+
+
+# --- dropout ------------------------------------------------------------------------
+
+def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
+    """Inverted dropout (Srivastava et al., 2014): keep each unit with probability 1-rate
+    and scale kept units by 1/(1-rate), so the expected output equals the input.
+
+    Args:
+        x: Tensor. rate: float in [0, 1). rng: a NumPy Generator (default: tomei's).
+        noise_shape: optional shape broadcastable to ``x.shape`` for the keep mask.
+    """
+    x = convert_to_tensor(x)
+    keep = 1.0 - rate
+    rng = rng or config.rng()
+    shape = x.shape if noise_shape is None else tuple(
+        d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
+    scale = (rng.random(shape, dtype=np.float32) < keep) * np.float32(1.0 / keep)
+    scale = scale.astype(x.dtype, copy=False)
+    # d out/dx = scale (0 for dropped units, 1/(1-rate) for kept ones)
+    return record(x.value * scale, (x,), lambda g: (unbroadcast(g * scale, x.shape),))

@@ -1,0 +1,286 @@
+"""Differentiable array ops: each forward sits next to its gradient.
+
+Every op takes Tensors (or anything ``convert_to_tensor`` accepts), computes its result
+with NumPy, and hands ``record`` a ``backward(g)`` closure: given the gradient ``g`` of
+the loss with respect to the output, it returns the gradient with respect to each input
+(the vector-Jacobian product). The comment above each backward states the derivative.
+A backward never writes into its inputs, and skips inputs that are not ``tracked``.
+
+Broadcasting (NumPy rules) is undone in one place, :func:`unbroadcast`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei.engine.tensor import Tensor, record
+
+
+def convert_to_tensor(value, dtype=None) -> Tensor:
+    """Returns ``value`` as a Tensor (unchanged if it already is one with that dtype)."""
+    if isinstance(value, Tensor) and (dtype is None or value.dtype == np.dtype(dtype)):
+        return value
+    return Tensor(value, dtype)
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sums ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def _pair(a, b):
+    a = convert_to_tensor(a)
+    b = convert_to_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
+    return a, b
+
+
+# --- elementwise arithmetic -------------------------------------------------------
+
+def add(a, b) -> Tensor:
+    a, b = _pair(a, b)
+
+    def backward(g):  # d(a+b)/da = 1, d(a+b)/db = 1
+        return (unbroadcast(g, a.shape) if a.tracked else None,
+                unbroadcast(g, b.shape) if b.tracked else None)
+    return record(a.value + b.value, (a, b), backward)
+
+
+def subtract(a, b) -> Tensor:
+    a, b = _pair(a, b)
+
+    def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
+        return (unbroadcast(g, a.shape) if a.tracked else None,
+                unbroadcast(-g, b.shape) if b.tracked else None)
+    return record(a.value - b.value, (a, b), backward)
+
+
+def multiply(a, b) -> Tensor:
+    a, b = _pair(a, b)
+
+    def backward(g):  # d(ab)/da = b, d(ab)/db = a
+        return (unbroadcast(g * b.value, a.shape) if a.tracked else None,
+                unbroadcast(g * a.value, b.shape) if b.tracked else None)
+    return record(a.value * b.value, (a, b), backward)
+
+
+def divide(a, b) -> Tensor:
+    a, b = _pair(a, b)
+
+    def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        return (unbroadcast(g / b.value, a.shape) if a.tracked else None,
+                unbroadcast(-g * a.value / (b.value * b.value), b.shape) if b.tracked else None)
+    return record(a.value / b.value, (a, b), backward)
+
+
+def negative(a) -> Tensor:
+    a = convert_to_tensor(a)
+    return record(-a.value, (a,), lambda g: (-g,))  # d(-a)/da = -1
+
+
+def power(a, b) -> Tensor:
+    a, b = _pair(a, b)
+    out = np.power(a.value, b.value)
+
+    def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
+        ga = gb = None
+        if a.tracked:
+            ga = unbroadcast(g * b.value * np.power(a.value, b.value - 1), a.shape)
+        if b.tracked:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = unbroadcast(g * out * np.where(a.value > 0, np.log(a.value), 0), b.shape)
+        return ga, gb
+    return record(out, (a, b), backward)
+
+
+def maximum(a, b) -> Tensor:
+    a, b = _pair(a, b)
+    a_wins = a.value >= b.value  # ties send the gradient to ``a``
+
+    def backward(g):  # d max(a,b)/da = [a >= b]
+        return (unbroadcast(np.where(a_wins, g, 0), a.shape) if a.tracked else None,
+                unbroadcast(np.where(a_wins, 0, g), b.shape) if b.tracked else None)
+    return record(np.maximum(a.value, b.value), (a, b), backward)
+
+
+def minimum(a, b) -> Tensor:
+    a, b = _pair(a, b)
+    a_wins = a.value <= b.value
+
+    def backward(g):  # d min(a,b)/da = [a <= b]
+        return (unbroadcast(np.where(a_wins, g, 0), a.shape) if a.tracked else None,
+                unbroadcast(np.where(a_wins, 0, g), b.shape) if b.tracked else None)
+    return record(np.minimum(a.value, b.value), (a, b), backward)
+
+
+# --- elementwise functions --------------------------------------------------------
+
+def exp(x) -> Tensor:
+    x = convert_to_tensor(x)
+    out = np.exp(x.value)
+    return record(out, (x,), lambda g: (g * out,))  # d e^x/dx = e^x
+
+
+def log(x) -> Tensor:
+    x = convert_to_tensor(x)
+    return record(np.log(x.value), (x,), lambda g: (g / x.value,))  # d ln x/dx = 1/x
+
+
+def sqrt(x) -> Tensor:
+    x = convert_to_tensor(x)
+    out = np.sqrt(x.value)
+    return record(out, (x,), lambda g: (g * 0.5 / out,))  # d sqrt(x)/dx = 1/(2 sqrt x)
+
+
+def square(x) -> Tensor:
+    x = convert_to_tensor(x)
+    return record(x.value * x.value, (x,), lambda g: (g * 2 * x.value,))  # d x^2/dx = 2x
+
+
+def abs(x) -> Tensor:  # noqa: A001 - TensorFlow's name
+    x = convert_to_tensor(x)
+    return record(np.abs(x.value), (x,), lambda g: (g * np.sign(x.value),))  # d|x|/dx = sign x
+
+
+def clip(x, lo, hi) -> Tensor:
+    x = convert_to_tensor(x)
+    inside = (x.value >= lo) & (x.value <= hi)
+    # d clip(x)/dx = 1 inside [lo, hi], 0 outside
+    return record(np.clip(x.value, lo, hi), (x,), lambda g: (np.where(inside, g, 0),))
+
+
+def cast(x, dtype) -> Tensor:
+    x = convert_to_tensor(x)
+    out = x.value.astype(dtype)
+    # the gradient flows back unchanged, in the input's dtype (none for integer inputs)
+    return record(out, (x,), lambda g: (g.astype(x.dtype) if x.dtype.kind == "f" else None,))
+
+
+# --- linear algebra and shapes ----------------------------------------------------
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules)."""
+    a, b = _pair(a, b)
+
+    def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
+        ga = gb = None
+        if a.tracked:
+            ga = unbroadcast(g @ np.swapaxes(b.value, -1, -2), a.shape)
+        if b.tracked:
+            gb = unbroadcast(np.swapaxes(a.value, -1, -2) @ g, b.shape)
+        return ga, gb
+    return record(a.value @ b.value, (a, b), backward)
+
+
+def reshape(x, shape) -> Tensor:
+    x = convert_to_tensor(x)
+    # reshaping moves no numbers, so the gradient is reshaped back
+    return record(x.value.reshape(shape), (x,), lambda g: (g.reshape(x.shape),))
+
+
+def transpose(x, perm=None) -> Tensor:
+    x = convert_to_tensor(x)
+    inverse = None if perm is None else np.argsort(perm)
+    return record(np.transpose(x.value, perm), (x,), lambda g: (np.transpose(g, inverse),))
+
+
+def concat(values, axis=-1) -> Tensor:
+    tensors = [convert_to_tensor(v) for v in values]
+    ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+
+    def backward(g):  # each input gets back its own slice of the gradient
+        return tuple(np.split(g, ends, axis=axis))
+    return record(np.concatenate([t.value for t in tensors], axis=axis), tuple(tensors), backward)
+
+
+def getitem(x, index) -> Tensor:
+    x = convert_to_tensor(x)
+
+    def backward(g):  # scatter the gradient back to the positions that were read
+        full = np.zeros(x.shape, dtype=g.dtype)
+        np.add.at(full, index, g)
+        return (full,)
+    return record(x.value[index], (x,), backward)
+
+
+# --- reductions --------------------------------------------------------------------
+
+def _expand(g, shape, axis, keepdims):
+    """Broadcasts a reduced gradient back over the reduced axes."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    elif axis is None and not keepdims:
+        g = np.reshape(g, (1,) * len(shape))
+    return np.broadcast_to(g, shape)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
+    x = convert_to_tensor(x)
+    axis = _axis(axis)
+    # d sum(x)/dx_i = 1
+    return record(np.sum(x.value, axis=axis, keepdims=keepdims), (x,),
+                  lambda g: (_expand(g, x.shape, axis, keepdims),))
+
+
+def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
+    x = convert_to_tensor(x)
+    axis = _axis(axis)
+    out = np.mean(x.value, axis=axis, keepdims=keepdims)
+    count = x.value.size // max(out.size, 1)
+    # d mean(x)/dx_i = 1/n
+    return record(out.astype(x.dtype, copy=False), (x,),
+                  lambda g: (_expand(g / count, x.shape, axis, keepdims),))
+
+
+def reduce_max(x, axis=None, keepdims=False) -> Tensor:
+    x = convert_to_tensor(x)
+    axis = _axis(axis)
+    out = np.max(x.value, axis=axis, keepdims=keepdims)
+
+    def backward(g):  # d max(x)/dx_i = 1 where x_i is the max (split evenly between ties)
+        winners = x.value == _expand(out, x.shape, axis, keepdims)
+        share = winners / winners.sum(axis=axis, keepdims=True)
+        return (_expand(g, x.shape, axis, keepdims) * share,)
+    return record(out, (x,), backward)
+
+
+def reduce_min(x, axis=None, keepdims=False) -> Tensor:
+    return negative(reduce_max(negative(x), axis=axis, keepdims=keepdims))
+
+
+# --- Python operators on Tensor ------------------------------------------------------
+
+def _install_operators():
+    T = Tensor
+    T.__add__ = lambda a, b: add(a, b)
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = lambda a, b: subtract(a, b)
+    T.__rsub__ = lambda a, b: subtract(convert_to_tensor(b, a.dtype), a)
+    T.__mul__ = lambda a, b: multiply(a, b)
+    T.__rmul__ = lambda a, b: multiply(b, a)
+    T.__truediv__ = lambda a, b: divide(a, b)
+    T.__rtruediv__ = lambda a, b: divide(convert_to_tensor(b, a.dtype), a)
+    T.__matmul__ = lambda a, b: matmul(a, b)
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__pow__ = lambda a, b: power(a, b)
+    T.__rpow__ = lambda a, b: power(convert_to_tensor(b, a.dtype), a)
+    T.__neg__ = lambda a: negative(a)
+    T.__abs__ = lambda a: abs(a)
+    T.__getitem__ = lambda a, i: getitem(a, i._value if isinstance(i, Tensor) else i)
+    T.__lt__ = lambda a, b: Tensor(a._value < np.asarray(b))
+    T.__le__ = lambda a, b: Tensor(a._value <= np.asarray(b))
+    T.__gt__ = lambda a, b: Tensor(a._value > np.asarray(b))
+    T.__ge__ = lambda a, b: Tensor(a._value >= np.asarray(b))
+    T.__eq__ = lambda a, b: Tensor(a._value == np.asarray(b))
+    T.__ne__ = lambda a, b: Tensor(a._value != np.asarray(b))
+    T.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 else shape)
+    T.T = property(lambda a: transpose(a))
+
+
+_install_operators()

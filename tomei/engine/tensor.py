@@ -1,0 +1,317 @@
+"""Tensor, Variable and GradientTape: the heart of tomei's autodiff.
+
+A ``Tensor`` wraps one NumPy array. When a :class:`GradientTape` is recording and an
+op receives a *tracked* tensor (a trainable ``Variable``, a tensor the tape watches,
+or the result of an earlier recorded op), the op's result remembers its parents and a
+``backward`` function: the vector-Jacobian product that maps the gradient of the
+output to gradients of the inputs. ``GradientTape.gradient`` walks those links from
+the target back to the sources in reverse topological order (reverse-mode automatic
+differentiation; Griewank & Walther, *Evaluating Derivatives*, 2008, ch. 3).
+
+Outside a tape nothing is recorded, so inference (``model(x)``, ``predict``,
+``evaluate``) builds no graph at all.
+
+Every op lives in :mod:`tomei.engine.ops` or :mod:`tomei.engine.nn_ops` with its
+forward and its gradient side by side; this file only holds the bookkeeping.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei import config
+
+# Tapes that are currently recording, innermost last.
+_active_tapes: list["GradientTape"] = []
+
+
+class Tensor:
+    """An immutable n-dimensional array of numbers, with TensorFlow's eager-tensor API.
+
+    Args:
+        value: anything ``np.asarray`` accepts. Python floats and lists of them become
+            ``config.floatx()`` (float32) unless ``dtype`` says otherwise; NumPy arrays keep
+            their dtype (as ``tf.constant``). Keras layers cast their inputs to float32.
+        dtype: optional NumPy dtype or name.
+
+    Attributes:
+        shape: tuple of ints. dtype: the NumPy dtype. ndim: number of axes.
+
+    Use ``.numpy()`` or ``np.asarray(t)`` to get the array back.
+    """
+
+    __slots__ = ("_value", "_parents", "_backward", "__weakref__")
+    __array_priority__ = 100  # make ndarray + Tensor return a Tensor
+
+    def __init__(self, value, dtype=None):
+        self._value = _to_array(value, dtype)
+        self._parents = ()  # tensors this one was computed from (only when recorded)
+        self._backward = None  # g -> tuple of input gradients (only when recorded)
+
+    # --- array access -----------------------------------------------------------
+    @property
+    def value(self) -> np.ndarray:
+        return self._value
+
+    def numpy(self) -> np.ndarray:
+        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar)."""
+        v = self._value
+        return v[()] if v.ndim == 0 else v
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value
+        return v if dtype is None else v.astype(dtype, copy=False)
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    def __len__(self):
+        return len(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __repr__(self):
+        return (f"<tomei.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+                f"numpy={np.array_repr(self._value)}>")
+
+    def __hash__(self):
+        return id(self)
+
+    # --- autodiff bookkeeping ---------------------------------------------------
+    @property
+    def tracked(self) -> bool:
+        """True when gradients can flow into this tensor on the active tapes."""
+        if self._backward is not None:
+            return True
+        return any(tape._watches(self) for tape in _active_tapes)
+
+    # Operators are attached in tomei.engine.ops (they need the op functions).
+
+
+class Variable(Tensor):
+    """A mutable tensor holding model state (weights), as ``tf.Variable``.
+
+    Args:
+        initial_value: array-like or Tensor; float values are stored as float32 unless
+            ``dtype`` is given.
+        trainable: if True (default), active tapes watch it automatically and
+            ``tape.gradient`` can differentiate with respect to it.
+        name: a label such as ``"kernel"``; ``path`` is set by layers ("dense/kernel").
+        dtype: optional dtype.
+
+    ``assign`` writes *in place*, so views into the storage stay valid: tomei keeps all
+    trainable weights of a model in one contiguous buffer for a fast optimizer step.
+    """
+
+    __slots__ = ("trainable", "name", "path", "regularizer", "constraint")
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        value = initial_value._value if isinstance(initial_value, Tensor) else initial_value
+        super().__init__(np.array(value, dtype=dtype, copy=True) if dtype else value, dtype)
+        if self._value.base is not None or not self._value.flags.writeable:
+            self._value = self._value.copy()
+        self.trainable = bool(trainable)
+        self.name = name or "Variable"
+        self.path = self.name
+        self.regularizer = None  # set by Layer.add_weight: weights -> scalar penalty
+        self.constraint = None  # set by Layer.add_weight: applied after each update
+
+    def assign(self, value):
+        """Writes ``value`` into the variable in place. Raises ValueError on a shape mismatch."""
+        value = np.asarray(value)
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"Variable '{self.path}' has shape {self._value.shape}; cannot assign a value "
+                f"of shape {value.shape}.")
+        self._value[...] = value
+        return self
+
+    def assign_add(self, delta):
+        self._value += np.asarray(delta, dtype=self._value.dtype)
+        return self
+
+    def assign_sub(self, delta):
+        self._value -= np.asarray(delta, dtype=self._value.dtype)
+        return self
+
+    def _rebind(self, storage: np.ndarray):
+        """Moves the values into ``storage`` (a view of a shared buffer) and uses it from now on."""
+        storage[...] = self._value
+        self._value = storage
+
+    def __repr__(self):
+        return (f"<tomei.Variable '{self.path}' shape={self.shape} dtype={self.dtype.name}, "
+                f"numpy={np.array_repr(self._value)}>")
+
+
+class GradientTape:
+    """Records operations so that gradients can be computed, like ``tf.GradientTape``.
+
+    Args:
+        persistent: if False (default) ``gradient`` may be called only once.
+        watch_accessed_variables: if True (default) every trainable ``Variable`` used while
+            the tape records is watched automatically.
+
+    Example::
+
+        with tomei.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self._watched: set[int] = set()
+        self._keep_alive: list[Tensor] = []  # watched tensors, so their ids stay unique
+        self._used = False
+        self._recording = False
+
+    def __enter__(self):
+        _active_tapes.append(self)
+        self._recording = True
+        return self
+
+    def __exit__(self, *exc):
+        self._recording = False
+        _active_tapes.remove(self)
+        return False
+
+    def watch(self, tensor):
+        """Marks ``tensor`` (or a list of tensors) as a source of gradients."""
+        for t in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch expects a Tensor or Variable; received "
+                                f"{type(t).__name__}. Use tomei.constant(x) first.")
+            self._watched.add(id(t))
+            self._keep_alive.append(t)
+
+    def _watches(self, t: Tensor) -> bool:
+        if id(t) in self._watched:
+            return True
+        return self.watch_accessed_variables and isinstance(t, Variable) and t.trainable
+
+    def gradient(self, target, sources, output_gradients=None):
+        """Gradient of ``target`` with respect to each of ``sources``.
+
+        Args:
+            target: a Tensor (usually a scalar loss). A non-scalar target is summed first,
+                as TensorFlow does, unless ``output_gradients`` is given.
+            sources: a Tensor/Variable, or a (nested) list/tuple/dict of them.
+            output_gradients: optional array with the shape of ``target``: the upstream
+                gradient (a vector-Jacobian product seed).
+
+        Returns:
+            Arrays wrapped as Tensors in the structure of ``sources``; ``None`` for a
+            source that the target does not depend on (as TensorFlow).
+
+        Raises:
+            RuntimeError: a non-persistent tape is asked twice, or asked while recording.
+        """
+        if self._used and not self.persistent:
+            raise RuntimeError("A non-persistent GradientTape can compute gradients only once. "
+                               "Use GradientTape(persistent=True) to call gradient() repeatedly.")
+        self._used = True
+        seed = (np.ones_like(target._value) if output_gradients is None
+                else np.asarray(output_gradients, dtype=target.dtype))
+        _active_tapes.append(self)  # so that ``tracked`` answers as it did while recording
+        try:
+            grads = backpropagate(target, seed)
+        finally:
+            _active_tapes.remove(self)
+        return _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
+
+
+def backpropagate(target: Tensor, seed: np.ndarray) -> dict:
+    """Reverse-mode sweep from ``target``. Returns {id(tensor): gradient array}."""
+    order = _topological_order(target)
+    grads = {id(target): seed}
+    for node in reversed(order):
+        g = grads.get(id(node))  # kept: a caller may ask for an intermediate tensor
+        if g is None or node._backward is None:
+            continue
+        for parent, pg in zip(node._parents, node._backward(g)):
+            if pg is None:
+                continue
+            key = id(parent)
+            grads[key] = grads[key] + pg if key in grads else pg
+    return grads
+
+
+def _topological_order(root: Tensor) -> list:
+    """Tensors reachable from ``root`` through recorded ops, parents before children."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:  # iterative depth-first search (deep graphs would overflow recursion)
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for p in node._parents:
+            if id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
+    """Wraps an op's output; links it to ``parents`` when a tape records and any is tracked.
+
+    ``backward(g)`` returns one gradient (or None) per parent. An op asks
+    ``parent.tracked`` before computing a gradient it may not need.
+    """
+    out = Tensor.__new__(Tensor)
+    out._value = value
+    out._parents = ()
+    out._backward = None
+    if _active_tapes and any(p.tracked for p in parents):
+        out._parents = parents
+        out._backward = backward
+    return out
+
+
+def _to_array(value, dtype=None) -> np.ndarray:
+    if isinstance(value, Tensor):
+        value = value._value
+    if dtype is not None:
+        return np.asarray(value, dtype=np.dtype(dtype))
+    arr = np.asarray(value)
+    if arr.dtype == np.float64 and not isinstance(value, (np.ndarray, np.generic)):
+        return arr.astype(config.floatx())  # Python floats and lists become float32, as in TF
+    if arr.dtype == object:
+        raise TypeError(f"Cannot convert {type(value).__name__} to a Tensor: received an "
+                        f"object array. Expected numbers or nested lists of numbers.")
+    return arr
+
+
+def _as_grad(g, source):
+    if g is None:
+        return None
+    if g.shape != source.shape:  # a scalar seed on a broadcast path, e.g.
+        g = np.broadcast_to(g, source.shape)
+    return Tensor(g.astype(source.dtype, copy=False))
+
+
+def _map_structure(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)

@@ -1,0 +1,5 @@
+"""Keras layers: ``tomei.keras.layers.Dense`` and friends."""
+from tomei.keras.layers.layer import Layer  # noqa: F401
+from tomei.keras.layers.core import Activation, Dense, Flatten, Input, InputLayer, Reshape  # noqa: F401
+from tomei.keras.layers.regularization import Dropout, GaussianNoise  # noqa: F401
+from tomei.keras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  # noqa: F401

@@ -1,0 +1,193 @@
+"""Core layers: InputLayer/Input, Dense, Flatten, Reshape, Activation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tomei.engine import ops
+from tomei.keras import activations, initializers
+from tomei.keras.layers.layer import Layer
+from tomei.keras.serialization import register, serialize
+
+
+@register("keras.layers")
+class InputLayer(Layer):
+    """Marks the input of a model: its per-sample ``shape`` (batch axis excluded).
+
+    Args:
+        shape: tuple, e.g. (28, 28). batch_size: optional fixed batch size.
+        dtype: default 'float32'. name: default "input_layer".
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 input_shape=None, sparse=False, ragged=False, optional=False, **kwargs):
+        if shape is None and input_shape is not None:
+            shape = input_shape
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+        elif shape is not None:
+            batch_shape = (batch_size,) + tuple(shape)
+        else:
+            raise ValueError("InputLayer needs shape=..., e.g. InputLayer(shape=(28, 28)); "
+                             "received neither shape nor batch_shape.")
+        super().__init__(name=name or _input_name(), dtype=dtype, **kwargs)
+        self.batch_shape = batch_shape
+        self._batch_input_shape = batch_shape
+        self.built = True
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
+                "ragged": False, "name": self.name, "optional": False}
+
+
+def _input_name():
+    from tomei.keras.layers.layer import unique_name
+    return unique_name("input_layer")
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
+    """A symbolic input for the functional API: ``x = Input(shape=(28, 28))``.
+
+    Returns a KerasTensor of shape (batch_size, *shape) to call layers on; also accepted
+    as the first entry of a Sequential model.
+    """
+    from tomei.keras.layers.functional import KerasTensor
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                       batch_shape=batch_shape)
+    return KerasTensor(layer.batch_shape, layer.dtype, layer=layer, inputs=())
+
+
+@register("keras.layers")
+class Dense(Layer):
+    """A fully connected layer: ``output = activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: positive int, the output size.
+        activation: name or callable; default None (linear).
+        use_bias: default True.
+        kernel_initializer: default 'glorot_uniform'. bias_initializer: default 'zeros'.
+        kernel_regularizer, bias_regularizer, activity_regularizer: optional penalties.
+        kernel_constraint, bias_constraint: optional constraints applied after updates.
+
+    Input shape: (batch_size, ..., input_dim). Output shape: (batch_size, ..., units).
+    Weights: kernel (input_dim, units), bias (units,).
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        from tomei.keras import constraints, regularizers
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense expects units to be a positive integer; received units={units!r}.")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"Dense '{self.name}' needs a known last input dimension; received "
+                             f"input shape {input_shape}.")
+        self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        x = ops.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            x = ops.add(x, self.bias)
+        x = self.activation(x)
+        if self.activity_regularizer is not None:
+            self._losses.append(self.activity_regularizer(x))
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "bias_initializer": serialize(self.bias_initializer),
+                "kernel_regularizer": serialize(self.kernel_regularizer),
+                "bias_regularizer": serialize(self.bias_regularizer),
+                "activity_regularizer": serialize(self.activity_regularizer),
+                "kernel_constraint": serialize(self.kernel_constraint),
+                "bias_constraint": serialize(self.bias_constraint)}
+
+
+@register("keras.layers")
+class Flatten(Layer):
+    """Flattens each sample into a vector: (batch, d1, d2, ...) -> (batch, d1*d2*...).
+
+    The tutorial's first layer turns each 28x28 image into 784 numbers.
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else math.prod(rest)
+        return (input_shape[0], size)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+@register("keras.layers")
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (batch axis excluded; one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(self.target_shape)
+        if -1 in shape and all(d is not None for d in input_shape[1:]):
+            known = math.prod(d for d in shape if d != -1)
+            shape[shape.index(-1)] = math.prod(input_shape[1:]) // known
+        return (input_shape[0],) + tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register("keras.layers")
+class Activation(Layer):
+    """Applies an activation function: ``Activation('relu')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}

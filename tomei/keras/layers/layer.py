@@ -1,0 +1,311 @@
+"""The Layer base class: the Keras contract every layer follows.
+
+- ``__init__`` stores the configuration (validated; strings resolved to functions).
+- ``build(input_shape)`` creates the weights with ``add_weight``, once, when the input
+  shape is first known.
+- ``call(inputs, training=None)`` is the forward math, written with engine ops. No layer
+  writes a backward: the GradientTape differentiates whatever ``call`` did.
+- ``get_config`` / ``from_config`` round-trip the configuration (for saving).
+
+``Layer.__call__`` does the rest: it casts the input to float32 once, builds the layer on
+first use, checks the input's shape against the one the layer was built for, and calls.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from tomei import config
+from tomei.engine.ops import convert_to_tensor
+from tomei.engine.tensor import Tensor, Variable
+from tomei.keras import initializers
+from tomei.keras.layers import functional
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """'dense', then 'dense_1', 'dense_2', ... (per base name, per process, as Keras)."""
+    n = _name_counts[base]
+    _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names():
+    """Restarts automatic names (``keras.backend.clear_session`` does this)."""
+    _name_counts.clear()
+
+
+def snake_case(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated by training (default True).
+        name: the layer name; default: the snake_case class name made unique ("dense_1").
+        dtype: compute and weight dtype, default ``config.floatx()`` ('float32').
+        input_shape: optional shape of one sample, without the batch axis, e.g. (28, 28);
+            lets a Sequential model build as soon as the layer is added.
+        input_dim: shortcut for ``input_shape=(input_dim,)``.
+
+    Raises:
+        TypeError: for a keyword argument the layer does not know.
+    """
+
+    _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
+                            f"{', '.join(sorted(kwargs))}.")
+        object.__setattr__(self, "_sublayers", [])
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype = _dtype_name(dtype)
+        self.built = False
+        self._weights: list[Variable] = []
+        self._input_spec_shape = None  # shape the layer was built for (batch axis None)
+        self._losses: list = []  # activity/weight regularization terms of the last call
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(_as_shape(input_shape))
+        else:
+            self._batch_input_shape = None
+
+    # --- sublayer tracking (layers kept as attributes, or in lists of them) ---------
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and name != "_outer" or (
+                isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value)):
+            layers = value if isinstance(value, (list, tuple)) else [value]
+            for layer in layers:
+                if layer is not self and not any(layer is s for s in self._sublayers):
+                    self._sublayers.append(layer)
+        object.__setattr__(self, name, value)
+
+    # --- weights ---------------------------------------------------------------------
+    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", dtype=None,
+                   trainable=True, regularizer=None, constraint=None):
+        """Creates a weight Variable, initialised now, and tracks it.
+
+        Args:
+            name: e.g. "kernel". shape: tuple of ints. initializer: name, instance or callable
+                ``(shape, dtype) -> array``. dtype: default the layer dtype.
+            trainable: False for state that training must not change (e.g. moving means).
+            regularizer: optional callable ``weights -> scalar`` added to the loss.
+            constraint: optional callable applied to the weight after each update.
+        """
+        dtype = dtype or self.dtype
+        init = initializers.get(initializer) if initializer is not None else initializers.Zeros()
+        value = np.asarray(init(tuple(shape), dtype=dtype), dtype=dtype)
+        var = Variable(value, trainable=trainable, name=name or f"variable_{len(self._weights)}")
+        var.path = f"{self.name}/{var.name}"
+        var.regularizer = regularizer
+        var.constraint = constraint
+        self._weights.append(var)
+        return var
+
+    @property
+    def weights(self) -> list[Variable]:
+        """All weights: the layer's own, then its sublayers', in creation order."""
+        out, seen = [], set()
+        for w in self._weights + [w for layer in self._sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        own = [w for w in self._weights if w.trainable]
+        return _dedup(own + [w for layer in self._sublayers for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    trainable_variables = trainable_weights
+    variables = weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weight values, in ``weights`` order."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Writes arrays into the weights, in ``weights`` order.
+
+        Raises:
+            ValueError: wrong number of arrays, or an array of the wrong shape.
+        """
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}' expects {len(own)} weight arrays "
+                             f"({[w.shape for w in own]}); received {len(weights)}.")
+        for var, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != var.shape:
+                raise ValueError(f"Weight '{var.path}' has shape {var.shape}; received an "
+                                 f"array of shape {value.shape}.")
+        for var, value in zip(own, weights):
+            var.assign(np.asarray(value, dtype=var.dtype))
+
+    def count_params(self) -> int:
+        return int(sum(w.value.size for w in self.weights))
+
+    @property
+    def losses(self) -> list:
+        """Regularization terms (scalar Tensors) from the last call, this layer and below."""
+        terms = list(self._losses)
+        for w in self._weights:
+            if getattr(w, "regularizer", None) is not None:
+                terms.append(w.regularizer(w))
+        for layer in self._sublayers:
+            terms.extend(layer.losses)
+        return terms
+
+    # --- the Keras contract ------------------------------------------------------------
+    def build(self, input_shape):
+        """Creates the weights for inputs of ``input_shape`` (batch axis included, may be None)."""
+        self.built = True
+
+    def call(self, inputs, training=None):
+        """The forward computation. Subclasses override it."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape``. Default: run ``call`` on a batch of one zero."""
+        shape = tuple(1 if d is None else d for d in input_shape)
+        if not self.built:
+            self._build_once(input_shape)
+        out = self._call(Tensor(np.zeros(shape, dtype=self.dtype)), None)
+        return (input_shape[0],) + tuple(out.shape[1:])
+
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        if functional.is_symbolic(inputs):
+            return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
+        inputs = self._convert_inputs(inputs)
+        if not self.built:
+            self._build_once(_shape_of(inputs))
+        elif self._input_spec_shape is not None:
+            self._check_input_shape(inputs)
+        self._losses = []
+        return self._call(inputs, training, *args, **kwargs)
+
+    def _call(self, inputs, training, *args, **kwargs):
+        if self._accepts_training():
+            kwargs["training"] = bool(training) if training is not None else False
+        return self.call(inputs, *args, **kwargs)
+
+    def _build_once(self, input_shape):
+        self._input_spec_shape = (None,) + tuple(input_shape[1:]) if _is_shape(input_shape) else None
+        self.build(input_shape)
+        self.built = True
+
+    def _convert_inputs(self, inputs):
+        if isinstance(inputs, (list, tuple)) and inputs and not np.isscalar(inputs[0]) \
+                and not isinstance(inputs[0], (int, float)):
+            return type(inputs)(self._convert_inputs(x) for x in inputs)
+        if isinstance(inputs, dict):
+            return {k: self._convert_inputs(v) for k, v in inputs.items()}
+        t = convert_to_tensor(inputs)
+        if self._autocast and t.dtype != self.dtype and t.dtype.kind in "fiub":
+            from tomei.engine.ops import cast
+            t = cast(t, self.dtype)  # uint8 pixels and float64 arrays become float32 once
+        return t
+
+    def _check_input_shape(self, inputs):
+        if not isinstance(inputs, Tensor):
+            return
+        expected, got = self._input_spec_shape, inputs.shape
+        if len(expected) != len(got) or any(e is not None and e != g
+                                            for e, g in zip(expected[1:], got[1:])):
+            raise ValueError(
+                f"Input of layer '{self.name}' is incompatible with the layer: expected shape="
+                f"{_fmt_shape(expected)}, found shape={_fmt_shape((None,) + tuple(got[1:]))} "
+                f"(full input shape {tuple(got)}).")
+
+    @classmethod
+    def _accepts_training(cls):
+        cached = cls.__dict__.get("_call_takes_training")
+        if cached is None:
+            params = inspect.signature(cls.call).parameters
+            cached = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+            setattr(cls, "_call_takes_training", cached)
+        return cached
+
+    # --- config --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments as a JSON-able dict (Keras 3 keys)."""
+        cfg = {"name": self.name, "trainable": self.trainable,
+               "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                         "config": {"name": self.dtype}, "registered_name": None}}
+        if self._batch_input_shape is not None:
+            cfg["batch_input_shape"] = list(self._batch_input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):
+            config["dtype"] = dtype.get("config", {}).get("name")
+        config.pop("batch_shape", None) if cls.__name__ != "InputLayer" else None
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _dtype_name(dtype):
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, dict):
+        return dtype.get("config", {}).get("name", config.floatx())
+    return np.dtype(dtype).name
+
+
+def _dedup(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _as_shape(shape):
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(shape)
+
+
+def _is_shape(shape):
+    return isinstance(shape, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shape)
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: _shape_of(v) for k, v in inputs.items()}
+    return tuple(inputs.shape)
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"

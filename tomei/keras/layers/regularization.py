@@ -1,0 +1,67 @@
+"""Layers that fight overfitting: Dropout, GaussianNoise."""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei import config
+from tomei.engine import nn_ops, ops
+from tomei.keras.layers.layer import Layer
+from tomei.keras.serialization import register
+
+
+@register("keras.layers")
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al., 2014, JMLR 15): while training, each input unit
+    is set to 0 with probability ``rate`` and the kept ones are scaled by 1/(1-rate).
+    Outside training (``model(x)``, ``predict``, ``evaluate``) it is the identity.
+
+    Args:
+        rate: float in [0, 1), the fraction to drop. noise_shape: optional mask shape.
+        seed: optional int for a reproducible mask sequence.
+
+    Input and output shape: any, unchanged.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout expects rate in [0, 1); received rate={rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        return nn_ops.dropout(inputs, self.rate, self._rng or config.rng(), self.noise_shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
+
+
+@register("keras.layers")
+class GaussianNoise(Layer):
+    """Adds N(0, stddev^2) noise while training; the identity otherwise."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, inputs, training=False):
+        if not training or self.stddev == 0:
+            return inputs
+        noise = (self._rng or config.rng()).normal(0, self.stddev, inputs.shape)
+        return ops.add(inputs, noise.astype(inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

@@ -1,0 +1,361 @@
+"""Loss functions with Keras names, defaults and reductions.
+
+A loss object is called as ``loss(y_true, y_pred, sample_weight=None)`` and returns a
+scalar Tensor (float32). ``call`` computes one value per sample; the reduction turns them
+into one number:
+
+- ``"sum_over_batch_size"`` (default; alias ``"mean"``): sum(w * l) / number of values
+- ``"mean_with_sample_weight"``: sum(w * l) / sum(w)
+- ``"sum"``: sum(w * l)
+- ``"none"`` or None: the per-sample values, unreduced
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from tomei.engine import nn_ops, ops
+from tomei.engine.tensor import Tensor
+from tomei.keras.serialization import register
+
+EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps]
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
+
+
+class Loss:
+    """Base class. Subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``.
+
+    Args:
+        reduction: one of ``REDUCTIONS`` (default "sum_over_batch_size").
+        name: the loss name used in logs.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"Invalid reduction: expected one of {REDUCTIONS}; received "
+                             f"reduction={reduction!r}.")
+        self.reduction = reduction
+        self.name = name or _snake(type(self).__name__)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        if y_pred.dtype.kind != "f":
+            y_pred = ops.cast(y_pred, "float32")
+        values = self.call(y_true, y_pred)
+        return reduce_values(values, sample_weight, self.reduction)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_size") -> Tensor:
+    """Applies sample weights and a reduction to per-sample loss values."""
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=values.dtype)
+        while w.ndim > values.ndim:
+            w = w.squeeze(-1)
+        while w.ndim < values.ndim:
+            w = w[..., None]
+        values = ops.multiply(values, w)
+    if reduction in ("none", None):
+        return values
+    total = ops.reduce_sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        denom = float(np.broadcast_to(w, values.shape).sum())
+    else:
+        denom = float(values.value.size)
+    if denom == 0:  # divide_no_nan: an empty batch or zero total weight gives 0, not NaN
+        return ops.multiply(total, np.asarray(0.0, values.dtype))
+    return ops.divide(total, np.asarray(denom, values.dtype))
+
+
+def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true"):
+    """Raises ValueError if any integer label is outside [0, num_classes), naming the first."""
+    if labels.dtype.kind == "f":
+        bad = labels != np.round(labels)
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise ValueError(f"Sparse labels must be whole numbers (class indices); received "
+                             f"{argument}[{i}] = {labels.ravel()[i]!r}.")
+    lo, hi = labels.min(initial=0), labels.max(initial=0)
+    if lo < 0 or hi >= num_classes:
+        flat = labels.ravel()
+        i = int(np.flatnonzero((flat < 0) | (flat >= num_classes))[0])
+        value = flat[i].item()
+        value = int(value) if float(value).is_integer() else value
+        raise ValueError(
+            f"Received a label value of {value} at {argument}[{i}], which is outside the valid "
+            f"range of [0, {num_classes}). The model outputs {num_classes} classes; labels must "
+            f"be 0..{num_classes - 1}. If your labels start at 1, subtract 1; if there are more "
+            f"classes, use Dense({int(labels.max()) + 1}) as the last layer.")
+
+
+def _sparse_labels(y_true, y_pred):
+    labels = np.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]  # (N, 1) -> (N,)
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(f"Sparse labels must have shape {y_pred.shape[:-1]} (one class index "
+                         f"per sample) to match predictions of shape {y_pred.shape}; received "
+                         f"y_true with shape {labels.shape}.")
+    check_sparse_labels(labels, y_pred.shape[-1])
+    return labels.astype(np.intp, copy=False)
+
+
+def _warn_once(owner, key, message):
+    flags = owner.__dict__.setdefault("_warned", set())
+    if key not in flags:
+        flags.add(key)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _check_probabilities(loss, y_pred):
+    """Warns once when from_logits=False receives rows that are not probability vectors."""
+    v = y_pred.value
+    if v.min(initial=0) < 0 or v.max(initial=0) > 1 or (
+            v.ndim and v.shape[-1] > 1 and np.abs(v.sum(axis=-1) - 1).max() > 1e-3):
+        _warn_once(loss, "probs", (
+            f"{type(loss).__name__} got from_logits=False, but y_pred does not look like "
+            f"probabilities (values outside [0, 1] or rows not summing to 1). If the last layer "
+            f"has no softmax, use {type(loss).__name__}(from_logits=True)."))
+
+
+@register("keras.losses")
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy between integer class labels and predicted class scores.
+
+    Args:
+        from_logits: True if ``y_pred`` are raw scores (logits), as the tutorial's
+            ``Dense(10)`` gives; False (default) if they are probabilities.
+        ignore_class: optional label value whose samples contribute 0.
+        reduction: default "sum_over_batch_size". name: default
+            "sparse_categorical_crossentropy".
+
+    Shapes: y_true (N,) or (N, 1) integers in [0, C); y_pred (N, C).
+    Per sample: -log softmax(y_pred)[y_true] from logits; -log clip(p[y_true], eps, 1-eps)
+    from probabilities (renormalised to sum 1 first).
+
+    Raises:
+        ValueError: a label outside [0, C), naming the value, its index and the range.
+    """
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(reduction, name)
+        self.from_logits = from_logits
+        self.ignore_class = ignore_class
+
+    def call(self, y_true, y_pred):
+        labels = np.asarray(y_true)
+        keep = None
+        if self.ignore_class is not None:
+            keep = labels != self.ignore_class
+            labels = np.where(keep, labels, 0)
+        labels = _sparse_labels(labels, y_pred)
+        if self.from_logits:
+            values = nn_ops.sparse_softmax_cross_entropy(labels, y_pred)
+        else:
+            _check_probabilities(self, y_pred)
+            probs = ops.divide(y_pred, ops.reduce_sum(y_pred, axis=-1, keepdims=True))
+            probs = ops.clip(probs, EPSILON, 1 - EPSILON)
+            picked = ops.getitem(probs, (*np.indices(labels.shape), labels))
+            values = ops.negative(ops.log(picked))
+        return ops.multiply(values, keep.reshape(values.shape).astype(values.dtype)) \
+            if keep is not None else values
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
+
+
+@register("keras.losses")
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy between one-hot (or soft) labels and predicted class scores.
+
+    Args:
+        from_logits: default False. label_smoothing: float in [0, 1], default 0.
+        axis: the class axis, default -1.
+
+    Shapes: y_true and y_pred (N, C). Per sample: -sum(y_true * log p).
+    """
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(reduction, name)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def call(self, y_true, y_pred):
+        t = np.asarray(y_true, dtype=y_pred.dtype)
+        if t.shape != y_pred.shape:
+            raise ValueError(f"CategoricalCrossentropy expects y_true with the shape of y_pred "
+                             f"{y_pred.shape} (one-hot labels); received {t.shape}. For integer "
+                             f"labels use SparseCategoricalCrossentropy.")
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + self.label_smoothing / t.shape[-1]
+        if self.from_logits:
+            return nn_ops.softmax_cross_entropy(t, y_pred)
+        _check_probabilities(self, y_pred)
+        probs = ops.divide(y_pred, ops.reduce_sum(y_pred, axis=-1, keepdims=True))
+        logp = ops.log(ops.clip(probs, EPSILON, 1 - EPSILON))
+        return ops.negative(ops.reduce_sum(ops.multiply(logp, t), axis=-1))
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+@register("keras.losses")
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy, averaged over the last axis.
+
+    Args:
+        from_logits: default False. label_smoothing: default 0. axis: default -1.
+
+    Per value: -(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1-eps]; from logits the
+    stable form max(z,0) - z t + log(1 + e^-|z|).
+    """
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(reduction, name)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+    def call(self, y_true, y_pred):
+        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        if self.from_logits:
+            per_value = nn_ops.sigmoid_cross_entropy(t, y_pred)
+        else:
+            p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+            per_value = ops.negative(ops.add(ops.multiply(ops.log(p), t),
+                                             ops.multiply(ops.log(ops.subtract(1.0, p)), 1 - t)))
+        return ops.reduce_mean(per_value, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+@register("keras.losses")
+class MeanSquaredError(Loss):
+    """mean((y_true - y_pred)^2) over the last axis."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        return ops.reduce_mean(ops.square(ops.subtract(y_pred, t)), axis=-1)
+
+
+@register("keras.losses")
+class MeanAbsoluteError(Loss):
+    """mean(|y_true - y_pred|) over the last axis."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        return ops.reduce_mean(ops.abs(ops.subtract(y_pred, t)), axis=-1)
+
+
+def _match_shape(t, y_pred):
+    if t.shape == y_pred.shape:
+        return t
+    if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        return t[..., None]
+    if t.size == int(np.prod(y_pred.shape)):
+        return t.reshape(y_pred.shape)
+    raise ValueError(f"y_true has shape {t.shape}, which does not match y_pred's shape "
+                     f"{y_pred.shape}.")
+
+
+def _snake(name):
+    from tomei.keras.layers.layer import snake_case
+    return snake_case(name)
+
+
+# Function forms (per-sample values, no reduction), as keras.losses.<name>.
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None):
+    return SparseCategoricalCrossentropy(from_logits, ignore_class).call(
+        y_true, ops.convert_to_tensor(y_pred))
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return CategoricalCrossentropy(from_logits, label_smoothing).call(
+        y_true, ops.convert_to_tensor(y_pred))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return BinaryCrossentropy(from_logits, label_smoothing).call(
+        y_true, ops.convert_to_tensor(y_pred))
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+
+_BY_NAME = {
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+}
+
+
+def get(identifier):
+    """A Loss from a name ('sparse_categorical_crossentropy', 'mse', ...), a class name,
+    an instance, a config dict or a function ``(y_true, y_pred) -> per-sample values``.
+
+    Raises:
+        ValueError: an unknown name, listing the valid ones.
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier) or _BY_NAME.get(_snake(identifier))
+        if cls is None:
+            raise ValueError(f"Unknown loss: received loss={identifier!r}. Expected one of: "
+                             f"{', '.join(sorted(_BY_NAME))}, or a Loss instance.")
+        return cls()
+    if isinstance(identifier, dict):
+        from tomei.keras.serialization import deserialize
+        return deserialize(identifier, "keras.losses")
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise ValueError(f"Expected a loss name, Loss or callable; received loss={identifier!r}.")
+
+
+@register("keras.losses")
+class LossFunctionWrapper(Loss):
+    """Wraps ``fn(y_true, y_pred) -> per-sample values`` as a Loss with a reduction."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+        super().__init__(reduction, name or getattr(fn, "__name__", "loss"))
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        out = self.fn(y_true, y_pred, **self.fn_kwargs)
+        return ops.convert_to_tensor(out)

@@ -1,0 +1,242 @@
+"""Metrics: running, sample-weighted means of per-sample scores, as in Keras.
+
+A metric keeps state across batches: ``update_state(y_true, y_pred, sample_weight=None)``
+adds a batch, ``result()`` gives the mean so far (a float32 scalar), ``reset_state()``
+starts over. Metrics are computed on NumPy values and never enter the gradient tape.
+
+The string ``'accuracy'`` (or ``'acc'``) in ``compile`` is resolved by shapes once the
+first batch is seen (``resolve_accuracy``): y_pred's last dimension 1 -> binary accuracy;
+y_true of lower rank than y_pred, or last dimension 1 -> sparse categorical accuracy;
+otherwise categorical accuracy. The displayed name stays the string given.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei.keras.serialization import register
+
+
+def _np(x):
+    return np.asarray(x)
+
+
+class Metric:
+    """Base class: subclasses implement update_state, result and reset_state."""
+
+    def __init__(self, name=None, dtype=None):
+        from tomei.keras.layers.layer import snake_case
+        self.name = name or snake_case(type(self).__name__)
+        self.dtype = dtype or "float32"
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@register("keras.metrics")
+class Mean(Metric):
+    """Weighted mean of all values seen: sum(w * v) / sum(w)."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name, dtype)
+        self.reset_state()
+
+    def update_state(self, values, sample_weight=None):
+        values = _np(values).astype(np.float64)
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += values.size
+        else:
+            w = np.broadcast_to(_np(sample_weight).astype(np.float64).reshape(
+                _np(sample_weight).shape + (1,) * (values.ndim - _np(sample_weight).ndim)),
+                values.shape)
+            self.total += float((values * w).sum())
+            self.count += float(w.sum())
+
+    def result(self):
+        return np.float32(self.total / self.count) if self.count else np.float32(0.0)
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def __call__(self, values, sample_weight=None):
+        self.update_state(values, sample_weight)
+        return self.result()
+
+
+@register("keras.metrics")
+class Sum(Metric):
+    """Running sum of the values seen."""
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name, dtype)
+        self.reset_state()
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        self.total += float((v * _np(sample_weight)).sum() if sample_weight is not None else v.sum())
+
+    def result(self):
+        return np.float32(self.total)
+
+    def reset_state(self):
+        self.total = 0.0
+
+
+@register("keras.metrics")
+class MeanMetricWrapper(Mean):
+    """Wraps ``fn(y_true, y_pred) -> per-sample scores`` as a running mean."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name or fn.__name__, dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        scores = self._fn(_np(y_true), _np(y_pred), **self._fn_kwargs)
+        super().update_state(scores, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+# --- per-sample score functions (NumPy in, NumPy out) ----------------------------------
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where argmax(y_pred, -1) equals the integer label, else 0.0. Shape (N,)."""
+    y_true, y_pred = _np(y_true), _np(y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    return (np.argmax(y_pred, axis=-1) == y_true).astype(np.float32)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where argmax(y_pred) equals argmax(y_true) (one-hot labels)."""
+    return (np.argmax(_np(y_pred), -1) == np.argmax(_np(y_true), -1)).astype(np.float32)
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Mean over the last axis of [(y_pred > threshold) == y_true]."""
+    y_true, y_pred = _np(y_true), _np(y_pred)
+    if y_true.ndim == y_pred.ndim - 1:
+        y_true = y_true[..., None]
+    return ((y_pred > threshold) == (y_true > 0.5)).astype(np.float32).mean(axis=-1)
+
+
+def accuracy(y_true, y_pred):
+    """1.0 where y_pred equals y_true exactly."""
+    return (_np(y_true) == _np(y_pred)).astype(np.float32)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def mean_squared_error(y_true, y_pred):
+    return np.mean((_np(y_pred) - _np(y_true).reshape(_np(y_pred).shape)) ** 2, axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return np.mean(np.abs(_np(y_pred) - _np(y_true).reshape(_np(y_pred).shape)), axis=-1)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    y_pred = _np(y_pred).astype(np.float64)
+    p = _softmax(y_pred) if from_logits else y_pred / y_pred.sum(-1, keepdims=True)
+    labels = _np(y_true).reshape(p.shape[:-1]).astype(np.intp)
+    return -np.log(np.clip(np.take_along_axis(p, labels[..., None], -1)[..., 0], 1e-7, 1 - 1e-7))
+
+
+def _metric_class(name, fn, doc, **defaults):
+    def __init__(self, name=name, dtype=None, **kwargs):
+        MeanMetricWrapper.__init__(self, fn, name, dtype, **{**defaults, **kwargs})
+    class_name = "".join(word.capitalize() for word in name.split("_"))
+    return type(class_name, (MeanMetricWrapper,),
+                {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+SparseCategoricalAccuracy = register("keras.metrics")(_metric_class(
+    "sparse_categorical_accuracy", sparse_categorical_accuracy,
+    "Fraction of samples whose argmax prediction equals the integer label."))
+CategoricalAccuracy = register("keras.metrics")(_metric_class(
+    "categorical_accuracy", categorical_accuracy,
+    "Fraction of samples whose argmax prediction equals the argmax of the one-hot label."))
+BinaryAccuracy = register("keras.metrics")(_metric_class(
+    "binary_accuracy", binary_accuracy,
+    "Fraction of values where (y_pred > threshold) matches y_true; threshold default 0.5.",
+    threshold=0.5))
+Accuracy = register("keras.metrics")(_metric_class(
+    "accuracy", accuracy, "Fraction of predictions exactly equal to the labels."))
+MeanSquaredError = register("keras.metrics")(_metric_class(
+    "mean_squared_error", mean_squared_error, "Running mean of (y_true - y_pred)^2."))
+MeanAbsoluteError = register("keras.metrics")(_metric_class(
+    "mean_absolute_error", mean_absolute_error, "Running mean of |y_true - y_pred|."))
+SparseCategoricalCrossentropy = register("keras.metrics")(_metric_class(
+    "sparse_categorical_crossentropy", sparse_categorical_crossentropy,
+    "Running mean of the sparse categorical cross-entropy.", from_logits=False))
+
+_BY_NAME = {
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "categorical_accuracy": CategoricalAccuracy, "binary_accuracy": BinaryAccuracy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+ACCURACY_STRINGS = ("accuracy", "acc")
+
+
+def resolve_accuracy(name, y_true_shape, y_pred_shape) -> Metric:
+    """The accuracy metric Keras picks for ``'accuracy'`` given the batch shapes."""
+    if y_pred_shape[-1:] == (1,):
+        return BinaryAccuracy(name=name)
+    if len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1:] == (1,)
+                                                 and y_pred_shape[-1] > 1):
+        return SparseCategoricalAccuracy(name=name)
+    return CategoricalAccuracy(name=name)
+
+
+def get(identifier):
+    """A Metric from a name, an instance, a class, a config dict or a function.
+
+    'accuracy'/'acc' are not resolved here (they depend on shapes; see resolve_accuracy).
+
+    Raises:
+        ValueError: an unknown name, listing the valid ones.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, str):
+        if identifier in _BY_NAME:
+            return _BY_NAME[identifier]()
+        raise ValueError(f"Unknown metric: received metrics=[{identifier!r}]. Expected one of: "
+                         f"{', '.join(sorted(set(_BY_NAME) | set(ACCURACY_STRINGS)))}, "
+                         f"or a Metric instance.")
+    if isinstance(identifier, dict):
+        from tomei.keras.serialization import deserialize
+        return deserialize(identifier, "keras.metrics")
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"Expected a metric name, Metric or function; received {identifier!r}.")

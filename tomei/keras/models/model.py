@@ -1,0 +1,131 @@
+"""Model: a Layer that can be trained. Three ways to make one, as in Keras:
+
+- ``Sequential([...])``: a stack of layers (``sequential.py``);
+- ``Model(inputs, outputs)``: the functional API, a graph of layers (``functional.py``);
+- subclassing ``Model`` and writing ``call`` yourself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei.keras.layers.layer import Layer
+from tomei.keras.models.trainer import Trainer
+from tomei.keras.serialization import register
+
+
+@register("keras")
+class Model(Trainer, Layer):
+    """A trainable Layer with compile/fit/evaluate/predict/summary.
+
+    ``Model(inputs, outputs, name=None)`` builds a functional model; ``Model()`` subclassed
+    with your own ``call`` builds a subclassed model.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from tomei.keras.models.functional import Functional
+            return Functional(*args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(**{k: v for k, v in kwargs.items() if k in ("name", "trainable", "dtype")})
+        self._train_variables = None
+        self._output_shape_cache = None
+        self.history = None
+        self.stop_training = False
+        self.optimizer = None
+
+    @property
+    def layers(self) -> list:
+        return list(self._sublayers)
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or at position ``index``. ValueError lists the names."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model with "
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    @property
+    def output_names(self) -> list:
+        return ["output"]
+
+    def _build_from_batch(self, batch):
+        """Builds the model by running one sample through it (subclassed models)."""
+        out = self(batch, training=False)
+        self._output_shape_cache = _shapes(out)
+        self.built = True
+
+    def build(self, input_shape=None):
+        if input_shape is not None and not self.built:
+            shape = tuple(1 if d is None else d for d in input_shape)
+            self._build_from_batch(np.zeros(shape, np.float32))
+        self.built = True
+
+    def _pack_trainable_weights(self) -> bool:
+        """Moves all float32 trainable weights into one contiguous buffer, as views.
+
+        The optimizer then updates every weight in one vectorised pass instead of one pass
+        per weight (design.md §4). Returns True if the layout changed.
+        """
+        from tomei.keras.optimizers.optimizer import shared_buffer
+        variables = [v for v in self.trainable_variables if v.dtype == np.float32]
+        if not variables or len(variables) != len(self.trainable_variables) or \
+                shared_buffer([v.value for v in variables]) is not None:
+            return False
+        buffer = np.empty(sum(v.value.size for v in variables), dtype=np.float32)
+        offset = 0
+        for v in variables:
+            v._rebind(buffer[offset:offset + v.value.size].reshape(v.shape))
+            offset += v.value.size
+        return True
+
+    def _optimizer_param_count(self) -> int:
+        opt = getattr(self, "optimizer", None)
+        if opt is None or not getattr(opt, "built", False):
+            return 0
+        return int(sum(np.size(v) for v in opt.variables))
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Prints the Keras 3 summary table: layers, output shapes, parameter counts."""
+        if not self.built:
+            raise ValueError(
+                f"This model has not yet been built. Build it by calling it on data, by "
+                f"build(input_shape), or by giving the first layer an input shape, e.g. "
+                f"Flatten(input_shape=(28, 28)) or Input(shape=(28, 28)).")
+        from tomei.keras.utils.summary import print_summary
+        print_summary(self, line_length, positions, print_fn)
+
+    def _summary_rows(self):
+        return [(layer.name, type(layer).__name__, getattr(layer, "_output_shape", None) or "?",
+                 layer.count_params(), None) for layer in self.layers]
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves architecture, weights and optimizer state (``.keras`` zip; see saving)."""
+        from tomei.keras.saving import save_model
+        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves the weights to a ``.weights.h5`` file (Keras 3 layout)."""
+        from tomei.keras.saving import save_weights
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Loads weights saved by ``save_weights`` (or the weights inside a ``.keras`` file)."""
+        from tomei.keras.saving import load_weights
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def _shapes(out):
+    if isinstance(out, (list, tuple)):
+        return [(None,) + tuple(o.shape[1:]) for o in out]
+    return (None,) + tuple(out.shape[1:])

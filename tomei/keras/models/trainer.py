@@ -1,0 +1,495 @@
+"""compile / fit / evaluate / predict: the Keras training loop, in plain Python.
+
+One training step is the TensorFlow custom-loop recipe, nothing hidden::
+
+    with GradientTape() as tape:
+        y_pred = model(x, training=True)          # forward, recorded
+        loss = loss_fn(y, y_pred) + penalties     # one number
+    grads = tape.gradient(loss, model.trainable_variables)    # backward
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))  # update
+
+evaluate and predict run the forward pass without a tape, so they build no graph.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+
+import numpy as np
+
+from tomei.engine import ops
+from tomei.engine.tensor import GradientTape
+from tomei.keras import losses as losses_mod
+from tomei.keras import metrics as metrics_mod
+from tomei.keras import optimizers as optimizers_mod
+from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
+from tomei.keras.models import data as data_mod
+
+
+class Trainer:
+    """Mixin giving a Model compile, fit, evaluate, predict and the *_on_batch calls."""
+
+    compiled = False
+
+    # --- compile -------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configures training.
+
+        Args:
+            optimizer: name ('adam', 'sgd', 'rmsprop', ...) or Optimizer; default 'rmsprop'.
+            loss: name, Loss or function; a list/dict gives one per model output.
+            loss_weights: optional list/dict of floats weighting each output's loss.
+            metrics: list of names ('accuracy'), Metric objects or functions.
+            weighted_metrics: metrics that also use ``sample_weight``.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
+                compatibility; tomei always runs eagerly.
+
+        Raises:
+            ValueError: unknown optimizer, loss or metric names (listing the valid ones).
+        """
+        self.optimizer = optimizers_mod.get(optimizer)
+        self._loss_spec = loss
+        self.loss = loss
+        self._losses_per_output = self._resolve_losses(loss)
+        self._loss_weights = loss_weights
+        self._metric_specs = metrics
+        self._weighted_metric_specs = weighted_metrics
+        self._compiled_metrics = None  # resolved on the first batch (shapes decide 'accuracy')
+        for spec in _flat_specs(metrics) + _flat_specs(weighted_metrics):
+            if isinstance(spec, str) and spec.lower() not in metrics_mod.ACCURACY_STRINGS:
+                metrics_mod.get(spec)  # raises now, at compile, for an unknown name
+        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self.compiled = True
+        self.stop_training = False
+        self._warn_softmax_with_logits()
+
+    def _resolve_losses(self, loss):
+        if loss is None:
+            return None
+        if isinstance(loss, dict):
+            return {k: losses_mod.get(v) for k, v in loss.items()}
+        if isinstance(loss, (list, tuple)):
+            return [losses_mod.get(v) for v in loss]
+        return losses_mod.get(loss)
+
+    def _warn_softmax_with_logits(self):
+        loss = self._losses_per_output
+        last = self._last_layer() if hasattr(self, "_last_layer") else None
+        act = getattr(last, "activation", None)
+        if getattr(loss, "from_logits", False) and (
+                getattr(act, "__name__", "") == "softmax" or type(last).__name__ == "Softmax"):
+            warnings.warn(
+                f'"`{type(loss).__name__}` received `from_logits=True`, but the model ends in a '
+                f'softmax, so its outputs are probabilities, not logits." Use from_logits=False, '
+                f'or remove the softmax from the last layer.', UserWarning, stacklevel=3)
+
+    def _require_compiled(self, what):
+        if not self.compiled or self._losses_per_output is None:
+            raise RuntimeError(f"You must call compile() with a loss before {what}(); e.g. "
+                               f"model.compile(optimizer='adam', loss='sparse_categorical_"
+                               f"crossentropy', metrics=['accuracy']).")
+
+    # --- loss and metrics ----------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``y_pred`` against ``y`` plus the layers' penalties."""
+        spec = self._losses_per_output
+        outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        targets = y if isinstance(y, (list, tuple)) else [y]
+        if isinstance(spec, dict):
+            names = self.output_names
+            spec = [spec.get(n) for n in names]
+            if isinstance(y, dict):
+                targets = [y[n] for n in names]
+        elif not isinstance(spec, list):
+            spec = [spec] * len(outputs)
+        if len(targets) != len(outputs):
+            raise ValueError(f"The model has {len(outputs)} outputs but received {len(targets)} "
+                             f"target arrays in y.")
+        weights = self._loss_weights
+        if isinstance(weights, dict):
+            weights = [weights.get(n, 1.0) for n in self.output_names]
+        total = None
+        for k, (fn, target, pred) in enumerate(zip(spec, targets, outputs)):
+            if fn is None:
+                continue
+            value = fn(target, pred, sample_weight)
+            if weights is not None:
+                value = ops.multiply(value, np.float32(weights[k]))
+            total = value if total is None else ops.add(total, value)
+        for penalty in self.losses:
+            total = ops.add(total, penalty)
+        return total
+
+    def _build_metrics(self, y, y_pred):
+        """Resolves metric specs (``'accuracy'`` by shapes) once the first batch is seen."""
+        outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        targets = y if isinstance(y, (list, tuple)) else [y]
+        per_output = self._metric_specs_per_output(len(outputs))
+        compiled = []
+        for k, (specs, target, pred) in enumerate(zip(per_output, targets, outputs)):
+            prefix = f"{self.output_names[k]}_" if len(outputs) > 1 else ""
+            for spec in _flat_specs(specs):
+                if isinstance(spec, str) and spec.lower() in metrics_mod.ACCURACY_STRINGS:
+                    metric = metrics_mod.resolve_accuracy(prefix + spec, np.shape(target),
+                                                          tuple(pred.shape))
+                else:
+                    metric = metrics_mod.get(spec)
+                    if prefix:
+                        metric.name = prefix + metric.name
+                compiled.append((k, metric, False))
+            for spec in _flat_specs(self._weighted_metric_specs) if k == 0 else []:
+                metric = metrics_mod.get(spec) if not (
+                    isinstance(spec, str) and spec.lower() in metrics_mod.ACCURACY_STRINGS) else \
+                    metrics_mod.resolve_accuracy(spec, np.shape(target), tuple(pred.shape))
+                compiled.append((k, metric, True))
+        self._compiled_metrics = compiled
+
+    def _metric_specs_per_output(self, n_outputs):
+        specs = self._metric_specs
+        if n_outputs == 1:
+            return [specs]
+        if isinstance(specs, dict):
+            return [specs.get(name) for name in self.output_names]
+        if isinstance(specs, (list, tuple)) and len(specs) == n_outputs and all(
+                s is None or isinstance(s, (list, tuple)) for s in specs):
+            return list(specs)
+        return [specs] * n_outputs  # the same metrics for every output
+
+    def _update_metrics(self, y, y_pred, sample_weight):
+        if self._compiled_metrics is None:
+            self._build_metrics(y, y_pred)
+        outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        targets = y if isinstance(y, (list, tuple)) else [y]
+        for k, metric, weighted in self._compiled_metrics:
+            metric.update_state(targets[k], outputs[k].value,
+                                sample_weight if weighted else None)
+
+    @property
+    def metrics(self) -> list:
+        """The loss tracker and the compiled metrics (after the first batch)."""
+        tracked = [self._loss_tracker] if self.compiled else []
+        return tracked + [m for _, m, _ in (self._compiled_metrics or [])]
+
+    @property
+    def metrics_names(self) -> list:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def _logs(self) -> dict:
+        """Loss first, then the metrics in compile order (the Keras 2 display order)."""
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    # --- single steps ---------------------------------------------------------------------
+    def train_step(self, x, y, sample_weight=None):
+        """One optimizer step on a batch; updates the running loss and metrics."""
+        variables = self._train_variables or self.trainable_variables
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        self._update_metrics(y, y_pred, sample_weight)
+        return float(loss.value)
+
+    def test_step(self, x, y, sample_weight=None):
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        self._update_metrics(y, y_pred, sample_weight)
+
+    def predict_step(self, x):
+        out = self(x, training=False)
+        return [o.value for o in out] if isinstance(out, (list, tuple)) else out.value
+
+    # --- fit ---------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Trains the model for ``epochs`` passes over (x, y).
+
+        Args:
+            x: inputs, array of shape (N, ...) (or a list/dict for several inputs). float64
+                and uint8 arrays are accepted and cast to float32 per batch.
+            y: targets, (N,) integer labels or (N, C) arrays.
+            batch_size: default 32. epochs: default 1. verbose: 'auto' (=1), 0, 1 or 2.
+            callbacks: list of Callback. validation_split: fraction of the LAST samples held
+                out (before shuffling). validation_data: (x_val, y_val[, sample_weight]).
+            shuffle: re-permute the samples every epoch (default True).
+            class_weight: {class index: weight} for sparse or one-hot targets.
+            sample_weight: (N,) weights. initial_epoch: epoch to start counting from.
+            steps_per_epoch: limit the batches per epoch. validation_freq: validate every
+                this many epochs.
+
+        Returns:
+            A ``History``: ``history.history['loss']`` etc., one float per epoch.
+
+        Raises:
+            RuntimeError: not compiled. ValueError: mismatched sample counts, labels out of
+            range, NaN/inf inputs, input shapes that do not fit the model.
+        """
+        self._require_compiled("fit")
+        batch_size = _check_batch_size(batch_size)
+        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        if y is None:
+            raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
+        val = None
+        if validation_data is not None:
+            val = _unpack_validation(validation_data)
+        elif validation_split:
+            (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
+                                                                   validation_split)
+        n = data_mod.num_samples(("x", x), ("y", y))
+        if class_weight is not None:
+            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
+        self._prepare_for_data(x, y)
+        steps = math.ceil(n / batch_size)
+        if steps_per_epoch:
+            steps = min(steps, int(steps_per_epoch))
+        verbose = 1 if verbose == "auto" else verbose
+        history = History()
+        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
+                           [history], model=self, verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        self._in_fit = True
+        logs = {}
+        with self._blas_threads(batch_size):
+            cbs.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                for step, index in enumerate(data_mod.batches(n, batch_size, shuffle)):
+                    if step >= steps:
+                        break
+                    cbs.on_train_batch_begin(step)
+                    loss = self.train_step(data_mod.take(x, index), data_mod.take(y, index),
+                                           data_mod.take(sample_weight, index))
+                    logs = self._logs()
+                    cbs.on_train_batch_end(step, logs)
+                    if not np.isfinite(loss):
+                        self._stop_on_nan(epoch, step, loss)
+                    if self.stop_training:
+                        break
+                logs = self._logs()
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self.evaluate(*val[:2], sample_weight=val[2], verbose=0,
+                                             batch_size=validation_batch_size or batch_size,
+                                             return_dict=True, steps=validation_steps)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            self._in_fit = False
+            cbs.on_train_end(logs)
+        self._in_fit = False
+        self.history = history
+        return history
+
+    def _stop_on_nan(self, epoch, step, loss):
+        warnings.warn(
+            f"Training stopped: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}. "
+            f"The weights are no longer usable numbers. Common causes: a learning rate that is "
+            f"too high, unscaled inputs (divide pixels by 255), or log(0) in a custom loss.",
+            RuntimeWarning, stacklevel=3)
+        self.stop_training = True
+
+    def _prepare_for_data(self, x, y):
+        """Builds the model for x, checks labels once, packs weights for the optimizer."""
+        first = data_mod.take(x, slice(0, 1))
+        if not self.built:
+            self._build_from_batch(first)
+        self._check_targets(y)
+        self._train_variables = self.trainable_variables
+        if self._pack_trainable_weights() and self.optimizer.built:
+            self.optimizer._rebuild_for(self._train_variables)
+
+    def _check_targets(self, y):
+        loss = self._losses_per_output
+        if isinstance(loss, losses_mod.SparseCategoricalCrossentropy) and isinstance(y, np.ndarray):
+            num_classes = self.compute_output_shape_for_data()[-1]
+            labels = y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y
+            if loss.ignore_class is not None:
+                labels = labels[labels != loss.ignore_class]
+            losses_mod.check_sparse_labels(labels, num_classes, argument="y")
+
+    def compute_output_shape_for_data(self):
+        out = self._output_shape_cache
+        return out[0] if isinstance(out, list) else out
+
+    @contextlib.contextmanager
+    def _blas_threads(self, batch_size):
+        """One BLAS thread for small-batch training: on small matrices, threads cost more
+        than they save (benchmarks/README.md). Large batches keep every core."""
+        if batch_size > 256:
+            yield
+            return
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            yield
+            return
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+
+    # --- evaluate / predict ----------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics of the model on (x, y), in batches, with no gradient graph.
+
+        Returns:
+            ``[loss, metric1, ...]`` as Python floats (just the loss float when there are no
+            metrics), or a dict ``{'loss': ..., 'accuracy': ...}`` if ``return_dict``.
+        """
+        self._require_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size)
+        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        n = data_mod.num_samples(("x", x), ("y", y))
+        if not self.built:
+            self._build_from_batch(data_mod.take(x, slice(0, 1)))
+        self._check_targets(y)
+        total_steps = math.ceil(n / batch_size) if steps is None else min(int(steps),
+                                                                           math.ceil(n / batch_size))
+        verbose = 1 if verbose == "auto" else verbose
+        in_fit = getattr(self, "_in_fit", False)
+        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
+                                                     else []),
+                           model=self, verbose=verbose, epochs=1, steps=total_steps)
+        self.reset_metrics()
+        cbs.on_test_begin()
+        logs = {}
+        with self._blas_threads(batch_size):
+            for step, index in enumerate(data_mod.batches(n, batch_size)):
+                if step >= total_steps:
+                    break
+                cbs.on_test_batch_begin(step)
+                self.test_step(data_mod.take(x, index), data_mod.take(y, index),
+                               data_mod.take(sample_weight, index))
+                logs = self._logs()
+                cbs.on_test_batch_end(step, logs)
+        logs = self._logs()
+        cbs.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for ``x`` as a float32 NumPy array (a list for several outputs).
+
+        Runs in batches (default 32) with training=False (dropout off) and no tape.
+        """
+        batch_size = _check_batch_size(batch_size)
+        x = data_mod.to_arrays(x, "x")
+        n = data_mod.num_samples(("x", x))
+        total_steps = math.ceil(n / batch_size)
+        if steps is not None:
+            total_steps = min(total_steps, int(steps))
+        verbose = 1 if verbose == "auto" else verbose
+        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
+                           model=self, verbose=verbose, epochs=1, steps=total_steps)
+        cbs.on_predict_begin()
+        outputs = []
+        with self._blas_threads(batch_size):
+            for step, index in enumerate(data_mod.batches(n, batch_size)):
+                if step >= total_steps:
+                    break
+                cbs.on_predict_batch_begin(step)
+                outputs.append(self.predict_step(data_mod.take(x, index)))
+                cbs.on_predict_batch_end(step, {})
+        cbs.on_predict_end()
+        if outputs and isinstance(outputs[0], list):
+            return [np.concatenate(parts) for parts in zip(*outputs)]
+        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
+        self._require_compiled("train_on_batch")
+        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        if class_weight is not None:
+            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
+        self._prepare_for_data(x, y)
+        self.reset_metrics()
+        n = data_mod.num_samples(("x", x), ("y", y))
+        batch = slice(0, n)
+        self.train_step(data_mod.take(x, batch), data_mod.take(y, batch),
+                        data_mod.take(data_mod.to_arrays(sample_weight, "sample_weight"), batch))
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on exactly this batch, without updating weights."""
+        self._require_compiled("test_on_batch")
+        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        if not self.built:
+            self._build_from_batch(data_mod.take(x, slice(0, 1)))
+        self.reset_metrics()
+        n = data_mod.num_samples(("x", x), ("y", y))
+        self.test_step(data_mod.take(x, slice(0, n)), data_mod.take(y, slice(0, n)),
+                       data_mod.to_arrays(sample_weight, "sample_weight"))
+        return self._batch_result(return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for exactly this batch, as NumPy."""
+        x = data_mod.to_arrays(x, "x")
+        return self.predict_step(data_mod.take(x, slice(None)))
+
+    def _batch_result(self, return_dict):
+        logs = self._logs()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _flat_specs(specs):
+    if specs is None:
+        return []
+    if isinstance(specs, (list, tuple)):
+        return [s for spec in specs for s in _flat_specs(spec)]
+    if isinstance(specs, dict):
+        return [s for v in specs.values() for s in _flat_specs(v)]
+    return [specs]
+
+
+def _batch_len(x):
+    first = data_mod.flat(x)[0]
+    return len(first)
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; received batch_size={batch_size!r}.")
+    return int(batch_size)
+
+
+def _unpack_validation(validation_data):
+    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                         "(x_val, y_val, sample_weight_val); received "
+                         f"{type(validation_data).__name__} of length "
+                         f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}.")
+    x, y = validation_data[0], validation_data[1]
+    w = validation_data[2] if len(validation_data) == 3 else None
+    return (data_mod.to_arrays(x, "validation_data[0]"), data_mod.to_arrays(y, "validation_data[1]"),
+            data_mod.to_arrays(w, "validation_data[2]"))
+
+
+def _class_weights_to_samples(y, class_weight, sample_weight):
+    """Per-sample weights from {class: weight} (sparse labels or one-hot rows)."""
+    if not isinstance(y, np.ndarray):
+        raise ValueError("class_weight is supported for a single output only.")
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
+    weights = np.ones(len(labels), dtype=np.float32)
+    for cls, w in class_weight.items():
+        weights[labels == cls] = w
+    return weights if sample_weight is None else weights * np.asarray(sample_weight, np.float32)

@@ -1,0 +1,213 @@
+"""The Optimizer base class: turns gradients into weight updates.
+
+``apply_gradients(zip(grads, variables))`` runs one step: optional gradient clipping,
+optional decoupled weight decay, then the subclass's ``update_step`` on each variable.
+``update_step(grad, var, slots, lr)`` works on NumPy arrays *in place*; ``slots`` holds the
+optimizer's state for that variable (e.g. Adam's "momentum" and "velocity").
+
+Speed without tricks: when a model keeps all of its trainable weights as consecutive views
+of one float32 buffer (``Model`` does), the slots are laid out the same way and
+``update_step`` runs ONCE on the whole buffer instead of once per weight. The math is the
+same code either way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tomei.engine.tensor import Tensor, Variable
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        learning_rate: float or a ``LearningRateSchedule`` (callable step -> rate).
+        weight_decay: optional float; decoupled decay var -= var * weight_decay * lr
+            (Loshchilov & Hutter, 2019, arXiv:1711.05101).
+        clipnorm: clip each gradient to this L2 norm. clipvalue: clip each value to
+            [-clipvalue, clipvalue]. global_clipnorm: clip all gradients together.
+        name: default the snake_case class name.
+    """
+
+    slot_names: tuple = ()
+
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
+                            f"{', '.join(sorted(kwargs))}.")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError("Pass at most one of clipnorm and global_clipnorm; received both.")
+        if not callable(learning_rate):
+            learning_rate = float(learning_rate)
+            if not np.isfinite(learning_rate) or learning_rate < 0:
+                raise ValueError(f"learning_rate must be a non-negative number; received "
+                                 f"learning_rate={learning_rate!r}.")
+        from tomei.keras.layers.layer import snake_case
+        self.name = name or snake_case(type(self).__name__)
+        self._learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.iterations = 0
+        self._variables: list[Variable] = []
+        self._slots: list[dict] = []
+        self._flat = None  # (buffer, flat slots, flat grad) when the variables share a buffer
+        self.built = False
+
+    # --- learning rate ---------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        """The current rate (a schedule is evaluated at ``iterations``)."""
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value if callable(value) else float(value)
+
+    lr = learning_rate
+
+    # --- state -----------------------------------------------------------------------
+    def build(self, variables):
+        """Creates the slots for ``variables`` (zeros unless ``_initial_slot`` says otherwise)."""
+        self._variables = list(variables)
+        buffer = shared_buffer([v.value for v in self._variables])
+        if buffer is not None:
+            flat_slots = {n: self._initial_slot(n, buffer) for n in self.slot_names}
+            self._slots = [{n: _view_like(flat_slots[n], buffer, v.value) for n in self.slot_names}
+                           for v in self._variables]
+            self._flat = (buffer, flat_slots, np.empty_like(buffer))
+        else:
+            self._slots = [{n: self._initial_slot(n, v.value) for n in self.slot_names}
+                           for v in self._variables]
+            self._flat = None
+        self.built = True
+
+    def _initial_slot(self, name, like):
+        return np.zeros_like(like)
+
+    @property
+    def variables(self) -> list:
+        """Keras order: iteration, learning_rate, then each variable's slots in turn."""
+        out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
+        for slots in self._slots:
+            out.extend(slots[n] for n in self.slot_names)
+        return out
+
+    # --- one step ----------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        """Updates each variable from its gradient; pairs whose gradient is None are skipped.
+
+        Raises:
+            ValueError: a gradient whose shape differs from its variable's.
+        """
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            return self.iterations
+        grads = [np.asarray(g.value if isinstance(g, Tensor) else g) for g, _ in pairs]
+        variables = [v for _, v in pairs]
+        for g, v in zip(grads, variables):
+            if g.shape != v.shape:
+                raise ValueError(f"Gradient for '{v.path}' has shape {g.shape}; the variable "
+                                 f"has shape {v.shape}.")
+        if not self.built or len(variables) != len(self._variables) or any(
+                a is not b for a, b in zip(variables, self._variables)):
+            self._rebuild_for(variables)
+        grads = self._clip(grads)
+        lr = np.float32(self.learning_rate)
+        self._step = self.iterations + 1  # Keras's local_step: 1 on the first update
+        if self.weight_decay:
+            for v in variables:
+                v.value -= v.value * np.float32(self.weight_decay) * lr
+        if self._flat is not None:
+            buffer, flat_slots, flat_grad = self._flat
+            np.concatenate([g.ravel() for g in grads], out=flat_grad)
+            self.update_step(flat_grad, buffer, flat_slots, lr)
+        else:
+            for g, v, slots in zip(grads, variables, self._slots):
+                self.update_step(g.astype(v.dtype, copy=False), v.value, slots, lr)
+        for v in variables:
+            if v.constraint is not None:
+                v.assign(v.constraint(v.value))
+        self.iterations += 1
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3 form: ``optimizer.apply(grads, model.trainable_variables)``."""
+        return self.apply_gradients(zip(grads, trainable_variables or self._variables))
+
+    def minimize(self, loss, var_list, tape=None):
+        """One step on ``loss`` (a Tensor recorded by ``tape``) for ``var_list``."""
+        if tape is None:
+            raise ValueError("minimize needs the GradientTape that recorded the loss: "
+                             "minimize(loss, var_list, tape=tape).")
+        grads = tape.gradient(loss, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
+    def update_step(self, grad, var, slots, lr):
+        """Updates ``var`` (an ndarray) in place from ``grad``; subclasses implement it."""
+        raise NotImplementedError
+
+    def _rebuild_for(self, variables):
+        """(Re)builds slots, keeping the state of variables seen before."""
+        old = {id(v): s for v, s in zip(self._variables, self._slots)}
+        self.build(variables)
+        for v, slots in zip(self._variables, self._slots):
+            for name, value in old.get(id(v), {}).items():
+                slots[name][...] = value
+
+    def _clip(self, grads):
+        if self.clipvalue is not None:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            grads = [g * min(1.0, self.clipnorm / (np.linalg.norm(g) + 1e-12)) for g in grads]
+        if self.global_clipnorm is not None:
+            norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+            grads = [g * min(1.0, self.global_clipnorm / (norm + 1e-12)) for g in grads]
+        return grads
+
+    # --- config ----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if callable(lr):
+            from tomei.keras.serialization import serialize
+            lr = serialize(lr)
+        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                "clipvalue": self.clipvalue, "use_ema": False, "ema_momentum": 0.99,
+                "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                "gradient_accumulation_steps": None}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            from tomei.keras.serialization import deserialize
+            config["learning_rate"] = deserialize(config["learning_rate"],
+                                                  "keras.optimizers.schedules")
+        return cls(**config)
+
+
+def shared_buffer(arrays):
+    """The 1-D buffer that ``arrays`` tile in order, back to back, or None."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    offset = 0
+    start = base.__array_interface__["data"][0]
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype or \
+                a.__array_interface__["data"][0] != start + offset * base.itemsize:
+            return None
+        offset += a.size
+    return base if offset == base.size else None
+
+
+def _view_like(flat, buffer, array):
+    start = (array.__array_interface__["data"][0] - buffer.__array_interface__["data"][0]) \
+        // buffer.itemsize
+    return flat[start:start + array.size].reshape(array.shape)

@@ -1,0 +1,61 @@
+"""Names to classes and back: how configs become objects again, without executing code.
+
+Every public Keras class registers itself here under its Keras module ("keras.layers",
+"keras.optimizers", ...). ``serialize`` writes the Keras 3 dict
+``{"module", "class_name", "config", "registered_name"}``; ``deserialize`` looks the class
+up by name only (never imports or evaluates anything a file names).
+"""
+from __future__ import annotations
+
+_REGISTRY: dict[str, dict[str, type]] = {}
+
+
+def register(module: str, name: str | None = None):
+    """Class decorator: ``@register("keras.layers")`` makes a class loadable by name."""
+    def wrap(cls):
+        _REGISTRY.setdefault(module, {})[name or cls.__name__] = cls
+        cls._keras_module = module
+        return cls
+    return wrap
+
+
+def registered(module: str) -> dict:
+    """{class name: class} for one Keras module, e.g. ``registered("keras.layers")``."""
+    return dict(_REGISTRY.get(module, {}))
+
+
+def serialize(obj) -> dict | str | None:
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    module = getattr(type(obj), "_keras_module", None)
+    registered_name = None if module else f"Custom>{type(obj).__name__}"
+    return {"module": module or type(obj).__module__, "class_name": type(obj).__name__,
+            "config": obj.get_config(), "registered_name": registered_name}
+
+
+def lookup(class_name: str, module: str, custom_objects: dict | None = None) -> type:
+    """The class called ``class_name``; ValueError naming the fix if it is unknown."""
+    custom_objects = custom_objects or {}
+    if class_name in custom_objects:
+        return custom_objects[class_name]
+    for table in ([_REGISTRY.get(module, {})] + list(_REGISTRY.values())):
+        if class_name in table:
+            return table[class_name]
+    if class_name == "__lambda__":
+        raise ValueError(
+            "Refusing to deserialize a Python lambda: loading it would run code stored in the "
+            "file. Rebuild that layer in your script, or pass the function through "
+            "custom_objects={'name': fn} when you trust the file.")
+    raise ValueError(
+        f"Unknown {module.split('.')[-1][:-1] or 'object'} class '{class_name}'. If it is your "
+        f"own class, pass it when loading: custom_objects={{'{class_name}': {class_name}}}.")
+
+
+def deserialize(config, module: str, custom_objects: dict | None = None):
+    """Builds an object from ``serialize``'s dict (or returns strings/None unchanged)."""
+    if config is None or isinstance(config, (str, int, float, bool)):
+        return config
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Expected a dict with 'class_name' and 'config'; received {config!r}.")
+    cls = lookup(config["class_name"], config.get("module") or module, custom_objects)
+    return cls.from_config(config.get("config") or {})

@@ -1,0 +1,84 @@
+"""``model.summary()``: the Keras 3 table of layers, output shapes and parameter counts.
+
+Layout (keras_facts.md §4): box-drawing table, 76 characters wide when not on a terminal
+(min(88, columns - 4) on one), columns at 45 % / 80 % / 100 % of the width, then
+" Total params: 101,770 (397.54 KB)" style footers (float32 = 4 bytes per parameter).
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+
+
+def format_bytes(n: float) -> str:
+    """397.54 KB style: 2 decimals, dividing by 1024 while >= 1024 (B, KB, MB, GB, TB, PB)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024:
+            return f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} PB"
+
+
+def format_shape(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(format_shape(s) for s in shape)
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def _line_length():
+    if sys.stdout.isatty():
+        return min(88, shutil.get_terminal_size().columns - 4)
+    return 76
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None):
+    """Prints (or passes to ``print_fn``) the summary table of ``model``.
+
+    Rows: "name (ClassName)", the output shape with None for the batch axis, and the
+    parameter count with thousands separators. Functional models add "Connected to".
+    """
+    rows = model._summary_rows()  # [(name, class, shape, params, connected_to or None)]
+    functional = any(r[4] is not None for r in rows)
+    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
+    width = line_length or (108 if functional else _line_length())
+    positions = positions or ([0.3, 0.56, 0.74, 1.0] if functional else [0.45, 0.80, 1.0])
+    # Column k ends at positions[k] * width; each column loses its borders' characters.
+    ends = [int(width * p) for p in positions]
+    widths = [ends[0] - 1] + [ends[k] - ends[k - 1] - 2 for k in range(1, len(ends) - 1)]
+    widths.append(width - len(ends) - 1 - sum(widths))
+
+    def cells(values, right=(2,)):
+        out = []
+        for i, (v, w) in enumerate(zip(values, widths)):
+            text = str(v)[: w - 2]
+            out.append(" " + (text.rjust(w - 2) if i in right else text.ljust(w - 2)) + " ")
+        return out
+
+    def rule(left, mid, right, fill):
+        return left + mid.join(fill * w for w in widths) + right
+
+    lines = [f'Model: "{model.name}"', rule("┏", "┳", "┓", "━"),
+             "┃" + "┃".join(cells(headers)) + "┃", rule("┡", "╇", "┩", "━")]
+    for k, (name, cls, shape, params, connected) in enumerate(rows):
+        values = [f"{name} ({cls})", format_shape(shape), f"{params:,}"]
+        if functional:
+            values.append(connected or "-")
+        lines.append("│" + "│".join(cells(values)) + "│")
+        if k < len(rows) - 1:
+            lines.append(rule("├", "┼", "┤", "─"))
+    lines.append(rule("└", "┴", "┘", "─"))
+    trainable = sum(w.value.size for w in model.trainable_weights)
+    total = sum(w.value.size for w in model.weights)
+    optimizer_params = model._optimizer_param_count()
+    lines.append(f" Total params: {total + optimizer_params:,} "
+                 f"({format_bytes(4 * (total + optimizer_params))})")
+    lines.append(f" Trainable params: {trainable:,} ({format_bytes(4 * trainable)})")
+    lines.append(f" Non-trainable params: {total - trainable:,} "
+                 f"({format_bytes(4 * (total - trainable))})")
+    if optimizer_params:
+        lines.append(f" Optimizer params: {optimizer_params:,} "
+                     f"({format_bytes(4 * optimizer_params)})")
+    emit = print_fn or print
+    for line in lines:
+        emit(line)
