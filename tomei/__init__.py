@@ -20,3 +20,10 @@ float64 = "float64"
 int32 = "int32"
 int64 = "int64"
 uint8 = "uint8"
+
+
+def __getattr__(name):  # lazy submodules: ``tomei.inspect`` is imported on first use
+    if name == "inspect":
+        import importlib
+        return importlib.import_module("tomei.inspect")
+    raise AttributeError(f"module 'tomei' has no attribute {name!r}")

@@ -3,9 +3,11 @@
 Every test runs with KERAS_HOME and the temporary folder inside tmp_path and no proxy
 variables, so nothing touches the real cache and nothing leaves the loopback interface.
 """
+
 import hashlib
 import io
 import os
+import pickle
 import socket
 import ssl
 import subprocess
@@ -68,7 +70,9 @@ class LocalServer:
                 server.answer(self, route)
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -109,7 +113,7 @@ class LocalServer:
             handler.wfile.write(body[: len(body) // 2])
             handler.wfile.flush()
             time.sleep(pause)
-            handler.wfile.write(body[len(body) // 2:])
+            handler.wfile.write(body[len(body) // 2 :])
             return
         handler.wfile.write(body)
 
@@ -169,7 +173,9 @@ def test_hash_file_and_validate_file(tmp_path):
     assert validate_file(path, md5)  # 32 characters: MD5
     assert validate_file(path, PAYLOAD_SHA256.upper())
     assert not validate_file(path, "0" * 64)
-    with pytest.raises(ValueError, match="expected 'sha256', 'md5' or 'auto'; received algorithm='sha1'"):
+    with pytest.raises(
+        ValueError, match="expected 'sha256', 'md5' or 'auto'; received algorithm='sha1'"
+    ):
         hash_file(path, "sha1")
 
 
@@ -234,7 +240,9 @@ def test_corrupted_body_raises_value_error_and_nothing_is_left(server, tmp_path)
     assert leftovers(cache_dir(tmp_path)) == []
 
 
-@pytest.mark.parametrize("status, reason", [(403, "Forbidden"), (404, "Not Found"), (500, "Internal Server Error")])
+@pytest.mark.parametrize(
+    "status, reason", [(403, "Forbidden"), (404, "Not Found"), (500, "Internal Server Error")]
+)
 def test_http_errors_name_the_url_the_file_and_the_folder(server, tmp_path, status, reason):
     url = server.add("/data.bin", status=status)
     with pytest.raises(DownloadError, match=f"HTTP error {status}: {reason}") as info:
@@ -266,8 +274,21 @@ def test_stalled_server_times_out_with_a_message(server, tmp_path):
 def test_unreachable_origin_then_working_mirror(server):
     dead = closed_port_url()
     mirror = server.add("/data.bin")
-    with pytest.warns(RuntimeWarning, match=f"Could not download data.bin from {dead}: connection refused"):
+    with pytest.warns(
+        RuntimeWarning, match=f"Could not download data.bin from {dead}: connection refused"
+    ):
         path = get_file("data.bin", dead, file_hash=PAYLOAD_SHA256, mirrors=[mirror])
+    assert hash_file(path) == PAYLOAD_SHA256
+
+
+def test_unreachable_origin_then_local_file_mirror(tmp_path):
+    source = tmp_path / "usb-stick" / "data.bin"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    with pytest.warns(RuntimeWarning, match="connection refused"):
+        path = get_file(
+            "data.bin", closed_port_url(), file_hash=PAYLOAD_SHA256, mirrors=[source.as_uri()]
+        )
     assert hash_file(path) == PAYLOAD_SHA256
 
 
@@ -285,19 +306,29 @@ def test_all_origins_failing_give_one_error_naming_each(server, tmp_path):
     assert "Expected file: data.bin, SHA-256 " + PAYLOAD_SHA256 in message
     assert [url for url, _ in info.value.attempts] == [dead, missing, broken]
     assert not isinstance(info.value, ValueError)  # no origin delivered wrong bytes
+    copy = pickle.loads(pickle.dumps(info.value))  # e.g. raised in a worker process
+    assert str(copy) == message
 
 
 def test_bad_arguments_are_refused_with_the_argument_named(server):
     url = server.add("/data.bin")
-    with pytest.raises(ValueError, match=r"fname must be a plain file name .* Received: fname='sub/data.bin'"):
+    with pytest.raises(
+        ValueError, match=r"fname must be a plain file name .* Received: fname='sub/data.bin'"
+    ):
         get_file("sub/data.bin", url)
-    with pytest.raises(ValueError, match=r"timeout must be a finite number of seconds > 0; received timeout=inf"):
+    with pytest.raises(
+        ValueError, match=r"timeout must be a finite number of seconds > 0; received timeout=inf"
+    ):
         get_file("data.bin", url, timeout=float("inf"))
     with pytest.raises(ValueError, match=r"received hash_algorithm='sha1'"):
         get_file("data.bin", url, file_hash=PAYLOAD_SHA256, hash_algorithm="sha1")
-    with pytest.raises(ValueError, match=r"32 hexadecimal characters for MD5; received file_hash='abc'"):
+    with pytest.raises(
+        ValueError, match=r"32 hexadecimal characters for MD5; received file_hash='abc'"
+    ):
         get_file("data.bin", url, file_hash="abc")
-    with pytest.raises(ValueError, match=r"http://, https:// or file:// URLs; received 'ftp://x/data.bin'"):
+    with pytest.raises(
+        ValueError, match=r"http://, https:// or file:// URLs; received 'ftp://x/data.bin'"
+    ):
         get_file("data.bin", "ftp://x/data.bin")
     assert server.requests == []
 
@@ -308,12 +339,16 @@ def test_bad_arguments_are_refused_with_the_argument_named(server):
 # fails), and os.access answering "not writable" for the cache folder.
 
 
-def test_unusable_cache_folder_falls_back_to_the_temporary_keras_folder(server, tmp_path, monkeypatch):
+def test_unusable_cache_folder_falls_back_to_the_temporary_keras_folder(
+    server, tmp_path, monkeypatch
+):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     monkeypatch.setenv("KERAS_HOME", str(blocker / "keras"))
     url = server.add("/data.bin")
-    with pytest.warns(RuntimeWarning, match="cannot be written; using .*/tmp/.keras/datasets instead"):
+    with pytest.warns(
+        RuntimeWarning, match="cannot be written; using .*/tmp/.keras/datasets instead"
+    ):
         path = get_file("data.bin", url, file_hash=PAYLOAD_SHA256)
     assert path == str(tmp_path / "tmp" / ".keras" / "datasets" / "data.bin")
     assert hash_file(path) == PAYLOAD_SHA256
@@ -401,7 +436,9 @@ def test_killed_process_leaves_no_file_a_later_run_trusts(server, tmp_path):
         process.wait(10)
     folder = cache_dir(tmp_path)
     assert not (folder / "data.bin").exists()
-    assert all(name.endswith(".part") and name.startswith(".data.bin.") for name in leftovers(folder))
+    assert all(
+        name.endswith(".part") and name.startswith(".data.bin.") for name in leftovers(folder)
+    )
     server.add("/data.bin")  # the server works again
     path = get_file("data.bin", url, file_hash=PAYLOAD_SHA256)
     assert hash_file(path) == PAYLOAD_SHA256
@@ -427,7 +464,9 @@ def test_stale_partial_downloads_are_removed(server, tmp_path):
 def test_certificate_failure_gives_a_readable_message_and_leaves_nothing(tmp_path, monkeypatch):
     def refuse(url, timeout):
         error = ssl.SSLCertVerificationError(
-            1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"
+            1,
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+            "unable to get local issuer certificate",
         )
         error.verify_message = "unable to get local issuer certificate"
         raise urllib.error.URLError(error)
@@ -446,20 +485,36 @@ def test_certificate_failure_gives_a_readable_message_and_leaves_nothing(tmp_pat
 def test_opener_verifies_certificates_even_when_ssl_is_patched_globally(monkeypatch):
     # The popular "fix" for report 1 switches verification off for the whole process.
     monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     opener = file_utils._build_opener()
     https = [h for h in opener.handlers if isinstance(h, urllib.request.HTTPSHandler)]
     assert len(https) == 1
     context = https[0]._context
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
-    assert any(isinstance(h, urllib.request.ProxyHandler) for h in opener.handlers)
+    proxies = [h for h in opener.handlers if isinstance(h, urllib.request.ProxyHandler)]
+    assert proxies and proxies[0].proxies["https"] == "http://127.0.0.1:3128"
 
 
 def _self_signed_certificate(folder):
     key, cert = folder / "key.pem", folder / "cert.pem"
     command = [
-        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=30)
     return key, cert

@@ -278,7 +278,7 @@ def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
     ``parent.tracked`` before computing a gradient it may not need.
     """
     out = Tensor.__new__(Tensor)
-    out._value = value
+    out._value = value if type(value) is np.ndarray else np.asarray(value)  # 0-d, not np.float32
     out._parents = ()
     out._backward = None
     if _active_tapes and any(p.tracked for p in parents):

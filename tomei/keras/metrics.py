@@ -90,7 +90,10 @@ class Sum(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _np(values).astype(np.float64)
-        self.total += float((v * _np(sample_weight)).sum() if sample_weight is not None else v.sum())
+        if sample_weight is not None:  # (N,) weights scale every value of sample N, as Keras
+            w = _np(sample_weight).astype(np.float64)
+            v = v * w.reshape(w.shape + (1,) * (v.ndim - w.ndim))
+        self.total += float(v.sum())
 
     def result(self):
         return np.float32(self.total)

@@ -7,6 +7,7 @@
 The exit code is 0 on success, 1 when a dataset cannot be had or a file is corrupt, 2 for a
 usage error.
 """
+
 import argparse
 import os
 import sys
@@ -68,7 +69,9 @@ def _fetch(name, timeout, out, err):
     dataset = _dataset_named(name)
     if dataset is None:
         known = ", ".join(d.name for d in _discovery.registered_datasets())
-        print(f"tomei datasets fetch: unknown dataset {name!r}; expected one of: {known}.", file=err)
+        print(
+            f"tomei datasets fetch: unknown dataset {name!r}; expected one of: {known}.", file=err
+        )
         return 2
     try:
         found = _discovery.obtain(dataset, timeout=timeout)
@@ -107,7 +110,11 @@ def _verify(out):
 
 
 def main(argv=None):
-    """Runs ``tomei datasets`` with ``argv`` (the words after ``datasets``); returns the exit code."""
+    """Runs ``tomei datasets`` with ``argv`` (the words after ``datasets``).
+
+    Returns:
+        int, the exit code: 0 success, 1 a dataset missing or a file corrupt, 2 usage error.
+    """
     out, err = sys.stdout, sys.stderr
     try:
         args = _parser().parse_args(argv)

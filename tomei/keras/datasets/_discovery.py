@@ -5,8 +5,9 @@ Search order (design.md section 3), the same for every dataset:
 1. an explicit ``path=`` given to ``load_data`` (a file or a folder);
 2. each folder listed in ``$TOMEI_DATASETS`` (``os.pathsep``-separated), laid out like the
    Keras cache: ``mnist.npz``, ``mnist/<IDX files>``, ``fashion-mnist/<IDX files>``;
-3. the Keras cache, ``$KERAS_HOME/datasets`` or ``~/.keras/datasets`` (then ``/tmp/.keras/datasets``,
-   where Keras writes when the home is read-only), so files downloaded by Keras are reused;
+3. the Keras cache, ``$KERAS_HOME/datasets`` or ``~/.keras/datasets`` (then
+   ``/tmp/.keras/datasets``, where Keras writes when the home is read-only), so files
+   downloaded by Keras are reused;
 4. system folders such as ``/usr/share/datasets/fashion-mnist`` (Debian ``dataset-fashion-mnist``);
 5. a download into the Keras cache, verified by SHA-256 and renamed into place only when
    verified; never when ``TOMEI_OFFLINE=1``.
@@ -15,6 +16,7 @@ A file found in steps 2-4 is used only when its SHA-256 matches the published va
 given explicitly that does not match is still loaded, with a warning. When nothing works,
 :class:`DatasetNotFoundError` says where to put the files by hand.
 """
+
 import hashlib
 import os
 import warnings
@@ -112,17 +114,24 @@ class DataFile:
                 actual = hashlib.sha256(_idx.read_idx_bytes(path)).hexdigest()
             except ValueError as err:  # a truncated or corrupt gzip stream
                 return str(err)
-        elif path.endswith(".gz") or not self.name.endswith(".gz"):
-            actual = hash_file(path, "sha256")
         else:
-            return "unverifiable"
+            actual = hash_file(path, "sha256")
         if actual == self.sha256:
             return None
+        if not self.content_hash and self.name.endswith(".gz") and not _is_gzip(path):
+            return "unverifiable"  # a decompressed copy: only the .gz hash is published
         return f"SHA-256 mismatch: expected {self.sha256}, got {actual}"
 
     def file_check(self):
         """The same check as a :class:`~tomei.keras.utils.file_utils.FileCheck` for downloads."""
-        return FileCheck(self.describe(), self.problem)
+
+        def problem(path):
+            reason = self.problem(path)
+            if reason == "unverifiable":
+                return f"SHA-256 mismatch: expected {self.sha256}; the download is not gzip data"
+            return reason
+
+        return FileCheck(self.describe(), problem)
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,11 @@ class Found:
     source: str
     verified: bool
 
+    def path_of(self, name):
+        """The path of the file published as ``name`` (e.g. ``'t10k-labels-idx1-ubyte.gz'``)."""
+        names = [data_file.name for data_file in self.fileset.files]
+        return self.paths[names.index(name)]
+
 
 @dataclass
 class FileStatus:
@@ -215,6 +229,11 @@ class DatasetStatus:
 _VERIFIED = {}
 
 
+def _is_gzip(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
 def _file_key(path):
     stat = os.stat(path)
     return (os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
@@ -238,7 +257,9 @@ def _status_of(data_file, folder):
         if reason is None:
             return FileStatus(path, size, "ok")
         if reason == "unverifiable":
-            return FileStatus(path, size, "unverified", "no published hash for the decompressed file")
+            return FileStatus(
+                path, size, "unverified", "no published hash for the decompressed file"
+            )
         return FileStatus(path, size, "corrupt", reason)
     return FileStatus(os.path.join(folder, data_file.name), None, "missing")
 
@@ -353,7 +374,7 @@ def _explicit_found(dataset, fileset, folder, statuses):
                 f"{s.path} does not match the published {dataset.title} file ({s.detail}); "
                 "loading it anyway because it was passed explicitly.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,  # _explicit_found, _explicit, obtain, load_data, the caller
             )
     verified = all(s.status == "ok" for s in statuses)
     paths = tuple(s.path for s in statuses)
@@ -452,9 +473,7 @@ def not_found_message(dataset, notes, attempts):
     lines.extend(f"  ({note})" for note in notes)
     lines.append("Ways out:")
     ways = placement_lines(dataset)
-    ways.append(
-        f"or pass a local file or folder: {dataset.name}.load_data(path='/path/to/folder')"
-    )
+    ways.append(f"or pass a local file or folder: {dataset.name}.load_data(path='/path/to/folder')")
     ways.extend(dataset.tips)
     lines.extend(f"  - {way}" for way in ways)
     lines.append("Check what tomei finds with: tomei datasets")

@@ -7,6 +7,7 @@ dimensions; then one big-endian uint32 per dimension; then the elements in C ord
 Labels files have the magic 2049 (0x00000801: uint8, 1 dimension), images files 2051
 (0x00000803: uint8, 3 dimensions).
 """
+
 import gzip
 import hashlib
 import os
@@ -71,11 +72,14 @@ def parse_idx(data, name, expected_magic=None):
             size different from the one the header announces.
     """
     if len(data) < 4:
-        raise ValueError(f"{name}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number.")
+        raise ValueError(
+            f"{name}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number."
+        )
     magic = int.from_bytes(data[:4], "big")
     if expected_magic is not None and magic != expected_magic:
         raise ValueError(
-            f"{name}: wrong IDX magic number: expected {_MAGIC_NAMES.get(expected_magic, expected_magic)}, "
+            f"{name}: wrong IDX magic number: expected "
+            f"{_MAGIC_NAMES.get(expected_magic, expected_magic)}, "
             f"found {magic} (0x{magic:08x}). Is this the right file, decompressed correctly?"
         )
     element_type, ndim = data[2], data[3]
@@ -88,7 +92,7 @@ def parse_idx(data, name, expected_magic=None):
             f"{name}: truncated IDX header: {ndim} dimensions need {header_size} bytes, "
             f"the file has {len(data)}."
         )
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _ELEMENT_TYPES[element_type]
     expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     found_bytes = len(data) - header_size
@@ -102,7 +106,9 @@ def parse_idx(data, name, expected_magic=None):
             f"{name}: corrupt IDX file: {found_bytes - expected_bytes:,} unexpected bytes after "
             f"the data of shape {shape}."
         )
-    array = np.frombuffer(data, dtype=dtype, count=expected_bytes // dtype.itemsize, offset=header_size)
+    array = np.frombuffer(
+        data, dtype=dtype, count=expected_bytes // dtype.itemsize, offset=header_size
+    )
     # copy() makes the array writable and independent of ``data``; astype fixes the byte order.
     return array.reshape(shape).astype(dtype.newbyteorder("="), copy=True)
 
@@ -146,14 +152,15 @@ def read_split(images_path, labels_path, image_shape=(28, 28)):
         ``(images, labels)``: uint8 arrays of shapes ``(n,) + image_shape`` and ``(n,)``.
 
     Raises:
-        ValueError: naming the file, for any format problem, images that are not
-            ``image_shape``, non-uint8 data, or image and label counts that differ.
+        ValueError: naming the file, for any format problem (see :func:`read_idx`), images
+            that are not ``image_shape``, or image and label counts that differ.
     """
     images = read_idx(images_path, IMAGES_MAGIC)
     labels = read_idx(labels_path, LABELS_MAGIC)
     if images.shape[1:] != tuple(image_shape):
         raise ValueError(
-            f"{images_path}: expected images of shape {tuple(image_shape)}, found {images.shape[1:]}."
+            f"{images_path}: expected images of shape {tuple(image_shape)}, "
+            f"found {images.shape[1:]}."
         )
     if images.shape[0] != labels.shape[0]:
         raise ValueError(

@@ -9,6 +9,7 @@ The four files are checked by the SHA-256 of their decompressed IDX bytes, so th
 files and the re-compressed copies of Debian's ``dataset-fashion-mnist`` package both verify.
 Install that package (``apt-get install dataset-fashion-mnist``) to use Fashion-MNIST offline.
 """
+
 import os
 
 from tomei.keras.datasets import _idx
@@ -46,10 +47,30 @@ TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 # SHA-256 of the decompressed IDX bytes (design.md section 3, measured on the Debian package);
 # sizes are those of the upstream gzip files (zalandoresearch/fashion-mnist).
 FILES = (
-    DataFile(TRAIN_LABELS, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 29_515, content_hash=True),
-    DataFile(TRAIN_IMAGES, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 26_421_880, content_hash=True),
-    DataFile(TEST_LABELS, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 5_148, content_hash=True),
-    DataFile(TEST_IMAGES, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 4_422_102, content_hash=True),
+    DataFile(
+        TRAIN_LABELS,
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        29_515,
+        content_hash=True,
+    ),
+    DataFile(
+        TRAIN_IMAGES,
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        26_421_880,
+        content_hash=True,
+    ),
+    DataFile(
+        TEST_LABELS,
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        5_148,
+        content_hash=True,
+    ),
+    DataFile(
+        TEST_IMAGES,
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        4_422_102,
+        content_hash=True,
+    ),
 )
 
 _TIPS = (
@@ -105,7 +126,6 @@ def load_data(path=None):
             f"path must be None or a folder (str or path-like); received path={path!r}."
         )
     found = obtain(spec(), path)
-    paths = dict(zip((f.name for f in found.fileset.files), found.paths))
-    train = _idx.read_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
-    test = _idx.read_split(paths[TEST_IMAGES], paths[TEST_LABELS])
+    train = _idx.read_split(found.path_of(TRAIN_IMAGES), found.path_of(TRAIN_LABELS))
+    test = _idx.read_split(found.path_of(TEST_IMAGES), found.path_of(TEST_LABELS))
     return train, test

@@ -8,6 +8,7 @@ The file Keras uses is ``mnist.npz`` (11,490,434 bytes, SHA-256 ``731c5ac6...``)
 ``tf-keras-datasets`` bucket. When it cannot be had, the four IDX files from the CVDF mirror
 (checked by their published SHA-256) give the same arrays.
 """
+
 import os
 import zipfile
 
@@ -33,10 +34,18 @@ TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
 # SHA-256 and sizes of the gzip files as published (TensorFlow Datasets url_checksums/mnist.txt).
 IDX_FILES = (
-    DataFile(TRAIN_LABELS, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
-    DataFile(TRAIN_IMAGES, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
-    DataFile(TEST_LABELS, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
-    DataFile(TEST_IMAGES, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
+    DataFile(
+        TRAIN_LABELS, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881
+    ),
+    DataFile(
+        TRAIN_IMAGES, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422
+    ),
+    DataFile(
+        TEST_LABELS, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542
+    ),
+    DataFile(
+        TEST_IMAGES, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877
+    ),
 )
 
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -109,7 +118,8 @@ def load_data(path=NPZ_NAME):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
-            f"path must be a file name, a path or a folder (str or path-like); received path={path!r}."
+            "path must be a file name, a path or a folder (str or path-like); "
+            f"received path={path!r}."
         )
     if _is_local_path(path):
         found = obtain(spec(), path)
@@ -117,11 +127,10 @@ def load_data(path=NPZ_NAME):
         found = obtain(spec(npz_name=path))
     if found.fileset.label == "npz":
         return _load_npz(found.paths[0])
-    paths = dict(zip((f.name for f in found.fileset.files), found.paths))
-    train = _idx.read_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
-    test = _idx.read_split(paths[TEST_IMAGES], paths[TEST_LABELS])
-    _check_labels(train[1], paths[TRAIN_LABELS])
-    _check_labels(test[1], paths[TEST_LABELS])
+    train = _idx.read_split(found.path_of(TRAIN_IMAGES), found.path_of(TRAIN_LABELS))
+    test = _idx.read_split(found.path_of(TEST_IMAGES), found.path_of(TEST_LABELS))
+    _check_labels(train[1], found.path_of(TRAIN_LABELS))
+    _check_labels(test[1], found.path_of(TEST_LABELS))
     return train, test
 
 
@@ -139,8 +148,8 @@ def _load_npz(path):
             missing = [key for key in _NPZ_KEYS if key not in npz.files]
             if missing:
                 raise ValueError(
-                    f"{path}: not an MNIST npz: missing arrays {missing}; expected {list(_NPZ_KEYS)}, "
-                    f"found {sorted(npz.files)}."
+                    f"{path}: not an MNIST npz: missing arrays {missing}; "
+                    f"expected {list(_NPZ_KEYS)}, found {sorted(npz.files)}."
                 )
             arrays = {key: npz[key] for key in _NPZ_KEYS}
     except ValueError as err:
@@ -152,7 +161,9 @@ def _load_npz(path):
             ) from None
         raise
     except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise ValueError(f"{path}: damaged .npz file ({err}). Delete it and download it again.") from None
+        raise ValueError(
+            f"{path}: damaged .npz file ({err}). Delete it and download it again."
+        ) from None
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         _check_split_arrays(path, x_key, arrays[x_key], y_key, arrays[y_key])
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -13,6 +13,7 @@ file downloaded by Keras is reused here and the reverse. What this module adds t
 - TLS certificates are always verified, timeouts are finite, and the standard ``HTTPS_PROXY``,
   ``HTTP_PROXY`` and ``NO_PROXY`` variables are honoured (urllib's default proxy handler).
 """
+
 import hashlib
 import http.client
 import os
@@ -65,8 +66,8 @@ class DownloadError(OSError):
     ``folder``, ``expected`` (a description of the check, e.g. ``"SHA-256 731c..."``) and ``size``.
     """
 
-    def __init__(self, message, *, fname, attempts, folder, expected=None, size=None):
-        super().__init__(message)
+    def __init__(self, message, *, fname=None, attempts=(), folder=None, expected=None, size=None):
+        super().__init__(message)  # keyword defaults keep the exception picklable
         self.fname = fname
         self.attempts = list(attempts)
         self.folder = folder
@@ -101,7 +102,8 @@ def _hasher(algorithm):
     if algorithm == "md5":
         return hashlib.md5()
     raise ValueError(
-        f"Unknown hash algorithm: expected 'sha256', 'md5' or 'auto'; received algorithm={algorithm!r}."
+        "Unknown hash algorithm: expected 'sha256', 'md5' or 'auto'; "
+        f"received algorithm={algorithm!r}."
     )
 
 
@@ -234,7 +236,10 @@ def cache_folders(cache_dir=None, cache_subdir="datasets"):
     An absolute ``cache_subdir`` is used as it is.
     """
     base = os.path.expanduser(str(cache_dir)) if cache_dir is not None else keras_home()
-    folders = [os.path.join(base, cache_subdir), os.path.join(_temporary_keras_home(), cache_subdir)]
+    folders = [
+        os.path.join(base, cache_subdir),
+        os.path.join(_temporary_keras_home(), cache_subdir),
+    ]
     unique = []
     for folder in folders:
         if folder not in unique:
@@ -315,7 +320,9 @@ class _ByteProgress:
 def _check_verbose(verbose):
     if verbose == "auto" or verbose in (0, 1, 2):  # True and False compare equal to 1 and 0
         return
-    raise ValueError(f"verbose must be 'auto', True/False, 0, 1 or 2; received verbose={verbose!r}.")
+    raise ValueError(
+        f"verbose must be 'auto', True/False, 0, 1 or 2; received verbose={verbose!r}."
+    )
 
 
 def _shows_messages(verbose):
@@ -467,9 +474,7 @@ def _describe_error(err, timeout):
 def _check_url(url):
     scheme = urllib.parse.urlsplit(str(url)).scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise ValueError(
-            f"Origins must be http://, https:// or file:// URLs; received {url!r}."
-        )
+        raise ValueError(f"Origins must be http://, https:// or file:// URLs; received {url!r}.")
 
 
 def download_verified(fname, urls, folder, check=None, *, size=None, timeout=30, verbose="auto"):
@@ -583,9 +588,7 @@ def _extract_into(archive_path, folder):
                     )
             archive.extractall(folder)
         return
-    raise ValueError(
-        f"extract=True, but {archive_path} is neither a tar nor a zip archive."
-    )
+    raise ValueError(f"extract=True, but {archive_path} is neither a tar nor a zip archive.")
 
 
 def _extract_atomically(archive_path, destination):
@@ -679,7 +682,8 @@ def get_file(
             after ``origin``.
         timeout: float, seconds to wait for a connection and for each read (default 30).
         verbose: ``'auto'`` (default: "Downloading data from" lines, and a byte progress bar
-            only when stdout is a terminal), 1/True (lines and bar), 0/False (silent).
+            only when stdout is a terminal), 1/True (lines and bar), 2 (lines only),
+            0/False (silent).
 
     Returns:
         str, the path of the verified file (or of the extraction folder with ``extract=True``).
@@ -695,11 +699,14 @@ def get_file(
         PermissionError: when no cache folder can be written.
     """
     if not origin or not isinstance(origin, str):
-        raise ValueError(f"origin must be the URL of the file to download; received origin={origin!r}.")
+        raise ValueError(
+            f"origin must be the URL of the file to download; received origin={origin!r}."
+        )
     urls = [origin] + [str(url) for url in (mirrors or [])]
     for url in urls:
         _check_url(url)
     fname, fname_given = _resolve_fname(fname, origin)
+    _resolve_algorithm(hash_algorithm, "")  # refuses an unknown name even without a hash
     _check_timeout(timeout)
     _check_verbose(verbose)
     check = hash_check(file_hash, hash_algorithm) if file_hash is not None else None

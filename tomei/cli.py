@@ -1,0 +1,51 @@
+"""The ``tomei`` command: ``tomei tutorial``, ``tomei datasets``, ``tomei report`` ...
+
+Each subcommand lives in ``tomei/tools/<name>.py`` as ``main(argv) -> exit code`` and is
+imported only when used, so ``tomei --help`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "tutorial": ("tomei.tools.tutorial", "Run the TensorFlow beginner tutorial (MNIST / Fashion-MNIST)."),
+    "datasets": ("tomei.tools.datasets_cmd", "List, fetch and verify datasets."),
+    "summary": ("tomei.tools.model_cmds", "Print the summary of a saved .keras model."),
+    "export": ("tomei.tools.model_cmds", "Export a saved .keras model to ONNX."),
+    "report": ("tomei.tools.report", "Write a training report (PNG plots + index.html)."),
+    "predict": ("tomei.tools.predict", "Classify your own image files with a saved model."),
+}
+
+
+def usage() -> str:
+    lines = ["usage: tomei COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'tomei COMMAND --help' for the options of one command."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from tomei import __version__
+        print(f"tomei {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"tomei: unknown command {name!r}.\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    entry = getattr(module, f"main_{name}", None) or module.main
+    try:
+        return int(entry(rest) or 0)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

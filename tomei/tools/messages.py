@@ -1,0 +1,226 @@
+"""User-facing strings of the ``tomei`` commands, in English and Japanese.
+
+    from tomei.tools.messages import t, detect_lang
+    lang = detect_lang(args.lang)          # 'en' or 'ja'
+    print(t("test_accuracy", lang, value=0.8688, pct=86.88))
+
+``t(key, lang='en', **fmt)`` looks ``key`` up in :data:`MESSAGES` for ``lang`` (falling back to
+English when the Japanese text is missing) and fills it with ``str.format(**fmt)``. Every
+placeholder a text uses must be given; an unknown key raises ``KeyError`` naming the key.
+
+``detect_lang(argv_lang=None)`` returns ``'ja'`` when ``argv_lang`` is ``'ja'`` (for example
+``--lang ja``), or, when ``argv_lang`` is None, when the first non-empty of ``LC_ALL``,
+``LC_MESSAGES``, ``LANG`` (the POSIX precedence) starts with ``ja``; otherwise ``'en'``.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["LANGS", "MESSAGES", "Messages", "detect_lang", "t"]
+
+LANGS = ("en", "ja")
+
+# key -> (English, Japanese). Placeholders use str.format syntax.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- the tutorial (tomei tutorial) -------------------------------------------------------
+    "loading_data": ("Loading {dataset} ...", "{dataset} を読み込んでいます ..."),
+    "data_shapes": (
+        "Training images: {train_shape}, test images: {test_shape}",
+        "訓練画像: {train_shape}、テスト画像: {test_shape}",
+    ),
+    "building_model": ("Building the model:", "モデルを組み立てます:"),
+    "untrained_predictions": (
+        "Predictions (logits) of the untrained model for the first image:",
+        "学習前のモデルが最初の画像に出す予測 (ロジット):",
+    ),
+    "untrained_softmax": (
+        "The same as probabilities (softmax):",
+        "同じ予測を確率にしたもの (softmax):",
+    ),
+    "untrained_loss": (
+        "Loss of the untrained model on the first image: {value:.4f} (about -log(1/10) = 2.30)",
+        "学習前のモデルの最初の画像に対する損失: {value:.4f} (およそ -log(1/10) = 2.30)",
+    ),
+    "training": ("Training for {epochs} epochs ...", "{epochs} エポック学習します ..."),
+    "evaluating": ("Evaluating on the test set ...", "テストデータで評価します ..."),
+    "test_loss": ("Test loss: {value:.4f}", "テスト損失: {value:.4f}"),
+    "test_accuracy": ("Test accuracy: {value:.4f}", "正解率: {pct:.2f}%"),
+    "probability_model": (
+        "Probabilities of the trained model for the first {n} test images:",
+        "学習済みモデルが最初の {n} 枚のテスト画像に出す確率:",
+    ),
+    "saved_model": ("Model saved to {path}", "モデルを {path} に保存しました"),
+    "report_written": ("Report written to {path}", "レポートを {path} に書き出しました"),
+    "done": ("Done.", "完了しました。"),
+    # --- errors shared by the commands --------------------------------------------------------
+    "error_prefix": ("error: {message}", "エラー: {message}"),
+    "dataset_missing": (
+        "The dataset {dataset!r} is not available on this machine: {detail}",
+        "データセット {dataset!r} がこのマシンにありません: {detail}",
+    ),
+    "unknown_dataset": (
+        "Unknown dataset {dataset!r}; expected one of: {choices}",
+        "不明なデータセット {dataset!r} です。次のいずれかを指定してください: {choices}",
+    ),
+    "model_missing": ("No such model file: {path}", "モデルファイルがありません: {path}"),
+    "model_unreadable": (
+        "Cannot load the model {path}: {detail}",
+        "モデル {path} を読み込めません: {detail}",
+    ),
+    "saving_unavailable": (
+        "Loading saved models needs tomei.keras.models.load_model, which is not available: {detail}",
+        "保存したモデルを読み込むには tomei.keras.models.load_model が必要ですが、使えません: {detail}",
+    ),
+    "model_input_mismatch": (
+        "The model expects inputs of shape {expected}, but the images are {received}",
+        "モデルの入力の形は {expected} ですが、画像は {received} です",
+    ),
+    # --- the report (tomei report) ------------------------------------------------------------
+    "report_title": ("Training report", "学習レポート"),
+    "report_model": ("Model", "モデル"),
+    "report_numbers": ("Test-set results", "テストデータでの結果"),
+    "report_test_loss": ("Test loss", "テスト損失"),
+    "report_test_accuracy": ("Test accuracy", "正解率"),
+    "report_test_samples": ("Test images", "テスト画像の枚数"),
+    "report_per_class": ("Accuracy per class", "クラスごとの正解率"),
+    "report_class": ("Class", "クラス"),
+    "report_count": ("Images", "枚数"),
+    "report_correct": ("Correct", "正解"),
+    "report_accuracy": ("Accuracy", "正解率"),
+    "report_curves": ("Learning curves", "学習曲線"),
+    "report_curves_note": (
+        "Loss and accuracy after each epoch. When the validation curve turns away from the "
+        "training curve, the model has started to memorise the training images (overfitting).",
+        "エポックごとの損失と正解率です。検証データの曲線が訓練データの曲線から離れ始めたら、"
+        "モデルが訓練画像を丸暗記し始めています (過学習)。",
+    ),
+    "report_no_history": (
+        "No training history was given, so there are no learning curves.",
+        "学習履歴がないため、学習曲線はありません。",
+    ),
+    "report_epoch": ("Epoch", "エポック"),
+    "report_loss": ("Loss", "損失"),
+    "report_train": ("training", "訓練"),
+    "report_validation": ("validation", "検証"),
+    "report_confusion": ("Confusion matrix", "混同行列"),
+    "report_confusion_note": (
+        "Row: the true class; column: the predicted class; the diagonal holds the correct answers.",
+        "行が正解のクラス、列が予測したクラスです。対角線上が正解です。",
+    ),
+    "report_true": ("true", "正解"),
+    "report_predicted": ("predicted", "予測"),
+    "report_wrong": ("The most confident mistakes", "自信満々の間違い"),
+    "report_wrong_note": (
+        "Test images the model got wrong with the highest probability for its wrong answer.",
+        "モデルが間違えたテスト画像のうち、間違った答えの確率が最も高かったものです。",
+    ),
+    "report_no_wrong": ("The model got every test image right.", "モデルはテスト画像をすべて正解しました。"),
+    "report_weights": ("What the first Dense layer looks for", "最初の Dense 層が探しているもの"),
+    "report_weights_note": (
+        "The weights of the first {n} units of layer {layer!r}, each drawn as a 28x28 image: "
+        "red pixels raise the unit's output, blue pixels lower it.",
+        "層 {layer!r} の最初の {n} 個のユニットの重みを、それぞれ 28x28 の画像として描きました。"
+        "赤い画素はユニットの出力を上げ、青い画素は下げます。",
+    ),
+    "report_no_weights": (
+        "The model has no Dense layer reading 784 (28x28) inputs, so there is no weight picture.",
+        "784 (28x28) 個の入力を読む Dense 層がないため、重みの画像はありません。",
+    ),
+    "report_unit": ("unit {i}", "ユニット {i}"),
+    "report_activations": ("Activation functions", "活性化関数"),
+    "report_activations_note": (
+        "Each activation function the model uses, drawn over [-5, 5].",
+        "モデルが使っている活性化関数を [-5, 5] の範囲で描きました。",
+    ),
+    "report_no_activations": ("The model uses no activation functions.", "活性化関数は使われていません。"),
+    "report_generated": ("Generated by tomei {version}.", "tomei {version} で作成しました。"),
+    "report_bad_lengths": (
+        "x_test has {nx} samples but y_test has {ny}; they must match",
+        "x_test は {nx} 個、y_test は {ny} 個です。数を揃えてください",
+    ),
+    # --- predict (tomei predict) --------------------------------------------------------------
+    "predict_result": ("{label}    ({path})", "{label}    ({path})"),
+    "predict_top": ("  {rank}. {label:<12} {prob:6.2%}", "  {rank}. {label:<12} {prob:6.2%}"),
+    "predict_shown": ("The 28x28 image the model saw: {path}", "モデルが見た 28x28 の画像: {path}"),
+    "image_missing": ("No such image file: {path}", "画像ファイルがありません: {path}"),
+    "image_not_image": (
+        "{path} is not an image Pillow can read (PNG or JPEG expected)",
+        "{path} は Pillow で読める画像ではありません (PNG か JPEG を指定してください)",
+    ),
+    "image_too_large": (
+        "{path} is {width}x{height} = {pixels:,} pixels, more than the limit of {limit:,}; "
+        "shrink it first",
+        "{path} は {width}x{height} = {pixels:,} 画素で、上限 {limit:,} 画素を超えています。"
+        "先に縮小してください",
+    ),
+    "image_empty": (
+        "{path} has no ink: every pixel is about the same brightness",
+        "{path} にはインクがありません (すべての画素がほぼ同じ明るさです)",
+    ),
+    "image_too_large_pillow": (
+        "{path} is larger than Pillow's safety limit for images; shrink it first "
+        "(tomei accepts up to {limit:,} pixels)",
+        "{path} は Pillow の画像サイズの安全上限を超えています。先に縮小してください "
+        "(tomei の上限は {limit:,} 画素です)",
+    ),
+    "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
+    "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),
+    "out_dir_failed": (
+        "Cannot write the report into {path}: {detail}",
+        "レポートを {path} に書き込めません: {detail}",
+    ),
+}
+
+
+def _check_lang(lang):
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, received {lang!r}")
+
+
+def t(key: str, lang: str = "en", **fmt) -> str:
+    """Return the message ``key`` in ``lang`` ('en' or 'ja'), formatted with ``fmt``.
+
+    Raises ``KeyError`` for an unknown key, ``ValueError`` for a language other than 'en'/'ja'
+    and ``KeyError`` naming the placeholder when ``fmt`` lacks one the text uses.
+    """
+    _check_lang(lang)
+    try:
+        texts = MESSAGES[key]
+    except KeyError:
+        raise KeyError(f"no message with key {key!r}") from None
+    text = texts[LANGS.index(lang)] or texts[0]
+    try:
+        return text.format(**fmt)
+    except KeyError as exc:
+        raise KeyError(f"message {key!r} needs the placeholder {exc.args[0]!r}") from None
+
+
+def detect_lang(argv_lang: str | None = None) -> str:
+    """Return 'ja' or 'en': ``argv_lang`` when given, else from LC_ALL / LC_MESSAGES / LANG.
+
+    ``argv_lang`` may be 'en', 'ja' or a locale name such as 'ja_JP.UTF-8'; anything starting
+    with 'ja' (case-insensitive) means Japanese, anything else English.
+    """
+    if argv_lang:
+        return "ja" if str(argv_lang).lower().startswith("ja") else "en"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+class Messages:
+    """The messages bound to one language: ``msg = Messages('ja'); msg('test_loss', value=0.3)``.
+
+    ``Messages(None)`` (the default) uses :func:`detect_lang`.
+    """
+
+    def __init__(self, lang: str | None = None):
+        self.lang = detect_lang(lang)
+
+    def __call__(self, key: str, **fmt) -> str:
+        return t(key, self.lang, **fmt)
+
+    def __repr__(self):
+        return f"Messages(lang={self.lang!r})"

@@ -1,0 +1,129 @@
+"""``tomei tutorial``: the TensorFlow beginner tutorial, step by step, on tomei.
+
+The steps are the tutorial's own, in its order: load the data and scale pixels by 1/255;
+build Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(10); look at the untrained
+model's logits, softmax and loss; compile with Adam, sparse cross-entropy from logits and
+accuracy; fit; evaluate; print the test loss and accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from tomei.tools.messages import detect_lang, t
+
+DATASETS = ("mnist", "fashion_mnist")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tomei tutorial", description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=DATASETS, default="mnist",
+                   help="mnist (downloaded once, SHA-256 verified) or fashion_mnist "
+                        "(works offline from Debian's dataset-fashion-mnist). Default: mnist.")
+    p.add_argument("--data-path", default=None,
+                   help="a local file or folder holding the dataset (skips the search).")
+    p.add_argument("--epochs", type=_positive, default=5, help="default 5")
+    p.add_argument("--batch-size", type=_positive, default=32, help="default 32")
+    p.add_argument("--seed", type=_non_negative, default=None,
+                   help="fix weights, dropout and shuffling (tomei.keras.utils.set_random_seed)")
+    p.add_argument("--save", metavar="PATH.keras", default=None,
+                   help="save the trained model (Keras 3 .keras file)")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="write a training report (PNG plots and index.html) to DIR")
+    p.add_argument("--validation-split", type=float, default=0.0,
+                   help="hold out this fraction of the training data (default 0.0)")
+    p.add_argument("--lang", choices=("en", "ja"), default=None,
+                   help="language of the messages (default: from the locale)")
+    return p
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _non_negative(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
+    return value
+
+
+def load(name, path):
+    import tomei as tf
+    module = getattr(tf.keras.datasets, name)
+    return module.load_data(path) if path else module.load_data()
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    lang = detect_lang(args.lang)
+    if args.save and not args.save.endswith(".keras"):
+        print(t("error_prefix", lang, message=f"--save expects a file name ending in .keras; "
+                                               f"received {args.save!r}"), file=sys.stderr)
+        return 2
+    import tomei as tf  # the tutorial's `import tensorflow as tf`, on tomei
+
+    if args.seed is not None:
+        tf.keras.utils.set_random_seed(args.seed)
+
+    # 1. Data: 28x28 grey images with pixel values 0-255, scaled to 0-1.
+    print(t("loading_data", lang, dataset=args.dataset), flush=True)
+    try:
+        (x_train, y_train), (x_test, y_test) = load(args.dataset, args.data_path)
+    except (OSError, ValueError) as err:
+        print(t("dataset_missing", lang, dataset=args.dataset, detail=str(err)), file=sys.stderr)
+        return 1
+    x_train, x_test = x_train / 255.0, x_test / 255.0
+    print(t("data_shapes", lang, train_shape=x_train.shape, test_shape=x_test.shape))
+
+    # 2. The model.
+    print(t("building_model", lang))
+    model = tf.keras.models.Sequential([
+        tf.keras.layers.Flatten(input_shape=(28, 28)),
+        tf.keras.layers.Dense(128, activation="relu"),
+        tf.keras.layers.Dropout(0.2),
+        tf.keras.layers.Dense(10),
+    ])
+    model.summary()
+
+    # 3. What the untrained model says about the first image.
+    predictions = model(x_train[:1]).numpy()
+    print(t("untrained_predictions", lang))
+    print(np.array2string(predictions, precision=4))
+    print(t("untrained_softmax", lang))
+    print(np.array2string(tf.nn.softmax(predictions).numpy(), precision=4))
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    print(t("untrained_loss", lang, value=float(loss_fn(y_train[:1], predictions).numpy())))
+
+    # 4. Train and evaluate.
+    model.compile(optimizer="adam", loss=loss_fn, metrics=["accuracy"])
+    print(t("training", lang, epochs=args.epochs), flush=True)
+    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_split=args.validation_split)
+    print(t("evaluating", lang), flush=True)
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=2)
+
+    # 5. Probabilities, as the tutorial's probability_model shows.
+    probability_model = tf.keras.Sequential([model, tf.keras.layers.Softmax()])
+    print(t("probability_model", lang, n=5))
+    print(np.array2string(probability_model(x_test[:5]).numpy(), precision=3, suppress_small=True))
+
+    if args.save:
+        model.save(args.save)
+        print(t("saved_model", lang, path=args.save))
+    if args.report:
+        from tomei.tools.report import write_report
+        names = None
+        if args.dataset == "fashion_mnist":
+            names = list(tf.keras.datasets.fashion_mnist.CLASS_NAMES)
+        index = write_report(model, history, x_test, y_test, args.report, class_names=names,
+                             lang=lang)
+        print(t("report_written", lang, path=index))
+    print(t("test_loss", lang, value=test_loss))
+    print(t("test_accuracy", lang, value=test_acc, pct=100 * test_acc))
+    return 0
