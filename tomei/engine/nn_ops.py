@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from tomei import config
-from tomei.engine.ops import convert_to_tensor, unbroadcast
+from tomei.engine.ops import convert_to_tensor, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
 
@@ -209,19 +209,20 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
     The gradient with respect to the logits is softmax(logits) - onehot(label).
     """
     logits = convert_to_tensor(logits)
-    labels = np.asarray(labels)
     z = logits.value
+    if z.ndim != 2:  # (..., C): work on rows, give back the leading shape
+        flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
+        return reshape(flat, z.shape[:-1])
+    rows, labels = np.arange(len(z)), np.asarray(labels)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
-    total = e.sum(axis=-1, keepdims=True)
-    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
-    out = np.log(total[..., 0]) - picked
+    total = e.sum(axis=-1)
+    out = np.log(total) - shifted[rows, labels]
 
     def backward(g):  # d loss_i / d z_ij = softmax_ij - [j == label_i]
-        grad = e / total
-        np.put_along_axis(grad, labels[..., None],
-                          np.take_along_axis(grad, labels[..., None], axis=-1) - 1, axis=-1)
-        return (grad * g[..., None],)
+        grad = e / total[:, None]
+        grad[rows, labels] -= 1
+        return (grad * g[:, None],)
     return record(out, (logits,), backward)
 
 
@@ -273,7 +274,7 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
     rng = rng or config.rng()
     shape = x.shape if noise_shape is None else tuple(
         d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
-    scale = (rng.random(shape, dtype=np.float32) < keep) * np.float32(1.0 / keep)
-    scale = scale.astype(x.dtype, copy=False)
+    kept = rng.random(shape, dtype=np.float32) < keep
+    scale = kept * x.dtype.type(1.0 / keep)  # 0 for dropped units, 1/(1-rate) for kept ones
     # d out/dx = scale (0 for dropped units, 1/(1-rate) for kept ones)
     return record(x.value * scale, (x,), lambda g: (unbroadcast(g * scale, x.shape),))

@@ -167,9 +167,9 @@ def matmul(a, b) -> Tensor:
     def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
         ga = gb = None
         if a.tracked:
-            ga = unbroadcast(g @ np.swapaxes(b.value, -1, -2), a.shape)
+            ga = unbroadcast(g @ b.value.swapaxes(-1, -2), a.shape)
         if b.tracked:
-            gb = unbroadcast(np.swapaxes(a.value, -1, -2) @ g, b.shape)
+            gb = unbroadcast(a.value.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
     return record(a.value @ b.value, (a, b), backward)
 

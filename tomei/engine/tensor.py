@@ -16,12 +16,17 @@ forward and its gradient side by side; this file only holds the bookkeeping.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tomei import config
 
 # Tapes that are currently recording, innermost last.
 _active_tapes: list["GradientTape"] = []
+# Creation stamps of recorded results: an op's output is always newer than its inputs, so
+# visiting nodes newest-first is a valid reverse topological order.
+_clock = itertools.count()
 
 
 class Tensor:
@@ -39,13 +44,14 @@ class Tensor:
     Use ``.numpy()`` or ``np.asarray(t)`` to get the array back.
     """
 
-    __slots__ = ("_value", "_parents", "_backward", "__weakref__")
+    __slots__ = ("_value", "_parents", "_backward", "_stamp", "__weakref__")
     __array_priority__ = 100  # make ndarray + Tensor return a Tensor
 
     def __init__(self, value, dtype=None):
         self._value = _to_array(value, dtype)
         self._parents = ()  # tensors this one was computed from (only when recorded)
         self._backward = None  # g -> tuple of input gradients (only when recorded)
+        self._stamp = 0  # creation order of a recorded result
 
     # --- array access -----------------------------------------------------------
     @property
@@ -58,7 +64,7 @@ class Tensor:
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype=None, copy=None):
-        v = self._value
+        v = np.asarray(self._value)  # a full reduction leaves a NumPy scalar, not an array
         return v if dtype is None else v.astype(dtype, copy=False)
 
     @property
@@ -98,7 +104,10 @@ class Tensor:
         """True when gradients can flow into this tensor on the active tapes."""
         if self._backward is not None:
             return True
-        return any(tape._watches(self) for tape in _active_tapes)
+        for tape in _active_tapes:
+            if tape._watches(self):
+                return True
+        return False
 
     # Operators are attached in tomei.engine.ops (they need the op functions).
 
@@ -238,37 +247,35 @@ class GradientTape:
 
 
 def backpropagate(target: Tensor, seed: np.ndarray) -> dict:
-    """Reverse-mode sweep from ``target``. Returns {id(tensor): gradient array}."""
-    order = _topological_order(target)
+    """Reverse-mode sweep from ``target``. Returns {id(tensor): gradient array}.
+
+    Each recorded node is visited once, newest first, so its gradient is complete (every
+    consumer, being newer, has already added its share) before it is passed to its inputs.
+    """
     grads = {id(target): seed}
-    for node in reversed(order):
-        g = grads.get(id(node))  # kept: a caller may ask for an intermediate tensor
-        if g is None or node._backward is None:
+    for node in _recorded_ancestors(target):
+        g = grads.get(id(node))
+        if g is None:
             continue
         for parent, pg in zip(node._parents, node._backward(g)):
-            if pg is None:
-                continue
-            key = id(parent)
-            grads[key] = grads[key] + pg if key in grads else pg
+            if pg is not None:
+                key = id(parent)
+                grads[key] = grads[key] + pg if key in grads else pg
     return grads
 
 
-def _topological_order(root: Tensor) -> list:
-    """Tensors reachable from ``root`` through recorded ops, parents before children."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:  # iterative depth-first search (deep graphs would overflow recursion)
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
+def _recorded_ancestors(root: Tensor) -> list:
+    """The recorded tensors ``root`` depends on (itself included), newest first."""
+    found, seen, todo = [], set(), [root]
+    while todo:
+        node = todo.pop()
+        if node._backward is None or id(node) in seen:
             continue
         seen.add(id(node))
-        stack.append((node, True))
-        for p in node._parents:
-            if id(p) not in seen:
-                stack.append((p, False))
-    return order
+        found.append(node)
+        todo.extend(node._parents)
+    found.sort(key=lambda t: t._stamp, reverse=True)
+    return found
 
 
 def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
@@ -278,12 +285,17 @@ def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
     ``parent.tracked`` before computing a gradient it may not need.
     """
     out = Tensor.__new__(Tensor)
-    out._value = value if type(value) is np.ndarray else np.asarray(value)  # 0-d, not np.float32
+    out._value = value
     out._parents = ()
     out._backward = None
-    if _active_tapes and any(p.tracked for p in parents):
-        out._parents = parents
-        out._backward = backward
+    out._stamp = 0
+    if _active_tapes:
+        for p in parents:
+            if p._backward is not None or p.tracked:
+                out._parents = parents
+                out._backward = backward
+                out._stamp = next(_clock)
+                break
     return out
 
 
@@ -306,7 +318,9 @@ def _as_grad(g, source):
         return None
     if g.shape != source.shape:  # a scalar seed on a broadcast path, e.g.
         g = np.broadcast_to(g, source.shape)
-    return Tensor(g.astype(source.dtype, copy=False))
+    out = Tensor.__new__(Tensor)
+    out._value, out._parents, out._backward, out._stamp = g.astype(source.dtype, copy=False), (), None, 0
+    return out
 
 
 def _map_structure(fn, structure):

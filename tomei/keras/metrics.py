@@ -58,14 +58,16 @@ class Mean(Metric):
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
-        values = _np(values).astype(np.float64)
+        values = _np(values)
         if sample_weight is None:
-            self.total += float(values.sum())
+            self.total += float(values.sum(dtype=np.float64))
             self.count += values.size
+        elif values.ndim == 0 and np.ndim(sample_weight) == 0:  # a batch's mean, weighted by its size
+            self.total += float(values) * float(sample_weight)
+            self.count += float(sample_weight)
         else:
-            w = np.broadcast_to(_np(sample_weight).astype(np.float64).reshape(
-                _np(sample_weight).shape + (1,) * (values.ndim - _np(sample_weight).ndim)),
-                values.shape)
+            w = _np(sample_weight).astype(np.float64)
+            w = np.broadcast_to(w.reshape(w.shape + (1,) * (values.ndim - w.ndim)), values.shape)
             self.total += float((values * w).sum())
             self.count += float(w.sum())
 

@@ -7,7 +7,11 @@ up by name only (never imports or evaluates anything a file names).
 """
 from __future__ import annotations
 
+import contextlib
+
 _REGISTRY: dict[str, dict[str, type]] = {}
+_CUSTOM_SCOPES: list[dict] = []  # custom_object_scope stack; [0] holds registered classes
+_CUSTOM_SCOPES.append({})
 
 
 def register(module: str, name: str | None = None):
@@ -28,17 +32,18 @@ def serialize(obj) -> dict | str | None:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     module = getattr(type(obj), "_keras_module", None)
-    registered_name = None if module else f"Custom>{type(obj).__name__}"
+    registered_name = None if module else \
+        getattr(type(obj), "_registered_name", None) or f"Custom>{type(obj).__name__}"
     return {"module": module or type(obj).__module__, "class_name": type(obj).__name__,
             "config": obj.get_config(), "registered_name": registered_name}
 
 
 def lookup(class_name: str, module: str, custom_objects: dict | None = None) -> type:
     """The class called ``class_name``; ValueError naming the fix if it is unknown."""
-    custom_objects = custom_objects or {}
+    custom_objects = {**custom_objects_in_scope(), **(custom_objects or {})}
     if class_name in custom_objects:
         return custom_objects[class_name]
-    for table in ([_REGISTRY.get(module, {})] + list(_REGISTRY.values())):
+    for table in ([_REGISTRY.get(_public_module(module), {})] + list(_REGISTRY.values())):
         if class_name in table:
             return table[class_name]
     if class_name == "__lambda__":
@@ -51,6 +56,24 @@ def lookup(class_name: str, module: str, custom_objects: dict | None = None) -> 
         f"own class, pass it when loading: custom_objects={{'{class_name}': {class_name}}}.")
 
 
+_PUBLIC_AREAS = ("layers", "losses", "metrics", "optimizers", "initializers", "regularizers",
+                 "constraints", "activations")
+
+
+def _public_module(module: str) -> str:
+    """'keras.src.backend.torch.optimizers.torch_adam' -> 'keras.optimizers' (Keras files name
+    the private module a class lives in; the registry uses the public one)."""
+    if not module or not module.startswith("keras.src"):
+        return module
+    parts = module.split(".")
+    if "schedules" in parts:
+        return "keras.optimizers.schedules"
+    for part in parts:
+        if part in _PUBLIC_AREAS:
+            return f"keras.{part}"
+    return "keras"
+
+
 def deserialize(config, module: str, custom_objects: dict | None = None):
     """Builds an object from ``serialize``'s dict (or returns strings/None unchanged)."""
     if config is None or isinstance(config, (str, int, float, bool)):
@@ -59,3 +82,32 @@ def deserialize(config, module: str, custom_objects: dict | None = None):
         raise ValueError(f"Expected a dict with 'class_name' and 'config'; received {config!r}.")
     cls = lookup(config["class_name"], config.get("module") or module, custom_objects)
     return cls.from_config(config.get("config") or {})
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects: dict | None):
+    """Makes ``custom_objects`` ({name: class or function}) visible to every lookup inside
+    the ``with`` block, including nested configs (a custom initializer inside a layer)."""
+    _CUSTOM_SCOPES.append(dict(custom_objects or {}))
+    try:
+        yield
+    finally:
+        _CUSTOM_SCOPES.pop()
+
+
+def custom_objects_in_scope() -> dict:
+    """Registered custom classes plus those of every active ``custom_object_scope``."""
+    merged = {}
+    for scope in _CUSTOM_SCOPES:
+        merged.update(scope)
+    return merged
+
+
+def register_custom(obj, registered_name: str):
+    """Makes a user class or function loadable by ``registered_name`` ("package>Name") and
+    by its own name, without passing ``custom_objects``."""
+    _CUSTOM_SCOPES[0][registered_name] = obj
+    _CUSTOM_SCOPES[0][registered_name.split(">")[-1]] = obj
+    if isinstance(obj, type):
+        obj._registered_name = registered_name
+    return obj

@@ -39,7 +39,7 @@ import numpy as np
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
 
-__all__ = ["PLOT_SIZES", "DPI", "write_report", "history_path_for", "save_history",
+__all__ = ["PLOT_SIZES", "DPI", "write_report", "most_confident_mistakes", "history_path_for", "save_history",
            "load_history", "main"]
 
 DPI = 100
@@ -251,7 +251,9 @@ def _activation_functions(model):
             found.setdefault("softmax", _softmax_curve)
         elif isinstance(layer, (ReLU, LeakyReLU, ELU)):
             label = type(layer).__name__
-            found.setdefault(label, lambda x, layer=layer: np.asarray(layer(x[None, :]))[0])
+            # a fresh copy: the model's layer checks its input shape against the model's
+            copy = type(layer).from_config(layer.get_config())
+            found.setdefault(label, lambda x, copy=copy: np.asarray(copy(x[None, :]))[0])
         elif callable(getattr(layer, "activation", None)):
             fn = layer.activation
             label = activations.serialize(fn)
@@ -354,6 +356,22 @@ def _test_loss(model, x, y, probs):
     return float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0))))
 
 
+def most_confident_mistakes(probs, y, k=MAX_MISTAKES) -> np.ndarray:
+    """Indices of at most ``k`` wrongly classified samples, highest wrong probability first.
+
+    Args:
+        probs: (N, C) class probabilities. y: (N,) integer labels. k: how many (default 24).
+
+    Returns:
+        int64 ndarray of indices into ``probs`` (ties keep the data order).
+    """
+    probs = np.asarray(probs)
+    y = np.asarray(y).reshape(-1)
+    pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != y)
+    return wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:k].astype(np.int64)
+
+
 # --- the report -----------------------------------------------------------------------------------
 def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang="en",
                  model_path=None) -> str:
@@ -426,7 +444,7 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
         per_sample = int(np.prod(x.shape[1:]))
         side = math.isqrt(per_sample)
         if wrong.size and side * side == per_sample:
-            order = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:MAX_MISTAKES]
+            order = most_confident_mistakes(probs, y, MAX_MISTAKES)
             figures["wrong"] = _plot_mistakes(x[order].reshape(-1, side, side), y[order],
                                               pred[order], probs[order, pred[order]], names,
                                               out_dir, plot_lang)

@@ -172,11 +172,16 @@ class Layer:
         """Regularization terms (scalar Tensors) from the last call, this layer and below."""
         terms = list(self._losses)
         for w in self._weights:
-            if getattr(w, "regularizer", None) is not None:
+            if w.regularizer is not None:
                 terms.append(w.regularizer(w))
         for layer in self._sublayers:
-            terms.extend(layer.losses)
+            if layer._sublayers or layer._losses or layer._weights:
+                terms.extend(layer.losses)
         return terms
+
+    def add_loss(self, loss):
+        """Adds a scalar Tensor to the training loss for this call (e.g. a penalty)."""
+        self._losses.append(loss)
 
     # --- the Keras contract ------------------------------------------------------------
     def build(self, input_shape):
@@ -196,20 +201,37 @@ class Layer:
         return (input_shape[0],) + tuple(out.shape[1:])
 
     def __call__(self, inputs, *args, training=None, **kwargs):
-        if functional.is_symbolic(inputs):
-            return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
-        inputs = self._convert_inputs(inputs)
+        # Fast path first: a Tensor of the layer's dtype needs no conversion (the common
+        # case inside a model, on every training step).
+        if type(inputs) is not Tensor or inputs.dtype != self.dtype:
+            if functional.is_symbolic(inputs):
+                return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
+            inputs = self._convert_inputs(inputs)
         if not self.built:
             self._build_once(_shape_of(inputs))
         elif self._input_spec_shape is not None:
             self._check_input_shape(inputs)
-        self._losses = []
-        return self._call(inputs, training, *args, **kwargs)
+        if self._losses:
+            self._losses.clear()
+        if self._takes_training:
+            kwargs["training"] = bool(training)
+        return self.call(inputs, *args, **kwargs)
 
     def _call(self, inputs, training, *args, **kwargs):
-        if self._accepts_training():
-            kwargs["training"] = bool(training) if training is not None else False
+        if self._takes_training:
+            kwargs["training"] = bool(training)
         return self.call(inputs, *args, **kwargs)
+
+    @property
+    def _takes_training(self) -> bool:
+        """Whether ``call`` accepts ``training`` (looked up once per class)."""
+        cls = type(self)
+        cached = cls.__dict__.get("_call_takes_training")
+        if cached is None:
+            params = inspect.signature(cls.call).parameters
+            cached = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+            setattr(cls, "_call_takes_training", cached)
+        return cached
 
     def _build_once(self, input_shape):
         self._input_spec_shape = (None,) + tuple(input_shape[1:]) if _is_shape(input_shape) else None
@@ -232,21 +254,13 @@ class Layer:
         if not isinstance(inputs, Tensor):
             return
         expected, got = self._input_spec_shape, inputs.shape
-        if len(expected) != len(got) or any(e is not None and e != g
-                                            for e, g in zip(expected[1:], got[1:])):
-            raise ValueError(
-                f"Input of layer '{self.name}' is incompatible with the layer: expected shape="
-                f"{_fmt_shape(expected)}, found shape={_fmt_shape((None,) + tuple(got[1:]))} "
-                f"(full input shape {tuple(got)}).")
-
-    @classmethod
-    def _accepts_training(cls):
-        cached = cls.__dict__.get("_call_takes_training")
-        if cached is None:
-            params = inspect.signature(cls.call).parameters
-            cached = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-            setattr(cls, "_call_takes_training", cached)
-        return cached
+        if got[1:] == expected[1:] or (len(expected) == len(got) and all(
+                e is None or e == g for e, g in zip(expected, got))):
+            return
+        raise ValueError(
+            f"Input of layer '{self.name}' is incompatible with the layer: expected shape="
+            f"{_fmt_shape(expected)}, found shape={_fmt_shape((None,) + tuple(got[1:]))} "
+            f"(full input shape {tuple(got)}).")
 
     # --- config --------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -58,6 +58,7 @@ class Trainer:
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics
         self._compiled_metrics = None  # resolved on the first batch (shapes decide 'accuracy')
+        self._output_loss_trackers = {}  # "<output>_loss" running means, several outputs only
         for spec in _flat_specs(metrics) + _flat_specs(weighted_metrics):
             if isinstance(spec, str) and spec.lower() not in metrics_mod.ACCURACY_STRINGS:
                 metrics_mod.get(spec)  # raises now, at compile, for an unknown name
@@ -112,10 +113,13 @@ class Trainer:
         if isinstance(weights, dict):
             weights = [weights.get(n, 1.0) for n in self.output_names]
         total = None
+        self._output_loss_values = []  # (output name, unweighted loss) when several outputs
         for k, (fn, target, pred) in enumerate(zip(spec, targets, outputs)):
             if fn is None:
                 continue
             value = fn(target, pred, sample_weight)
+            if len(outputs) > 1:
+                self._output_loss_values.append((self.output_names[k], value))
             if weights is not None:
                 value = ops.multiply(value, np.float32(weights[k]))
             total = value if total is None else ops.add(total, value)
@@ -124,31 +128,39 @@ class Trainer:
         return total
 
     def _build_metrics(self, y, y_pred):
-        """Resolves metric specs (``'accuracy'`` by shapes) once the first batch is seen."""
+        """Resolves metric specs (``'accuracy'`` by shapes) once the first batch is seen.
+
+        Log names follow Keras 3: a string keeps the name given ('mae' stays "mae"), an
+        object keeps its own name; with several outputs each is prefixed by the output
+        name ("cls_accuracy"); a weighted metric whose name is taken becomes "weighted_...".
+        """
         outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
         targets = y if isinstance(y, (list, tuple)) else [y]
-        per_output = self._metric_specs_per_output(len(outputs))
-        compiled = []
-        for k, (specs, target, pred) in enumerate(zip(per_output, targets, outputs)):
-            prefix = f"{self.output_names[k]}_" if len(outputs) > 1 else ""
-            for spec in _flat_specs(specs):
-                if isinstance(spec, str) and spec.lower() in metrics_mod.ACCURACY_STRINGS:
-                    metric = metrics_mod.resolve_accuracy(prefix + spec, np.shape(target),
-                                                          tuple(pred.shape))
-                else:
-                    metric = metrics_mod.get(spec)
-                    if prefix:
-                        metric.name = prefix + metric.name
-                compiled.append((k, metric, False))
-            for spec in _flat_specs(self._weighted_metric_specs) if k == 0 else []:
-                metric = metrics_mod.get(spec) if not (
-                    isinstance(spec, str) and spec.lower() in metrics_mod.ACCURACY_STRINGS) else \
-                    metrics_mod.resolve_accuracy(spec, np.shape(target), tuple(pred.shape))
-                compiled.append((k, metric, True))
+        compiled, taken = [], set()
+        for weighted, specs_all in ((False, self._metric_specs),
+                                    (True, self._weighted_metric_specs)):
+            per_output = self._metric_specs_per_output(len(outputs), specs_all)
+            for k, (specs, target, pred) in enumerate(zip(per_output, targets, outputs)):
+                prefix = f"{self.output_names[k]}_" if len(outputs) > 1 else ""
+                for spec in _flat_specs(specs):
+                    if isinstance(spec, str) and spec.lower() in metrics_mod.ACCURACY_STRINGS:
+                        metric = metrics_mod.resolve_accuracy(spec, np.shape(target),
+                                                              tuple(pred.shape))
+                    else:
+                        metric = metrics_mod.get(spec)
+                        if isinstance(spec, str):
+                            metric.name = spec
+                    name = prefix + metric.name
+                    if weighted and name in taken:
+                        name = prefix + "weighted_" + metric.name
+                    base, n = name, 1
+                    while name in taken:
+                        name, n = f"{base}_{n}", n + 1
+                    taken.add(name)
+                    compiled.append((k, metric, weighted, name))
         self._compiled_metrics = compiled
 
-    def _metric_specs_per_output(self, n_outputs):
-        specs = self._metric_specs
+    def _metric_specs_per_output(self, n_outputs, specs):
         if n_outputs == 1:
             return [specs]
         if isinstance(specs, dict):
@@ -163,27 +175,41 @@ class Trainer:
             self._build_metrics(y, y_pred)
         outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
         targets = y if isinstance(y, (list, tuple)) else [y]
-        for k, metric, weighted in self._compiled_metrics:
+        for k, metric, weighted, _ in self._compiled_metrics:
             metric.update_state(targets[k], outputs[k].value,
                                 sample_weight if weighted else None)
 
+    def _update_output_losses(self, batch_size):
+        """Running means of each output's unweighted loss (several outputs only)."""
+        trackers = self.__dict__.setdefault("_output_loss_trackers", {})
+        for name, value in getattr(self, "_output_loss_values", []):
+            if name not in trackers:
+                trackers[name] = metrics_mod.Mean(name=f"{name}_loss")
+            trackers[name].update_state(value.value, sample_weight=batch_size)
+
     @property
     def metrics(self) -> list:
-        """The loss tracker and the compiled metrics (after the first batch)."""
+        """The loss tracker, each output's loss tracker (several outputs), then the compiled
+        metrics (after the first batch)."""
         tracked = [self._loss_tracker] if self.compiled else []
-        return tracked + [m for _, m, _ in (self._compiled_metrics or [])]
+        tracked += list(self.__dict__.get("_output_loss_trackers", {}).values())
+        return tracked + [m for _, m, _, _ in (self._compiled_metrics or [])]
 
     @property
     def metrics_names(self) -> list:
-        return [m.name for m in self.metrics]
+        return list(self._logs())
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
     def _logs(self) -> dict:
-        """Loss first, then the metrics in compile order (the Keras 2 display order)."""
-        return {m.name: float(m.result()) for m in self.metrics}
+        """Loss first, then each output's loss, then the metrics in compile order (the Keras 2
+        display order), under their log names."""
+        compiled = self._compiled_metrics or []
+        logs = {m.name: float(m.result()) for m in self.metrics[:len(self.metrics) - len(compiled)]}
+        logs.update({name: float(m.result()) for _, m, _, name in compiled})
+        return logs
 
     # --- single steps ---------------------------------------------------------------------
     def train_step(self, x, y, sample_weight=None):
@@ -195,6 +221,7 @@ class Trainer:
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        self._update_output_losses(_batch_len(x))
         self._update_metrics(y, y_pred, sample_weight)
         return float(loss.value)
 
@@ -202,6 +229,7 @@ class Trainer:
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        self._update_output_losses(_batch_len(x))
         self._update_metrics(y, y_pred, sample_weight)
 
     def predict_step(self, x):

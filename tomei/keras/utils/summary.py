@@ -26,10 +26,10 @@ def format_shape(shape) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
-def _line_length():
+def _line_length(default=88):
     if sys.stdout.isatty():
-        return min(88, shutil.get_terminal_size().columns - 4)
-    return 76
+        return min(default, shutil.get_terminal_size().columns - 4)
+    return min(default, 76)
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None):
@@ -41,12 +41,18 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     rows = model._summary_rows()  # [(name, class, shape, params, connected_to or None)]
     functional = any(r[4] is not None for r in rows)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
-    width = line_length or (108 if functional else _line_length())
+    width = line_length or _line_length(108 if functional else 88)
     positions = positions or ([0.3, 0.56, 0.74, 1.0] if functional else [0.45, 0.80, 1.0])
-    # Column k ends at positions[k] * width; each column loses its borders' characters.
+    # Column k ends at positions[k] * width. Each column gets 2 characters of padding, then
+    # the excess over the space inside the borders is taken back evenly, left to right,
+    # with Python's rounding (how rich fits Keras's fixed-width columns).
     ends = [int(width * p) for p in positions]
-    widths = [ends[0] - 1] + [ends[k] - ends[k - 1] - 2 for k in range(1, len(ends) - 1)]
-    widths.append(width - len(ends) - 1 - sum(widths))
+    widths = [e - s + 2 for s, e in zip([0] + ends[:-1], ends)]
+    excess, left = sum(widths) - (width - len(ends) - 1), len(widths)
+    for k in range(len(widths)):
+        cut = round(excess / left)
+        widths[k] -= cut
+        excess, left = excess - cut, left - 1
 
     def cells(values, right=(2,)):
         out = []

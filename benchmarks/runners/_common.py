@@ -1,0 +1,159 @@
+"""What the three runners share: the run configuration, data, timers and the result line.
+
+Only the standard library is imported at module level, so a runner can import this file
+first and still time ``import <framework>`` on a process where nothing heavy is loaded yet.
+NumPy is imported inside the functions that need it (after the framework import).
+
+Protocol: the orchestrator (``benchmarks/tutorial_bench.py``) starts
+``python runners/<name>_run.py '<config as JSON>'`` in a fresh process; the runner prints
+exactly one line ``@@BENCH@@ {json}`` on stdout, last, and exits 0 (or prints the same line
+with an ``"error"`` key and exits 1).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+
+MARKER = "@@BENCH@@ "
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+now = time.perf_counter
+
+
+def config_from_argv() -> dict:
+    """The JSON configuration the orchestrator passes as the only argument."""
+    if len(sys.argv) != 2:
+        raise SystemExit(f"usage: {os.path.basename(sys.argv[0])} '<config JSON>' "
+                         f"(started by benchmarks/tutorial_bench.py)")
+    return json.loads(sys.argv[1])
+
+
+def emit(result: dict) -> None:
+    """Prints the one result line (flushes first, so framework output cannot interleave)."""
+    sys.stderr.flush()
+    sys.stdout.flush()
+    sys.stdout.write(MARKER + json.dumps(result, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def run_guarded(main) -> None:
+    """Calls ``main()`` and emits its result, or an error line with the traceback."""
+    try:
+        result = main()
+    except BaseException:  # noqa: BLE001 - report everything, including KeyboardInterrupt
+        emit({"error": traceback.format_exc()})
+        raise SystemExit(1)
+    emit(result)
+
+
+# --- data ------------------------------------------------------------------------------------
+def debian_files_present(data_dir: str = DEBIAN_DIR) -> bool:
+    return all(os.path.isfile(os.path.join(data_dir, name)) for name in FILES.values())
+
+
+def read_idx_gz(path: str):
+    """A minimal IDX reader (gzip + NumPy), so the peer runners do not import tomei.
+
+    IDX: 2 zero bytes, a type code (0x08 = uint8), the number of dimensions, then each
+    dimension as a big-endian uint32, then the data in C order.
+    """
+    import numpy as np
+
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file (header {raw[:4]!r})")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: {data.size} bytes of data for shape {shape}")
+    return data.reshape(shape)
+
+
+def read_fashion_mnist(data_dir: str = DEBIAN_DIR):
+    """``((x_train, y_train), (x_test, y_test))`` as uint8 arrays, like Keras's load_data."""
+    arrays = {key: read_idx_gz(os.path.join(data_dir, name)) for key, name in FILES.items()}
+    return ((arrays["train_images"], arrays["train_labels"]),
+            (arrays["test_images"], arrays["test_labels"]))
+
+
+def synthetic_fashion_mnist(n_train: int, n_test: int, seed: int = 0):
+    """Fashion-MNIST-shaped stand-in data (uint8 28x28 images, 10 classes) that is learnable:
+    each class has a fixed random blob pattern; samples are that pattern, shifted by up to
+    2 pixels, with noise. Used by ``--synthetic`` and by ``--smoke`` when the Debian files
+    are missing, so the smoke test never needs the network."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    protos = rng.random((10, 28, 28)) < 0.25
+    protos = protos.astype(np.float64) * 200.0
+
+    def make(n):
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = protos[labels]
+        shifts = rng.integers(-2, 3, size=(n, 2))
+        out = np.empty((n, 28, 28), dtype=np.float64)
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                sel = (shifts[:, 0] == dy) & (shifts[:, 1] == dx)
+                out[sel] = np.roll(images[sel], (dy, dx), axis=(1, 2))
+        out += rng.normal(0.0, 40.0, size=out.shape)
+        return np.clip(out, 0, 255).astype(np.uint8), labels
+
+    return make(n_train), make(n_test)
+
+
+def load_for_peer(cfg: dict):
+    """Data for the TensorFlow and PyTorch runners: Debian's files or the synthetic set."""
+    if cfg["data"] == "synthetic":
+        return synthetic_fashion_mnist(cfg["n_train"], cfg["n_test"], seed=12345)
+    return read_fashion_mnist(cfg.get("data_dir") or DEBIAN_DIR)
+
+
+def subset(data, cfg):
+    """The first n_train / n_test samples (the smoke and scaling runs use fewer)."""
+    (x_train, y_train), (x_test, y_test) = data
+    n, m = cfg["n_train"], cfg["n_test"]
+    return (x_train[:n], y_train[:n]), (x_test[:m], y_test[:m])
+
+
+# --- memory ----------------------------------------------------------------------------------
+def peak_rss() -> dict:
+    """Peak resident memory of this process, in MB (10**6 bytes).
+
+    ``vmhwm_mb``: the kernel's high-water mark of this process image (/proc/self/status,
+    Linux); ``ru_maxrss_mb``: getrusage's maximum. Linux carries ru_maxrss over execve, so it
+    can include the parent's size at spawn; the orchestrator is kept small (standard library
+    only) so both agree to within a few MB. ``peak_rss_mb`` is VmHWM where available.
+    """
+    out = {}
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    out["ru_maxrss_mb"] = maxrss / 1e6 if sys.platform == "darwin" else maxrss * 1024 / 1e6
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    out["vmhwm_mb"] = int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    out["peak_rss_mb"] = out.get("vmhwm_mb", out["ru_maxrss_mb"])
+    return out
+
+
+def cpu_times() -> dict:
+    """User and system CPU seconds of this process (shows how many cores a run kept busy)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_user_s": r.ru_utime, "cpu_sys_s": r.ru_stime}

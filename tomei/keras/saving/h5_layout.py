@@ -1,0 +1,438 @@
+"""Weights and optimizer state in the Keras 3 HDF5 layout (``model.weights.h5``).
+
+The same layout is used inside a ``.keras`` archive and in a ``.weights.h5`` file
+(keras_facts.md §5; source: keras/src/saving/saving_lib.py)::
+
+    vars/                        the model's own variables (usually none); attr name=<model name>
+    layers/<key>/vars/0, 1, ...  each layer's variables, trainable first, in creation order
+    layers/<key>/layers/...      the layers of a nested model, the same way
+    optimizer/vars/0             iteration (integer scalar)
+    optimizer/vars/1             learning_rate (float32 scalar; absent with a schedule)
+    optimizer/vars/2, ...        the slots, per trainable variable in model order
+
+``<key>`` is NOT the layer's name: it is the snake_case class name made unique in list order
+("dense", "dense_1", ...), so a Dense named "my_dense" is still stored under ``layers/dense``.
+A functional model's list starts with its InputLayers ("input_layer"); a Sequential's does not.
+
+Optimizer slots are grouped as Keras creates them: Adam-like optimizers interleave their two
+moments per variable (kernel_m, kernel_v, bias_m, bias_v, ...) and add any further slots
+(AMSGrad's velocity_hat) after all of them; the others store each slot kind as a block
+(RMSprop: all velocities, then all momentums, then all average gradients). Nadam appends its
+``u_product`` scalar last.
+
+Reading checks every dataset's count, shape and dtype before any weight is written, so a file
+that does not fit leaves the model untouched.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+
+from tomei.keras.layers.layer import Layer, snake_case
+from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
+
+# --- naming ----------------------------------------------------------------------------------
+
+
+def unique_keys(objects) -> list[str]:
+    """['dense', 'dropout', 'dense_1'] for [Dense, Dropout, Dense]: Keras's group names."""
+    used, keys = {}, []
+    for obj in objects:
+        base = snake_case(type(obj).__name__)
+        if base in used:
+            used[base] += 1
+            keys.append(f"{base}_{used[base]}")
+        else:
+            used[base] = 0
+            keys.append(base)
+    return keys
+
+
+def own_variables(layer) -> list:
+    """A layer's own variables as Keras stores them: trainable ones, then the others."""
+    own = list(layer._weights)
+    return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+
+
+def children(layer) -> list:
+    """[(group name, [(key, sublayer), ...]) or (attribute, sublayer)] below ``layer``.
+
+    A model's layers go in a "layers" container; a custom layer's sublayers are stored under
+    the attribute that holds them (sorted, private names last), lists as containers.
+    """
+    from tomei.keras.models.model import Model
+    if isinstance(layer, Model):
+        layers = layer.layers
+        return [("layers", list(zip(unique_keys(layers), layers)))] if layers else []
+    if not layer._sublayers:
+        return []
+    out = []
+    for attr in sorted(vars(layer), key=lambda a: (a.startswith("_"), a)):
+        value = vars(layer)[attr]
+        if attr == "_sublayers":
+            continue
+        if isinstance(value, Layer) and value is not layer:
+            out.append((attr, value))
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            out.append((attr, list(zip(unique_keys(value), value))))
+    return out
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_model(h5, model, optimizer: str = "compiled"):
+    """Writes ``model``'s weights (and optimizer state) into the open h5py File ``h5``.
+
+    Args:
+        optimizer: "compiled" writes the optimizer group whenever the model is compiled (as
+            ``model.save``); "built" only once the optimizer has slots (as ``save_weights``);
+            "never" skips it.
+    """
+    _write_layer(h5, model)
+    opt = getattr(model, "optimizer", None)
+    if opt is None or optimizer == "never" or (optimizer == "built" and not opt.built):
+        return
+    group = h5.create_group("optimizer").create_group("vars")
+    group.attrs["name"] = str(opt.name)
+    for i, array in enumerate(optimizer_arrays(opt, model.trainable_variables)):
+        group.create_dataset(str(i), data=array)
+
+
+def _write_layer(group, layer):
+    own = group.create_group("vars")
+    own.attrs["name"] = str(layer.name)
+    for i, var in enumerate(own_variables(layer)):
+        own.create_dataset(str(i), data=np.asarray(var.value))
+    for name, content in children(layer):
+        if isinstance(content, list):
+            container = group.create_group(name)
+            for key, child in content:
+                _write_layer(container.create_group(key), child)
+        else:
+            _write_layer(group.create_group(name), content)
+
+
+def slot_groups(optimizer) -> list[tuple]:
+    """How Keras orders an optimizer's slots: [('momentum', 'velocity'), ('velocity_hat',)]
+    for AMSGrad Adam (interleaved pair, then a block), [('velocity',), ('momentum',)] for
+    RMSprop with momentum (one block per kind)."""
+    names = tuple(optimizer.slot_names)
+    if _adam_like(optimizer) and len(names) >= 2:
+        return [names[:2]] + [(n,) for n in names[2:]]
+    return [(n,) for n in names]
+
+
+def _adam_like(optimizer):
+    return any(cls.__name__ in ("Adam", "Adamax", "Nadam") for cls in type(optimizer).__mro__)
+
+
+def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
+    """The optimizer's state in Keras's order for ``variables`` (the model's trainable ones)."""
+    arrays = [np.asarray(optimizer.iterations, np.int64)]
+    if not callable(optimizer._learning_rate):
+        arrays.append(np.asarray(optimizer._learning_rate, np.float32))
+    if not optimizer.built:
+        return arrays
+    slots_of = {id(v): s for v, s in zip(optimizer._variables, optimizer._slots)}
+    if any(id(v) not in slots_of for v in variables):
+        warnings.warn(f"The optimizer '{optimizer.name}' has no state for some trainable weights "
+                      f"of the model; only its step count and learning rate are saved.",
+                      UserWarning, stacklevel=4)
+        return arrays
+    for group in slot_groups(optimizer):
+        for v in variables:
+            arrays.extend(np.asarray(slots_of[id(v)][name]) for name in group)
+    if hasattr(optimizer, "u_product"):  # Nadam's running product of momentum factors
+        arrays.append(np.asarray(optimizer.u_product, np.float32))
+    return arrays
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Loader:
+    """Collects (variable, array) pairs after checking them; assigns only at the end."""
+
+    def __init__(self, where, skip_mismatch):
+        self.where = where
+        self.skip_mismatch = skip_mismatch
+        self.assignments = []
+
+    def problem(self, message):
+        if self.skip_mismatch:
+            warnings.warn(f"Skipping: {message}", UserWarning, stacklevel=5)
+            return
+        raise ModelFileError(f"{self.where}: {message} (load_weights(..., skip_mismatch=True) "
+                             f"skips weights that do not fit).")
+
+    def read_vars(self, group, path, variables, label):
+        """Checks ``group`` (a 'vars' group) against ``variables`` and queues them."""
+        names = _dataset_names(group, f"{self.where}/{path}")
+        if len(names) != len(variables):
+            self.problem(
+                f"layer {label} expects {len(variables)} weight(s) "
+                f"{[tuple(v.shape) for v in variables]}; the file's {path} has {len(names)} "
+                f"({_shapes(group, names)})")
+            return
+        pending = []
+        for name, var in zip(names, variables):
+            ds = group[name]
+            check_h5_dataset(ds, f"{self.where}/{path}/{name}")
+            if tuple(ds.shape) != tuple(var.shape):
+                self.problem(f"weight '{var.path}' of layer {label} has shape {tuple(var.shape)}; "
+                             f"the file's {path}/{name} has shape {tuple(ds.shape)}")
+                return
+            if ds.dtype.kind != "f" or np.dtype(var.dtype).kind != "f":
+                self.problem(f"weight '{var.path}' of layer {label} is {np.dtype(var.dtype).name}; "
+                             f"the file's {path}/{name} holds {ds.dtype} values")
+                return
+            pending.append((var, ds))
+        self.assignments.extend(pending)
+
+    def layer(self, group, layer, path):
+        label = f"'{layer.name}' ({type(layer).__name__})"
+        own = own_variables(layer)
+        if "vars" in group:
+            check_h5_link(group, "vars", f"{self.where}/{path}")
+            self.read_vars(group["vars"], f"{path}/vars", own, label)
+        elif own:
+            self.problem(f"layer {label} has {len(own)} weight(s) but the file has no {path}/vars")
+        for name, content in children(layer):
+            container = _child_group(group, name)
+            sub = f"{path}/{name}" if path else name
+            if container is None:
+                if _has_variables(content):
+                    self.problem(f"the file has no group {sub} for the weights of layer {label}")
+                continue
+            if isinstance(content, list):
+                self.container(container, content, sub)
+            else:
+                self.layer(container, content, sub)
+
+    def container(self, group, entries, path):
+        keys = {key for key, _ in entries}
+        for key, child in entries:
+            if key not in group:
+                if _has_variables(child):
+                    self.problem(f"the file has no group {path}/{key} for layer '{child.name}' "
+                                 f"({type(child).__name__}); it holds: {sorted(group)}")
+                continue
+            check_h5_link(group, key, f"{self.where}/{path}")
+            self.layer(group[key], child, f"{path}/{key}")
+        extra = [k for k in group if k not in keys and _group_has_data(group[k])]
+        if extra:
+            self.problem(f"the file has weights for layers the model does not have: "
+                         f"{', '.join(f'{path}/{k}' for k in sorted(extra))}")
+
+    def assign(self):
+        """Reads every queued dataset, then writes them all into the variables."""
+        values = []
+        for var, ds in self.assignments:
+            try:
+                values.append(np.asarray(ds[()], dtype=var.dtype))
+            except (OSError, RuntimeError, KeyError) as err:
+                raise ModelFileError(f"{self.where} is truncated or damaged: reading "
+                                     f"{ds.name} failed ({err}).") from None
+        for (var, _), value in zip(self.assignments, values):
+            var.assign(value)
+
+
+def _child_group(group, name):
+    for candidate in ([name, "_layer_checkpoint_dependencies"] if name == "layers" else [name]):
+        if candidate in group:
+            check_h5_link(group, candidate, group.name)
+            return group[candidate]
+    return None
+
+
+def _has_variables(content):
+    if isinstance(content, list):
+        return any(_has_variables(child) for _, child in content)
+    return bool(content.weights)
+
+
+def _group_has_data(group):
+    import h5py
+    if isinstance(group, h5py.Dataset):
+        return True
+    return any(_group_has_data(group[k]) for k in group
+               if isinstance(group.get(k, getlink=True), h5py.HardLink))
+
+
+def _dataset_names(group, where) -> list[str]:
+    import h5py
+    names = sorted(group, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+    for n in names:
+        check_h5_link(group, n, where)
+        if not isinstance(group[n], h5py.Dataset) or not n.isdigit():
+            raise ModelFileError(f"{where} should hold datasets named 0, 1, ...; found {n!r}.")
+    if [int(n) for n in names] != list(range(len(names))):
+        raise ModelFileError(f"{where} should hold datasets 0..{len(names) - 1}; found {names}.")
+    return names
+
+
+def _shapes(group, names):
+    return ", ".join(str(tuple(group[n].shape)) for n in names) or "none"
+
+
+def read_model(h5, model, where, skip_mismatch=False, optimizer=True):
+    """Loads weights (and, if the model is compiled, optimizer state) from an open h5 File.
+
+    Raises:
+        ModelFileError: a missing group, a wrong count, shape or dtype (unless
+            ``skip_mismatch``), or a damaged file.
+    """
+    try:
+        if "layer_names" in h5.attrs or "model_weights" in h5:
+            return read_legacy(h5, model, where, skip_mismatch)
+        loader = _Loader(where, skip_mismatch)
+        loader.layer(h5, model, "")
+        opt_state = None
+        if optimizer and getattr(model, "optimizer", None) is not None and "optimizer" in h5:
+            check_h5_link(h5, "optimizer", where)
+            if "vars" in h5["optimizer"]:
+                opt_state = _read_optimizer_arrays(h5["optimizer"]["vars"], f"{where}/optimizer/vars")
+        loader.assign()
+    except OSError as err:
+        raise ModelFileError(f"{where} is truncated or damaged ({err}).") from None
+    if opt_state is not None:
+        restore_optimizer(model, opt_state, where)
+
+
+def _read_optimizer_arrays(group, where):
+    names = _dataset_names(group, where)
+    arrays = []
+    for n in names:
+        ds = group[n]
+        check_h5_dataset(ds, f"{where}/{n}")
+        if ds.dtype.kind not in "fiu":
+            raise ModelFileError(f"{where}/{n} holds {ds.dtype} values; expected numbers.")
+        arrays.append(ds)
+    return arrays
+
+
+def restore_optimizer(model, datasets, where):
+    """Puts Keras-ordered optimizer state back into ``model.optimizer`` (building its slots).
+
+    A file whose variable count does not fit (another optimizer, another model) is skipped
+    with a warning, as Keras does; the weights are loaded either way.
+    """
+    opt = model.optimizer
+    variables = model.trainable_variables
+    has_lr = not callable(opt._learning_rate)
+    base = 1 + int(has_lr)
+    groups = slot_groups(opt)
+    per_var = sum(len(g) for g in groups)
+    extra = int(hasattr(opt, "u_product"))
+    full = base + per_var * len(variables) + extra
+    if len(datasets) not in (base, full):
+        warnings.warn(f"{where}: the file has {len(datasets)} optimizer variables but "
+                      f"'{opt.name}' ({type(opt).__name__}) on this model needs {full}; the "
+                      f"optimizer state was not loaded (training restarts its moments).",
+                      UserWarning, stacklevel=4)
+        return
+    if datasets[0].shape != () or datasets[0].dtype.kind not in "iu":
+        raise ModelFileError(f"{where}/0 (iteration) must be an integer scalar; found "
+                             f"{datasets[0].dtype} of shape {datasets[0].shape}.")
+    slots_data = datasets[base:base + per_var * len(variables)]
+    expected = [tuple(v.shape) for g in groups for v in variables for _ in g]
+    for ds, shape in zip(slots_data, expected):
+        if tuple(ds.shape) != shape or ds.dtype.kind != "f":
+            raise ModelFileError(f"{where}: optimizer variable {ds.name} has shape "
+                                 f"{tuple(ds.shape)} ({ds.dtype}); expected {shape} float.")
+    try:
+        iterations = int(datasets[0][()])
+        lr = float(datasets[1][()]) if has_lr else None
+        slot_values = [np.asarray(ds[()]) for ds in slots_data]
+        u_product = float(datasets[-1][()]) if extra and len(datasets) == full else None
+    except OSError as err:
+        raise ModelFileError(f"{where} is truncated or damaged ({err}).") from None
+    opt.iterations = iterations
+    if lr is not None and np.float32(lr) != np.float32(opt.learning_rate):
+        opt.learning_rate = lr
+    if len(datasets) == base:
+        return
+    if not opt.built or any(a is not b for a, b in zip(opt._variables, variables)) or \
+            len(opt._variables) != len(variables):
+        opt._rebuild_for(variables)
+    slots_of = {id(v): s for v, s in zip(opt._variables, opt._slots)}
+    values = iter(slot_values)
+    for group in groups:
+        for v in variables:
+            for name in group:
+                slots_of[id(v)][name][...] = next(values)
+    if u_product is not None:
+        opt.u_product = np.float32(u_product)
+        opt._u_step = iterations
+
+
+# --- Keras 2 (legacy HDF5) weights ---------------------------------------------------------
+
+
+def _attr_strings(attrs, name):
+    """A list-of-strings attribute, joining the chunks name0, name1... Keras 2 splits large
+    attributes into."""
+    if name in attrs:
+        values = list(attrs[name])
+    else:
+        values, i = [], 0
+        while f"{name}{i}" in attrs:
+            values.extend(attrs[f"{name}{i}"])
+            i += 1
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def read_legacy(h5, model, where, skip_mismatch=False):
+    """Loads weights from a Keras 2 HDF5 file (``save_weights('w.h5')`` or the
+    ``model_weights`` group of ``model.save('m.h5')``), matching layers with weights in order.
+    """
+    group = h5["model_weights"] if "model_weights" in h5 else h5
+    loader = _Loader(where, skip_mismatch)
+    file_layers = []
+    for name in _attr_strings(group.attrs, "layer_names"):
+        if name not in group:
+            raise ModelFileError(f"{where}: layer_names lists {name!r} but there is no such group.")
+        weight_names = _attr_strings(group[name].attrs, "weight_names")
+        if weight_names:
+            file_layers.append((name, weight_names))
+    model_layers = [layer for layer in model.layers if layer.weights]
+    if len(file_layers) != len(model_layers):
+        loader.problem(f"the file has weights for {len(file_layers)} layers "
+                       f"({[n for n, _ in file_layers]}); the model has {len(model_layers)} "
+                       f"layers with weights ({[layer.name for layer in model_layers]})")
+    for (name, weight_names), layer in zip(file_layers, model_layers):
+        variables = layer.weights
+        label = f"'{layer.name}' ({type(layer).__name__})"
+        if len(weight_names) != len(variables):
+            loader.problem(f"layer {label} expects {len(variables)} weight(s); the file's "
+                           f"{name} has {len(weight_names)}")
+            continue
+        for wname, var in zip(weight_names, variables):
+            try:
+                ds = group[name][wname]
+            except KeyError:
+                raise ModelFileError(f"{where}: {name}/{wname} is listed but missing.") from None
+            check_h5_dataset(ds, f"{where}/{name}/{wname}")
+            if tuple(ds.shape) != tuple(var.shape) or ds.dtype.kind != "f":
+                loader.problem(f"weight '{var.path}' of layer {label} has shape "
+                               f"{tuple(var.shape)}; the file's {name}/{wname} has "
+                               f"{tuple(ds.shape)} ({ds.dtype})")
+                break
+            loader.assignments.append((var, ds))
+    loader.assign()
+
+
+def legacy_model_config(h5, where):
+    """The ``model_config`` JSON of a Keras 2 whole-model ``.h5`` file, or None."""
+    raw = h5.attrs.get("model_config")
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf8")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        raise ModelFileError(f"{where}: model_config is not valid JSON ({err}).") from None
