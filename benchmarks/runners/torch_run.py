@@ -179,14 +179,18 @@ def run_scaling(cfg):
 
 
 def main():
+    import re
+
     import numpy as np
 
     cfg = C.config_from_argv()
     result = run_scaling(cfg) if cfg["mode"] == "scaling" else run_tutorial(cfg)
     result["framework"] = "torch"
     result["versions"] = {"torch": torch.__version__, "numpy": np.__version__}
-    blas = [line.strip() for line in torch.__config__.show().splitlines()
-            if "BLAS_INFO" in line or "LAPACK_INFO" in line or "USE_MKLDNN" in line]
+    build = torch.__config__.show()
+    keys = ("BLAS_INFO", "LAPACK_INFO", "USE_MKL", "USE_MKLDNN", "USE_OPENMP")
+    blas = {key: m.group(1) for key in keys
+            for m in [re.search(r"\b%s=([^,\s]+)" % key, build)] if m}
     result["threads"] = {"num_threads": torch.get_num_threads(),
                          "num_interop_threads": torch.get_num_interop_threads(),
                          "build": blas}

@@ -184,3 +184,282 @@ class TerminateOnNaN(Callback):
         if loss is not None and not np.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+# --- monitoring callbacks: EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, CSVLogger
+
+_UP_WORDS = ("accuracy", "acc", "auc", "precision", "recall")
+_DOWN_WORDS = ("loss", "error", "crossentropy", "mse", "mae", "hinge", "divergence")
+
+
+class _MonitorCallback(Callback):
+    """Shared logic of callbacks that watch one logged value ("val_loss" by default).
+
+    ``mode`` 'min' wants it lower, 'max' higher; 'auto' decides from the name: "...loss",
+    errors and cross-entropies go down, accuracies go up. An improvement means beating the
+    best value by more than ``min_delta``.
+    """
+
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            import warnings
+            warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown; expected 'auto', "
+                          f"'min' or 'max'. Falling back to 'auto'.", stacklevel=3)
+            mode = "auto"
+        self.monitor, self.mode = monitor, mode
+        self.min_delta = abs(min_delta)
+        self.best = None
+        self._lower_is_better = None
+
+    def _decide_direction(self):
+        if self.mode != "auto":
+            self._lower_is_better = self.mode == "min"
+            return
+        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        words = name.lower().split("_")
+        if name.endswith("loss") or any(w in _DOWN_WORDS for w in words):
+            self._lower_is_better = True
+        elif any(w in _UP_WORDS for w in words):
+            self._lower_is_better = False
+        else:
+            raise ValueError(
+                f"{type(self).__name__} received monitor={self.monitor!r}, and cannot tell "
+                f"whether it should be minimized or maximized. Pass mode='min' or mode='max'.")
+
+    def _is_improvement(self, value, reference):
+        if self._lower_is_better is None:
+            self._decide_direction()
+        if reference is None:
+            return True
+        if self._lower_is_better:
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def _monitored(self, logs, what):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            import warnings
+            warnings.warn(f"{what} conditioned on metric `{self.monitor}`, which is not "
+                          f"available. Available metrics are: {','.join(logs or {})}.",
+                          stacklevel=3)
+        return value
+
+
+class EarlyStopping(_MonitorCallback):
+    """Stops training when a monitored value has stopped improving.
+
+    At each epoch end, if ``monitor`` improved on the best value so far (by more than
+    ``min_delta``), the wait counter restarts; otherwise it grows, and once it reaches
+    ``patience`` training stops (``model.stop_training = True``). So with no baseline,
+    training stops at epoch ``best_epoch + patience`` (0-based).
+
+    Args:
+        monitor: logged value to watch, default "val_loss".
+        min_delta: float >= 0, default 0: smaller changes do not count as improvement.
+        patience: int, default 0: epochs without improvement before stopping.
+        verbose: 0 (default) silent; 1 prints "Epoch N: early stopping".
+        mode: 'auto' (default), 'min' or 'max'.
+        baseline: optional value the monitor must beat; until it does, the wait counter is
+            not restarted by improvements.
+        restore_best_weights: default False; if True, the weights of the best epoch are
+            restored at the end of training (even when it did not stop early).
+        start_from_epoch: int, default 0: epochs to wait before monitoring starts.
+
+    Attributes:
+        stopped_epoch: the 0-based epoch at which training stopped (0 if it did not).
+        best, best_epoch, wait.
+
+    Raises:
+        ValueError: mode='auto' with a monitor name whose direction is unknown.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._monitored(logs, "Early stopping")
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(_MonitorCallback):
+    """Multiplies the learning rate by ``factor`` when a monitored value stops improving.
+
+    After ``patience`` epochs without improvement (by more than ``min_delta``):
+    new_lr = max(lr * factor, min_lr), then ``cooldown`` epochs pass before counting again.
+    It also logs the current rate as "learning_rate" at each epoch end.
+
+    Args:
+        monitor: default "val_loss". factor: float < 1, default 0.1.
+        patience: int, default 10. verbose: default 0. mode: 'auto' (default), 'min', 'max'.
+        min_delta: default 1e-4. cooldown: int, default 0. min_lr: float, default 0.0.
+
+    Raises:
+        ValueError: factor >= 1.0.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__(monitor, mode, min_delta)
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0; received "
+                             f"factor={factor}.")
+        self.factor, self.min_lr, self.patience = factor, min_lr, patience
+        self.verbose, self.cooldown = verbose, cooldown
+        self.cooldown_counter = self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+        self.cooldown_counter = self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = self._monitored(logs, "Learning rate reduction")
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience and self._reduce(epoch):
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+    def _reduce(self, epoch):
+        optimizer = self.model.optimizer
+        old = float(optimizer.learning_rate)
+        if old <= np.float32(self.min_lr):
+            return False
+        new = max(old * self.factor, self.min_lr)
+        optimizer.learning_rate = new
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+        return True
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch from ``schedule``.
+
+    Args:
+        schedule: function ``(epoch, lr) -> new lr`` (epoch 0-based, lr the current rate);
+            a one-argument ``(epoch) -> lr`` also works. Must return a float.
+        verbose: 0 (default) silent; 1 prints the rate set.
+
+    It also logs the rate as "learning_rate" at each epoch end.
+
+    Raises:
+        ValueError: ``schedule`` returned something that is not a float.
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        try:
+            lr = self.schedule(epoch, float(optimizer.learning_rate))
+        except TypeError:  # the one-argument form
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, np.float32, np.float64)):
+            raise ValueError(f"The output of the LearningRateScheduler schedule must be a "
+                             f"float; received {lr!r} of type {type(lr).__name__} at epoch "
+                             f"{epoch}.")
+        optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row per epoch: "epoch", then every logged value.
+
+    Columns are the log names sorted alphabetically (as Keras 3); if no "val_" values are
+    logged in the first epoch, "val_<name>" columns are added for each name anyway, filled
+    with "NA" when missing. The file is flushed after each row and closed at the end.
+
+    Args:
+        filename: path of the CSV file.
+        separator: default ",". append: default False (overwrite); True appends, writing
+            the header only if the file is empty or new.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        import os
+        self.filename = os.fspath(filename)
+        self.sep, self.append = separator, append
+        self.keys, self._writer, self._file = None, None, None
+
+    def on_train_begin(self, logs=None):
+        import os
+        self._write_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename) as f:
+                self._write_header = not f.readline()
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self.keys, self._writer = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch"] + self.keys,
+                                          delimiter=self.sep)
+            if self._write_header:
+                self._writer.writeheader()
+        row = {"epoch": epoch}
+        row.update({k: logs.get(k, "NA") for k in self.keys})
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        self._writer = None

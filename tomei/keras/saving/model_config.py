@@ -27,7 +27,7 @@ _SPECIAL = {"__keras_tensor__", "DTypePolicy", "FloatDTypePolicy", "__tensor__",
             "__bytes__", "__tuple__", "__ellipsis__", "__slice__"}
 # Keras keys with no tomei meaning; dropped when they hold this "off" value.
 _HARMLESS = {"sparse": False, "ragged": False, "optional": False, "autocast": True,
-             "synchronized": False, "input_axes": None, "output_axes": None}
+             "synchronized": False, "rms_scaling": False}
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -288,11 +288,12 @@ def _activation(name, custom_objects, where, path):
 
 
 def _accepted(cls):
-    """Keyword arguments ``cls(...)`` accepts, or None when it accepts anything."""
+    """Keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up the base classes
+    (tomei's base classes take ``**kwargs`` only to reject unknown names)."""
     names = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
-        if init is None:
+        if init is None or klass is object:
             continue
         try:
             params = inspect.signature(init).parameters.values()
@@ -300,19 +301,20 @@ def _accepted(cls):
             return None
         names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
         if not any(p.kind == p.VAR_KEYWORD for p in params):
-            return names
-    return None
+            break
+    return names
 
 
 def _fit_arguments(cls, cfg, where, path):
-    """Drops Keras keys that cls does not take when they are off; refuses them otherwise."""
+    """Drops Keras keys that cls does not take when they are off; refuses them otherwise.
+
+    Classes with their own from_config (models, metric wrappers) read their config
+    themselves and are left alone.
+    """
     from tomei.keras.models.model import Model
-    if isinstance(cls, type) and issubclass(cls, Model) or \
-            "from_config" in vars(cls) and not _default_from_config(cls):
+    if not isinstance(cls, type) or issubclass(cls, Model) or "from_config" in vars(cls):
         return cfg
     accepted = _accepted(cls)
-    if accepted is None:
-        return cfg
     out = {}
     for key, value in cfg.items():
         if key in accepted:
@@ -324,12 +326,6 @@ def _fit_arguments(cls, cfg, where, path):
                 f"Cannot load {where}: {cls.__name__} at {_owner(path)} sets {key}={value!r}, "
                 f"a Keras feature tomei does not implement.")
     return out
-
-
-def _default_from_config(cls):
-    """True when cls.from_config just calls cls(**config) (tomei's base classes)."""
-    fn = vars(cls).get("from_config")
-    return fn is None
 
 
 # --- compile ---------------------------------------------------------------------------------

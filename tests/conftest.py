@@ -1,0 +1,23 @@
+"""Shared test setup.
+
+Real data: the end-to-end tests use Fashion-MNIST from Debian's ``dataset-fashion-mnist``
+(/usr/share/datasets/fashion-mnist). Elsewhere they skip, but CI sets
+TOMEI_REQUIRE_REAL_DATA=1 and then a missing package stops the run instead of skipping.
+"""
+import os
+
+import pytest
+
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+HAVE_FASHION = os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))
+
+
+def pytest_configure(config):
+    if os.environ.get("TOMEI_REQUIRE_REAL_DATA") == "1" and not HAVE_FASHION:
+        raise pytest.UsageError(
+            f"TOMEI_REQUIRE_REAL_DATA=1 but {FASHION_DIR} is missing: "
+            f"run 'apt-get install -y dataset-fashion-mnist' first.")
+
+
+requires_fashion = pytest.mark.skipif(
+    not HAVE_FASHION, reason=f"needs Debian's dataset-fashion-mnist in {FASHION_DIR}")
