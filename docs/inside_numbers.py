@@ -85,7 +85,7 @@ def main() -> int:
     delta = (probs - np.eye(10)[y]) / N
     print(f"dloss/dlogits image 0 = (softmax - one_hot) / {N}: {delta[0]}")
     for path, g in s["gradients"].items():
-        print(f"grad {path:16s} {str(g.shape):10s} norm {np.linalg.norm(g):.4f}")
+        print(f"grad {path:16s} {g.shape!s:10s} norm {np.linalg.norm(g):.4f}")
     g_hidden = s["gradients"][f"{hidden}/kernel"]
     dead = int((np.abs(g_hidden).sum(0) == 0).sum())
     print(f"columns of {hidden}/kernel with zero gradient (unit off or dropped in all 4 images): "

@@ -30,7 +30,7 @@ import numpy as np
 from tomei.engine import ops
 from tomei.engine.tensor import GradientTape, Tensor
 
-__all__ = ["layer_outputs", "masks", "weight_gradients", "step"]
+__all__ = ["layer_outputs", "masks", "step", "weight_gradients"]
 
 
 # --- running a model layer by layer ------------------------------------------------------------

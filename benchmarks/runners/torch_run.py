@@ -184,6 +184,8 @@ def main():
     import numpy as np
 
     cfg = C.config_from_argv()
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg["torch_threads"]))
     result = run_scaling(cfg) if cfg["mode"] == "scaling" else run_tutorial(cfg)
     result["framework"] = "torch"
     result["versions"] = {"torch": torch.__version__, "numpy": np.__version__}

@@ -45,7 +45,8 @@ def test_every_plot_is_a_real_png_of_its_size(trained, tmp_path):
     index = write_report(model, history, x_test, y_test, tmp_path / "r",
                          class_names=[f"c{i}" for i in range(10)])
     assert index == os.path.join(str(tmp_path / "r"), "index.html")
-    page = open(index, encoding="utf-8").read()
+    with open(index, encoding="utf-8") as f:
+        page = f.read()
     for name, size in PLOT_SIZES.items():
         with Image.open(tmp_path / "r" / name) as img:
             assert img.format == "PNG" and img.size == size, name
@@ -78,7 +79,7 @@ def test_numbers_match_the_model(trained, tmp_path):
 
 
 def test_without_history_there_are_no_curves(trained, tmp_path):
-    model, _, x_test, y_test = trained
+    _model, _, x_test, y_test = trained
     fresh = tomei.keras.Sequential([layers.Flatten(input_shape=(28, 28)), layers.Dense(10)])
     fresh.compile(optimizer="adam", loss=SCCE(from_logits=True))
     write_report(fresh, None, x_test, y_test, tmp_path, lang="ja")
@@ -188,7 +189,7 @@ def saved_model(trained, tmp_path):
 
 def test_command_on_a_saved_model(saved_model, trained, tmp_path, monkeypatch, capsys):
     from tomei.keras.datasets import mnist
-    _, history, x_test, y_test = trained
+    _, _history, x_test, y_test = trained
     monkeypatch.setattr(mnist, "load_data", lambda *a, **k: ((x_test, y_test), (x_test, y_test)))
     code = report.main([str(saved_model), "--dataset", "mnist", "--out", str(tmp_path / "o")])
     captured = capsys.readouterr()

@@ -259,15 +259,15 @@ def reduce_min(x, axis=None, keepdims=False) -> Tensor:
 def _install_operators():
     T = Tensor
     T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(b, a)
+    T.__radd__ = lambda a, b: add(convert_to_tensor(b, a.dtype), a)
     T.__sub__ = lambda a, b: subtract(a, b)
     T.__rsub__ = lambda a, b: subtract(convert_to_tensor(b, a.dtype), a)
     T.__mul__ = lambda a, b: multiply(a, b)
-    T.__rmul__ = lambda a, b: multiply(b, a)
+    T.__rmul__ = lambda a, b: multiply(convert_to_tensor(b, a.dtype), a)
     T.__truediv__ = lambda a, b: divide(a, b)
     T.__rtruediv__ = lambda a, b: divide(convert_to_tensor(b, a.dtype), a)
     T.__matmul__ = lambda a, b: matmul(a, b)
-    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__rmatmul__ = lambda a, b: matmul(convert_to_tensor(b, a.dtype), a)
     T.__pow__ = lambda a, b: power(a, b)
     T.__rpow__ = lambda a, b: power(convert_to_tensor(b, a.dtype), a)
     T.__neg__ = lambda a: negative(a)

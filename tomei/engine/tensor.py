@@ -93,7 +93,7 @@ class Tensor:
 
     def __repr__(self):
         return (f"<tomei.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
-                f"numpy={np.array_repr(self._value)}>")
+                f"numpy={np.array_repr(np.asarray(self._value))}>")
 
     def __hash__(self):
         return id(self)
@@ -132,7 +132,7 @@ class Variable(Tensor):
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
         value = initial_value._value if isinstance(initial_value, Tensor) else initial_value
         super().__init__(np.array(value, dtype=dtype, copy=True) if dtype else value, dtype)
-        if self._value.base is not None or not self._value.flags.writeable:
+        if self._value is value or self._value.base is not None or not self._value.flags.writeable:
             self._value = self._value.copy()
         self.trainable = bool(trainable)
         self.name = name or "Variable"

@@ -463,3 +463,209 @@ class CSVLogger(Callback):
         if self._file is not None and not self._file.closed:
             self._file.close()
         self._writer = None
+
+
+# --- saving during training: ModelCheckpoint, BackupAndRestore -------------------------------
+
+
+class ModelCheckpoint(_MonitorCallback):
+    """Saves the model (or its weights) during training, as ``keras.callbacks.ModelCheckpoint``.
+
+    Args:
+        filepath: file name; may contain ``{epoch:02d}`` (1-based), ``{batch}`` (with an
+            integer save_freq) and any logged value, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``.
+            Must end in ``.keras`` (whole model) or, with save_weights_only, ``.weights.h5``.
+        monitor: the logged value save_best_only compares (default "val_loss").
+        verbose: 0 (silent, default) or 1 (a line per save).
+        save_best_only: default False; True saves only when ``monitor`` improves (so a fixed
+            file name always holds the best model).
+        save_weights_only: default False; True writes ``model.save_weights(filepath)``.
+        mode: 'auto' (default: accuracies up, losses down), 'min' or 'max'.
+        save_freq: 'epoch' (default) or an int: save every that many batches.
+        initial_value_threshold: optional float the first value must beat to be saved.
+
+    Raises:
+        ValueError: a file name with the wrong extension (naming the right one), a bad
+            save_freq, or a file name whose ``{placeholder}`` names no logged value.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__(monitor=monitor, mode=mode)
+        import os
+        self.filepath = os.fspath(filepath)
+        self.verbose, self.save_best_only = verbose, save_best_only
+        self.save_weights_only = save_weights_only
+        if save_freq != "epoch" and (not isinstance(save_freq, (int, np.integer)) or
+                                     isinstance(save_freq, bool) or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint expects save_freq='epoch' or a positive number of "
+                             f"batches; received save_freq={save_freq!r}.")
+        self.save_freq = save_freq
+        lower = self.filepath.lower()
+        if save_weights_only and not lower.endswith(".weights.h5"):
+            stem = self.filepath.split(".")[0] or "checkpoint"
+            raise ValueError(f"ModelCheckpoint(save_weights_only=True): the file name must end "
+                             f"in '.weights.h5'; received filepath={self.filepath!r}. Use "
+                             f"ModelCheckpoint('{stem}.weights.h5', save_weights_only=True).")
+        if not save_weights_only and not lower.endswith(".keras"):
+            stem = self.filepath.rsplit(".weights.h5", 1)[0].rsplit(".", 1)[0] or "checkpoint"
+            raise ValueError(f"ModelCheckpoint: the file name must end in '.keras' to save the "
+                             f"whole model; received filepath={self.filepath!r}. Use "
+                             f"ModelCheckpoint('{stem}.keras'), or "
+                             f"ModelCheckpoint('{stem}.weights.h5', save_weights_only=True).")
+        self.best = initial_value_threshold
+        self._batches_seen = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen >= self.save_freq:
+            self._batches_seen = 0
+            self._save(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _file_path(self, epoch, batch, logs):
+        values = dict(logs or {})
+        values["epoch"] = epoch + 1
+        if batch is not None and "batch" not in values:
+            values["batch"] = batch + 1
+        try:
+            return self.filepath.format(**values)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"ModelCheckpoint cannot fill in filepath={self.filepath!r} "
+                             f"({type(err).__name__}: {err}). Placeholders may use epoch"
+                             f"{', batch' if batch is not None else ''} and the logged values: "
+                             f"{', '.join(sorted(logs or {})) or 'none yet'}.") from None
+
+    def _save(self, epoch, batch, logs):
+        path = self._file_path(epoch, batch, logs)
+        if self.save_best_only:
+            current = self._monitored(logs, "Can save best model only")
+            if current is None:
+                return
+            if not self._is_improvement(current, self.best):
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self._best_text()}")
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self._best_text()} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = float(current)
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path, overwrite=True)
+        else:
+            self.model.save(path, overwrite=True)
+
+    def _best_text(self):
+        if self.best is not None:
+            return f"{self.best:.5f}"
+        if self._lower_is_better is None:
+            self._decide_direction()
+        return "inf" if self._lower_is_better else "-inf"
+
+
+class BackupAndRestore(Callback):
+    """Backs up a training run so that, when the process dies (a kill, a crash, a closed
+    notebook), running the same ``fit`` again continues where the backup was taken and ends
+    with exactly the weights an uninterrupted run would have.
+
+    The backup ``<backup_dir>/latest.weights.h5`` holds the weights, the optimizer state,
+    tomei's random generator state (shuffling, dropout) and the epoch and batch reached; it is
+    replaced atomically, so a kill during a backup keeps the previous one (see
+    :mod:`tomei.keras.saving.training_state`).
+
+    Args:
+        backup_dir: folder for the backup (created if missing). Use one folder per run.
+        save_freq: 'epoch' (default) backs up after every epoch; an int also backs up every
+            that many batches, and the run then resumes mid-epoch, skipping the batches done.
+        delete_checkpoint: default True: remove the backup when training ends normally.
+
+    Raises:
+        ValueError: an empty backup_dir or a bad save_freq. ModelFileError (when training
+            starts): a damaged backup or one from a different model.
+
+    Only the History of the resumed run starts afresh; the epoch in which a mid-epoch resume
+    happens reports running metrics over the batches after the resume.
+    """
+
+    BACKUP_NAME = "latest.weights.h5"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        import os
+        if not backup_dir:
+            raise ValueError("BackupAndRestore needs a folder: backup_dir must be a non-empty "
+                             f"path; received backup_dir={backup_dir!r}.")
+        if save_freq != "epoch" and (not isinstance(save_freq, (int, np.integer)) or
+                                     isinstance(save_freq, bool) or save_freq < 1):
+            raise ValueError(f"BackupAndRestore expects save_freq='epoch' or a positive number "
+                             f"of batches; received save_freq={save_freq!r}.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
+        self._path = os.path.join(self.backup_dir, self.BACKUP_NAME)
+        self._batches_seen = 0
+        self._epoch = 0
+        self._epoch_rng = None
+        self._resume = None  # (step, generator state) to apply when a mid-epoch resume starts
+
+    def on_train_begin(self, logs=None):
+        import os
+        from tomei.keras.saving import training_state
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self._resume = None
+        if not os.path.exists(self._path):
+            return
+        state = training_state.read_backup(self._path, self.model)
+        step = int(state["step"])
+        training_state.restore_generators(self.model, state, use_epoch_start=step > 0)
+        self.model._initial_epoch_override = int(state["epoch"])
+        self.model._initial_step_override = step
+        if step > 0:
+            self._resume = (step, state["rng"])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from tomei.keras.saving import training_state
+        from tomei import config
+        self._epoch = epoch
+        self._epoch_rng = training_state.generator_state(config.rng())
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._resume is not None and batch == self._resume[0]:
+            from tomei import config
+            from tomei.keras.saving import training_state
+            training_state.set_generator_state(config.rng(), self._resume[1])
+            self._resume = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        last = batch + 1 >= (self.params.get("steps") or float("inf"))
+        if self._batches_seen >= self.save_freq and not last:  # the epoch end backs up the last
+            self._batches_seen = 0
+            self._backup(self._epoch, batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._backup(epoch + 1, 0)
+
+    def on_train_end(self, logs=None):
+        import os
+        if self.delete_checkpoint and os.path.exists(self._path):
+            os.remove(self._path)
+
+    def _backup(self, epoch, step):
+        from tomei.keras.saving import training_state
+        training_state.write_backup(self._path, self.model, epoch, step,
+                                    epoch_rng=self._epoch_rng if step else None)

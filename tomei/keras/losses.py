@@ -86,7 +86,7 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
         if bad.any():
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ValueError(f"Sparse labels must be whole numbers (class indices); received "
-                             f"{argument}[{i}] = {labels.ravel()[i]!r}.")
+                             f"{argument}[{i}] = {labels.ravel()[i].item()!r}.")
     lo, hi = labels.min(initial=0), labels.max(initial=0)
     if lo < 0 or hi >= num_classes:
         flat = labels.ravel()
@@ -96,8 +96,10 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
         raise ValueError(
             f"Received a label value of {value} at {argument}[{i}], which is outside the valid "
             f"range of [0, {num_classes}). The model outputs {num_classes} classes; labels must "
-            f"be 0..{num_classes - 1}. If your labels start at 1, subtract 1; if there are more "
-            f"classes, use Dense({int(labels.max()) + 1}) as the last layer.")
+            f"be 0..{num_classes - 1}. " + (
+                "Labels cannot be negative: re-index them to start at 0." if value < 0 else
+                f"If your labels start at 1, subtract 1; if there are more classes, use "
+                f"Dense({int(labels.max()) + 1}) as the last layer."))
 
 
 def _sparse_labels(y_true, y_pred):

@@ -89,10 +89,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_accuracy": ("Accuracy", "正解率"),
     "report_curves": ("Learning curves", "学習曲線"),
     "report_curves_note": (
-        "Loss and accuracy after each epoch. When the validation curve turns away from the "
-        "training curve, the model has started to memorise the training images (overfitting).",
-        "エポックごとの損失と正解率です。検証データの曲線が訓練データの曲線から離れ始めたら、"
-        "モデルが訓練画像を丸暗記し始めています (過学習)。",
+        ("Loss and accuracy after each epoch. When the validation curve turns away from the "
+        "training curve, the model has started to memorise the training images (overfitting)."),
+        ("エポックごとの損失と正解率です。検証データの曲線が訓練データの曲線から離れ始めたら、"
+        "モデルが訓練画像を丸暗記し始めています (過学習)。"),
     ),
     "report_no_history": (
         "No training history was given, so there are no learning curves.",
@@ -117,10 +117,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_no_wrong": ("The model got every test image right.", "モデルはテスト画像をすべて正解しました。"),
     "report_weights": ("What the first Dense layer looks for", "最初の Dense 層が探しているもの"),
     "report_weights_note": (
-        "The weights of the first {n} units of layer {layer!r}, each drawn as a 28x28 image: "
-        "red pixels raise the unit's output, blue pixels lower it.",
-        "層 {layer!r} の最初の {n} 個のユニットの重みを、それぞれ 28x28 の画像として描きました。"
-        "赤い画素はユニットの出力を上げ、青い画素は下げます。",
+        ("The weights of the first {n} units of layer {layer!r}, each drawn as a 28x28 image: "
+        "red pixels raise the unit's output, blue pixels lower it."),
+        ("層 {layer!r} の最初の {n} 個のユニットの重みを、それぞれ 28x28 の画像として描きました。"
+        "赤い画素はユニットの出力を上げ、青い画素は下げます。"),
     ),
     "report_no_weights": (
         "The model has no Dense layer reading 784 (28x28) inputs, so there is no weight picture.",
@@ -148,20 +148,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{path} は Pillow で読める画像ではありません (PNG か JPEG を指定してください)",
     ),
     "image_too_large": (
-        "{path} is {width}x{height} = {pixels:,} pixels, more than the limit of {limit:,}; "
-        "shrink it first",
-        "{path} は {width}x{height} = {pixels:,} 画素で、上限 {limit:,} 画素を超えています。"
-        "先に縮小してください",
+        ("{path} is {width}x{height} = {pixels:,} pixels, more than the limit of {limit:,}; "
+        "shrink it first"),
+        ("{path} は {width}x{height} = {pixels:,} 画素で、上限 {limit:,} 画素を超えています。"
+        "先に縮小してください"),
     ),
     "image_empty": (
         "{path} has no ink: every pixel is about the same brightness",
         "{path} にはインクがありません (すべての画素がほぼ同じ明るさです)",
     ),
     "image_too_large_pillow": (
-        "{path} is larger than Pillow's safety limit for images; shrink it first "
-        "(tomei accepts up to {limit:,} pixels)",
-        "{path} は Pillow の画像サイズの安全上限を超えています。先に縮小してください "
-        "(tomei の上限は {limit:,} 画素です)",
+        ("{path} is larger than Pillow's safety limit for images; shrink it first "
+        "(tomei accepts up to {limit:,} pixels)"),
+        ("{path} は Pillow の画像サイズの安全上限を超えています。先に縮小してください "
+        "(tomei の上限は {limit:,} 画素です)"),
     ),
     "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
     "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),

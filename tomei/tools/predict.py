@@ -22,8 +22,16 @@ import numpy as np
 
 from tomei.tools.messages import detect_lang, t
 
-__all__ = ["ImageError", "MAX_PIXELS", "preprocess_digit", "classify", "fit_to_model",
-           "probabilities", "class_names_for", "main"]
+__all__ = [
+    "MAX_PIXELS",
+    "ImageError",
+    "class_names_for",
+    "classify",
+    "fit_to_model",
+    "main",
+    "preprocess_digit",
+    "probabilities",
+]
 
 #: Images with more pixels than this are refused before they are decoded (50 megapixels).
 MAX_PIXELS = 50_000_000
@@ -100,8 +108,8 @@ def _to_gray(image) -> np.ndarray:
     from PIL import Image, ImageOps
     try:
         image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation tag
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not stop a prediction
-        pass
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, SyntaxError):
+        pass  # a broken EXIF block must not stop a prediction
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

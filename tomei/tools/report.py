@@ -39,8 +39,16 @@ import numpy as np
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
 
-__all__ = ["PLOT_SIZES", "DPI", "write_report", "most_confident_mistakes", "history_path_for", "save_history",
-           "load_history", "main"]
+__all__ = [
+    "DPI",
+    "PLOT_SIZES",
+    "history_path_for",
+    "load_history",
+    "main",
+    "most_confident_mistakes",
+    "save_history",
+    "write_report",
+]
 
 DPI = 100
 #: File name -> (width, height) in pixels of each plot.
@@ -212,10 +220,12 @@ def _plot_confusion(cm, names, out_dir, lang):
 def _plot_mistakes(images, y, pred, conf, names, out_dir, lang):
     fig = _figure("confident_mistakes.png")
     rows = math.ceil(MAX_MISTAKES / _MISTAKE_COLS)
+    # one colour map for all: MNIST-style data (light ink on black) is shown as dark ink on
+    # white paper; every image on the same 0..1 scale
+    cmap = "gray_r" if float(np.mean(images)) < 0.5 else "gray"
     for k in range(len(images)):
         ax = fig.add_subplot(rows, _MISTAKE_COLS, k + 1)
-        ax.imshow(images[k], cmap="gray_r" if images[k].mean() < 0.5 else "gray",
-                  interpolation="nearest")
+        ax.imshow(images[k], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_title(f"{t('report_true', lang)}: {names[y[k]]}\n"
                      f"{t('report_predicted', lang)}: {names[pred[k]]} ({conf[k]:.0%})",
                      fontsize=8)
@@ -282,6 +292,15 @@ def _all_layers(model):
             yield layer
 
 
+def _curve(fn, x):
+    """fn(x) as float64 of x's shape, or None when fn fails or changes the shape."""
+    try:
+        y = np.asarray(fn(x), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - any user function may fail here
+        return None
+    return y if y.shape == x.shape else None
+
+
 def _plot_activations(functions, out_dir, lang):
     fig = _figure("activations.png")
     x = np.linspace(-5, 5, 401, dtype=np.float32)
@@ -289,11 +308,8 @@ def _plot_activations(functions, out_dir, lang):
     rows = math.ceil(len(functions) / cols)
     drawn = []
     for k, (label, fn) in enumerate(functions):
-        try:
-            y = np.asarray(fn(x), dtype=np.float64)
-        except Exception:  # noqa: BLE001 - a custom activation that is not elementwise
-            continue
-        if y.shape != x.shape:
+        y = _curve(fn, x)
+        if y is None:  # a custom activation that is not elementwise
             continue
         ax = fig.add_subplot(rows, cols, k + 1)
         ax.plot(x, y, linewidth=2)
@@ -348,10 +364,9 @@ def _prepare_labels(y_test, n):
 def _test_loss(model, x, y, probs):
     if getattr(model, "compiled", False) and getattr(model, "loss", None) is not None:
         try:
-            logs = model.evaluate(x, y, verbose=0, return_dict=True)
-            return float(logs["loss"])
-        except Exception:  # noqa: BLE001 - fall back to the cross-entropy below
-            pass
+            return float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+        except (ValueError, TypeError, RuntimeError, KeyError):
+            pass  # a loss that does not fit these labels: use the one below
     picked = probs[np.arange(len(y)), y]
     return float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0))))
 
@@ -456,7 +471,7 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
         if drawn:
             figures["activations"] = "activations.png"
 
-    summary = {"test_loss": loss, "test_accuracy": accuracy, "test_samples": int(len(y)),
+    summary = {"test_loss": loss, "test_accuracy": accuracy, "test_samples": len(y),
                "per_class": per_class, "confusion_matrix": cm.tolist(),
                "activations": drawn, "files": sorted(figures.values())}
     _write_atomic(os.path.join(out_dir, "summary.json"),
@@ -493,10 +508,10 @@ def _html(model, summary, hist, figures, dense, lang, model_path, n_wrong):
         "<!DOCTYPE html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
+        ("<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
         "text-align:right}td:first-child{text-align:left}pre{background:#f6f6f6;"
-        "padding:.5em;overflow-x:auto}</style></head><body>",
+        "padding:.5em;overflow-x:auto}</style></head><body>"),
         f"<h1>{e(title)}</h1>",
     ]
     if model_path:
@@ -505,13 +520,13 @@ def _html(model, summary, hist, figures, dense, lang, model_path, n_wrong):
         f"<h2>{e(t('report_numbers', lang))}</h2>",
         "<table>",
         f"<tr><td>{e(t('report_test_loss', lang))}</td><td>{summary['test_loss']:.4f}</td></tr>",
-        f"<tr><td>{e(t('report_test_accuracy', lang))}</td>"
-        f"<td>{summary['test_accuracy']:.2%}</td></tr>",
+        (f"<tr><td>{e(t('report_test_accuracy', lang))}</td>"
+        f"<td>{summary['test_accuracy']:.2%}</td></tr>"),
         f"<tr><td>{e(t('report_test_samples', lang))}</td><td>{summary['test_samples']}</td></tr>",
         "</table>",
         f"<h2>{e(t('report_per_class', lang))}</h2>",
-        f"<table><tr><th>{e(t('report_class', lang))}</th><th>{e(t('report_count', lang))}</th>"
-        f"<th>{e(t('report_correct', lang))}</th><th>{e(t('report_accuracy', lang))}</th></tr>",
+        (f"<table><tr><th>{e(t('report_class', lang))}</th><th>{e(t('report_count', lang))}</th>"
+        f"<th>{e(t('report_correct', lang))}</th><th>{e(t('report_accuracy', lang))}</th></tr>"),
         rows, "</table>",
         f"<h2>{e(t('report_curves', lang))}</h2>",
     ]
@@ -540,8 +555,8 @@ def _html(model, summary, hist, figures, dense, lang, model_path, n_wrong):
         parts.append(f"<p>{e(t('report_no_weights', lang))}</p>")
     parts.append(f"<h2>{e(t('report_activations', lang))}</h2>")
     if "activations" in figures:
-        parts += [f"<p>{e(t('report_activations_note', lang))} "
-                  f"({e(', '.join(summary['activations']))})</p>",
+        parts += [(f"<p>{e(t('report_activations_note', lang))} "
+                  f"({e(', '.join(summary['activations']))})</p>"),
                   img("activations", t("report_activations", lang))]
     else:
         parts.append(f"<p>{e(t('report_no_activations', lang))}</p>")

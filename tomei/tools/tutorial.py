@@ -114,7 +114,9 @@ def main(argv=None) -> int:
     print(np.array2string(probability_model(x_test[:5]).numpy(), precision=3, suppress_small=True))
 
     if args.save:
+        from tomei.tools.report import history_path_for, save_history
         model.save(args.save)
+        save_history(history, history_path_for(args.save))  # learning curves for `tomei report`
         print(t("saved_model", lang, path=args.save))
     if args.report:
         from tomei.tools.report import write_report

@@ -83,7 +83,10 @@ class Functional(Model):
             key = (id(node.layer), tuple(id(p) for p in node.inputs))
             if key not in done:
                 args = pack_like(node.structure, [values[id(p)] for p in node.inputs])
-                done[key] = node.layer(args, training=training, **node.call_kwargs)
+                kwargs = dict(node.call_kwargs)
+                if training is not None or "training" not in kwargs:
+                    kwargs["training"] = training  # the call's training wins over a recorded one
+                done[key] = node.layer(args, **kwargs)
             out = done[key]
             values[id(node)] = out[node.index] if isinstance(out, (list, tuple)) else out
         return pack_like(self._outputs_struct, [values[id(t)] for t in self.outputs])

@@ -50,6 +50,14 @@ class Trainer:
         Raises:
             ValueError: unknown optimizer, loss or metric names (listing the valid ones).
         """
+        if metrics is None and loss_weights is not None and not all(
+                isinstance(w, (int, float, np.number)) for w in _flat_specs(loss_weights)):
+            # Keras 2 order, compile(optimizer, loss, metrics): loss weights are numbers, so
+            # names or Metric objects in the third positional argument are the metrics.
+            metrics, loss_weights = loss_weights, None
+        if not all(isinstance(w, (int, float, np.number)) for w in _flat_specs(loss_weights)):
+            raise ValueError(f"loss_weights must be numbers (one per output); received "
+                             f"loss_weights={loss_weights!r}. Metrics go in metrics=[...].")
         self.optimizer = optimizers_mod.get(optimizer)
         self._loss_spec = loss
         self.loss = loss
@@ -291,12 +299,18 @@ class Trainer:
         logs = {}
         with self._blas_threads(batch_size):
             cbs.on_train_begin()
+            # BackupAndRestore sets these in on_train_begin to resume an interrupted run.
+            resume_epoch = self.__dict__.pop("_initial_epoch_override", None)
+            initial_epoch = initial_epoch if resume_epoch is None else resume_epoch
+            skip_steps = self.__dict__.pop("_initial_step_override", 0)
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 for step, index in enumerate(data_mod.batches(n, batch_size, shuffle)):
                     if step >= steps:
                         break
+                    if step < skip_steps:
+                        continue  # done before the interruption; same shuffle order
                     cbs.on_train_batch_begin(step)
                     loss = self.train_step(data_mod.take(x, index), data_mod.take(y, index),
                                            data_mod.take(sample_weight, index))
@@ -306,6 +320,7 @@ class Trainer:
                         self._stop_on_nan(epoch, step, loss)
                     if self.stop_training:
                         break
+                skip_steps = 0
                 logs = self._logs()
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self.evaluate(*val[:2], sample_weight=val[2], verbose=0,
@@ -516,6 +531,9 @@ def _class_weights_to_samples(y, class_weight, sample_weight):
     """Per-sample weights from {class: weight} (sparse labels or one-hot rows)."""
     if not isinstance(y, np.ndarray):
         raise ValueError("class_weight is supported for a single output only.")
+    if sample_weight is not None:  # Keras 3 refuses the pair too
+        raise ValueError("Pass either class_weight or sample_weight, not both: received both. "
+                         "To combine them, multiply the class weights into sample_weight.")
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
     weights = np.ones(len(labels), dtype=np.float32)
     for cls, w in class_weight.items():

@@ -1,0 +1,368 @@
+"""``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights``, with Keras 3's rules.
+
+File names decide the format, as in Keras 3 (keras/src/saving/saving_api.py):
+
+===================  =========================================  ================================
+name ends in         written by                                 read by
+===================  =========================================  ================================
+``.keras``           ``model.save`` (zip: metadata.json,        ``load_model``, ``load_weights``
+                     config.json, model.weights.h5)
+``.weights.h5``      ``model.save_weights`` (HDF5, Keras 3      ``load_weights``
+                     layout, with the optimizer state)
+``.h5`` / ``.hdf5``  not written (Keras 2's legacy format)      ``load_weights`` (Keras 2 or 3
+                                                                layout), ``load_model``
+===================  =========================================  ================================
+
+Every file is written to a temporary name in the same folder and renamed over the target
+only when complete, so an interrupted save never leaves a broken file where a good one was.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zipfile
+
+from tomei.keras import serialization
+from tomei.keras.saving import h5_layout, model_config, safety
+from tomei.keras.saving.safety import ModelFileError
+
+KERAS_FORMAT_VERSION = "3.15.1"  # the Keras release whose .keras layout tomei writes
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+
+
+def _fspath(filepath, argument="filepath"):
+    try:
+        return os.fspath(filepath)
+    except TypeError:
+        raise TypeError(f"{argument} must be a str or os.PathLike file name; received "
+                        f"{type(filepath).__name__}.") from None
+
+
+def _check_save_path(path):
+    lower = path.lower()
+    if lower.endswith(".keras"):
+        return
+    name = os.path.basename(path.rstrip("/\\")) or path
+    stem = name[:-len(".weights.h5")] if lower.endswith(".weights.h5") else name.split(".")[0]
+    if lower.endswith(".weights.h5"):
+        hint = (f"To save only the weights, call model.save_weights({path!r}); to save the "
+                f"whole model, model.save('{stem}.keras').")
+    elif lower.endswith((".h5", ".hdf5")):
+        hint = (f"tomei does not write Keras 2's legacy HDF5 model format. Use "
+                f"model.save('{stem}.keras') (Keras 3 and tomei load it), or "
+                f"model.save_weights('{stem}.weights.h5') for the weights only.")
+    elif os.path.splitext(name)[1] == "":
+        hint = (f"A name without an extension meant a TensorFlow SavedModel folder in Keras 2; "
+                f"Keras 3 and tomei do not write those. Use model.save('{stem}.keras').")
+    else:
+        hint = f"Use model.save('{stem}.keras')."
+    raise ValueError(f"model.save: the file name must end in '.keras' (the Keras 3 model "
+                     f"format); received filepath={path!r}. {hint}")
+
+
+def _check_weights_path(path, call="save_weights"):
+    if path.lower().endswith(".weights.h5"):
+        return
+    name = os.path.basename(path) or path
+    stem = name.split(".")[0] or "model"
+    raise ValueError(f"{call}: the file name must end in '.weights.h5'; received "
+                     f"filepath={path!r}. Use model.{call}('{stem}.weights.h5'), or "
+                     f"model.save('{stem}.keras') to save the whole model (architecture, weights "
+                     f"and optimizer state).")
+
+
+def _check_overwrite(path, overwrite):
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} already exists and overwrite=False. Pass overwrite=True "
+                              f"to replace it, or choose another name.")
+
+
+def _check_built(model, what):
+    if not model.built:
+        raise ValueError(f"{what}: the model has not been built yet, so it has no weights. "
+                         f"Build it first: call it on data, fit it, or give it an input shape "
+                         f"(Input(shape=...) or input_shape= on the first layer).")
+
+
+def _makedirs(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+
+
+# --- save ------------------------------------------------------------------------------------
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """Saves ``model`` as a Keras 3 ``.keras`` archive that Keras 3 can load too.
+
+    The zip holds (uncompressed, as Keras writes it) ``metadata.json``
+    {"keras_version", "date_saved", "tomei_version"}, ``config.json`` (the architecture and
+    ``compile_config``) and ``model.weights.h5`` (weights and optimizer state in Keras's HDF5
+    layout; see :mod:`tomei.keras.saving.h5_layout`). Format source: keras_facts.md §5.
+
+    Args:
+        model: a built Model. filepath: str or PathLike ending in ``.keras``.
+        overwrite: default True; False raises FileExistsError if the file exists (Keras
+            would ask on the terminal instead).
+        **kwargs: ``zipped=True`` and ``include_optimizer=True`` are accepted (Keras names).
+
+    Raises:
+        ValueError: a name not ending in ``.keras`` (the message says which call to use), or
+            an unbuilt model. FileExistsError: overwrite=False and the file exists.
+    """
+    path = _fspath(filepath)
+    _check_save_path(path)
+    include_optimizer = kwargs.pop("include_optimizer", True)
+    zipped = kwargs.pop("zipped", True)
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected keyword argument(s): {', '.join(kwargs)}.")
+    if not zipped:
+        raise NotImplementedError("save_model(zipped=False) (an unzipped folder) is not "
+                                  "supported; tomei writes the .keras zip.")
+    _check_built(model, "model.save")
+    _check_overwrite(path, overwrite)
+    config = model_config.model_to_config(model)
+    from tomei import __version__
+    metadata = {"keras_version": KERAS_FORMAT_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "tomei_version": __version__}
+    _makedirs(path)
+    with safety.atomic_path(path) as tmp_zip:
+        tmp_h5 = tmp_zip + ".weights"  # hidden, next to the target; removed in any case
+        try:
+            _write_h5(tmp_h5, model, "compiled" if include_optimizer else "never")
+            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED) as archive:
+                archive.writestr(METADATA, json.dumps(metadata))
+                archive.writestr(CONFIG, json.dumps(config))
+                archive.write(tmp_h5, WEIGHTS)
+        finally:
+            _remove_quietly(tmp_h5)
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _write_h5(path, model, optimizer):
+    import h5py
+    with h5py.File(path, "w") as h5:
+        h5_layout.write_model(h5, model, optimizer=optimizer)
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Saves the weights (and the optimizer state, once it exists) to ``.weights.h5``.
+
+    Layout: Keras 3's HDF5 layout, identical to ``model.weights.h5`` inside a ``.keras``
+    file, so Keras's ``load_weights`` reads it (keras_facts.md §5).
+
+    Raises:
+        ValueError: a name not ending in ``.weights.h5``, or an unbuilt model.
+        FileExistsError: overwrite=False and the file exists.
+    """
+    path = _fspath(filepath)
+    _check_weights_path(path, "save_weights")
+    _check_built(model, "save_weights")
+    _check_overwrite(path, overwrite)
+    _makedirs(path)
+    with safety.atomic_path(path) as tmp:
+        _write_h5(tmp, model, "built")
+    return None
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+def _existing_file(path, call):
+    if os.path.isdir(path):
+        raise ValueError(f"{call}: {path} is a folder. Keras 2 SavedModel folders are "
+                         f"TensorFlow's format; tomei and Keras 3 read .keras files.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{call}: no such file: {path}")
+    return safety.file_kind(path)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by ``model.save`` (tomei or Keras 3): architecture, weights,
+    compile configuration and optimizer state.
+
+    Nothing in the file is executed: classes are found by name among tomei's, the ones
+    registered with ``register_keras_serializable`` and ``custom_objects``.
+
+    Args:
+        filepath: a ``.keras`` file (or a Keras 2 ``.h5`` whole-model file).
+        custom_objects: optional {name: class or function} for your own layers, losses,
+            metrics and activations.
+        compile: default True: compile the model as it was saved and restore the optimizer
+            state; False loads architecture and weights only.
+        safe_mode: default True. Lambdas are refused in either mode: tomei never runs code
+            stored in a file.
+
+    Returns:
+        The model (Sequential, Functional, or your registered Model subclass).
+
+    Raises:
+        FileNotFoundError: no such file. ModelFileError (a ValueError): a truncated, damaged,
+        incomplete or unsafe file, an unknown class or function (the message shows the
+        ``custom_objects`` fix), or weights that do not fit. ValueError: an unsupported name.
+    """
+    path = _fspath(filepath)
+    kind = _existing_file(path, "load_model")
+    lower = path.lower()
+    if kind == "hdf5" and lower.endswith((".h5", ".hdf5")) and not lower.endswith(".weights.h5"):
+        return _load_legacy_model(path, custom_objects, compile)
+    if lower.endswith(".weights.h5"):
+        raise ValueError(f"load_model: {path} holds weights only. Build the model in code, then "
+                         f"call model.load_weights({path!r}).")
+    if not lower.endswith(".keras"):
+        raise ValueError(f"load_model: the file name must end in '.keras' (or '.h5' for Keras 2 "
+                         f"files); received filepath={path!r}.")
+    if kind != "zip":
+        what = {"empty": "empty", "hdf5": "an HDF5 file, not a zip"}.get(kind, "not a zip archive")
+        raise ModelFileError(f"{path} is {what}; a .keras file is a zip archive (the file is "
+                             f"damaged, truncated, or was renamed).")
+    with safety.open_archive(path) as archive:
+        config = _read_json(archive, CONFIG, path)
+        if METADATA in archive.namelist():
+            _read_json(archive, METADATA, path)
+        if WEIGHTS not in archive.namelist() and "model.weights.npz" in archive.namelist():
+            raise ModelFileError(f"{path} stores its weights as model.weights.npz (pickled "
+                                 f"arrays); tomei never loads pickles. Re-save it with "
+                                 f"model.save() in Keras, which writes model.weights.h5.")
+        safety.member_info(archive, WEIGHTS, path)
+        model = model_from_config(config, custom_objects, compile, safe_mode, where=path)
+        with safety.member_as_file(archive, WEIGHTS, path) as fh:
+            _read_h5(fh, model, f"{path}/{WEIGHTS}", skip_mismatch=False, optimizer=compile)
+    return model
+
+
+def _read_json(archive, name, path):
+    raw = safety.read_member(archive, name, path)
+    try:
+        value = json.loads(raw.decode("utf8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise ModelFileError(f"{path}: {name} is not valid JSON ({err}).") from None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{path}: {name} should hold a JSON object; found "
+                             f"{type(value).__name__}.")
+    return value
+
+
+def model_from_config(config, custom_objects=None, compile=True, safe_mode=True, where="config"):
+    """Builds (and optionally compiles) a model from a Keras 3 model config dict."""
+    compile_cfg = config.get("compile_config") if compile else None
+    checked = {k: v for k, v in config.items() if k != "compile_config"}
+    if compile_cfg:
+        checked["compile_config"] = compile_cfg
+    model_config.check_config(checked, custom_objects, safe_mode, where)
+    prepared = model_config.prepare(checked, custom_objects, where)
+    with serialization.custom_object_scope(custom_objects):
+        try:
+            cls = model_config.lookup_class(prepared, custom_objects, where, "")
+            cfg = prepared.get("config") or {}
+            if hasattr(cls, "from_config"):
+                try:
+                    model = cls.from_config(cfg, custom_objects=custom_objects)
+                except TypeError:
+                    model = cls.from_config(cfg)
+            else:  # pragma: no cover - every tomei class has from_config
+                model = cls(**cfg)
+        except ModelFileError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError) as err:
+            raise ModelFileError(f"Cannot rebuild the model from {where}: {err}") from None
+        build = (prepared.get("build_config") or {}).get("input_shape")
+        if not model.built and build:
+            model.build(tuple(build))
+        if compile_cfg:
+            model_config.compile_from_config(model, prepared["compile_config"], where)
+    return model
+
+
+def _read_h5(fileobj_or_path, model, where, skip_mismatch, optimizer=True):
+    import h5py
+    try:
+        h5 = h5py.File(fileobj_or_path, "r")
+    except OSError as err:
+        raise ModelFileError(f"{where} is not a readable HDF5 file: it is truncated or damaged "
+                             f"({err}).") from None
+    with h5:
+        h5_layout.read_model(h5, model, where, skip_mismatch=skip_mismatch, optimizer=optimizer)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """Loads weights into ``model`` from ``.weights.h5``, a ``.keras`` file, or a Keras 2
+    ``.h5`` weights file. When the model is compiled and the file has optimizer state for it,
+    the optimizer state is restored too.
+
+    Args:
+        skip_mismatch: default False. True skips (with a warning) layers whose weight count or
+            shapes differ instead of raising.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: an unsupported file name.
+        ModelFileError: a damaged file, or weights that do not fit (count, shape, dtype,
+        missing layers); nothing is assigned in that case.
+    """
+    path = _fspath(filepath)
+    kind = _existing_file(path, "load_weights")
+    _check_built(model, "load_weights")
+    lower = path.lower()
+    if lower.endswith(".keras"):
+        if kind != "zip":
+            raise ModelFileError(f"{path} is not a zip archive; a .keras file is one.")
+        with safety.open_archive(path) as archive, \
+                safety.member_as_file(archive, WEIGHTS, path) as fh:
+            _read_h5(fh, model, f"{path}/{WEIGHTS}", skip_mismatch)
+        return
+    if not lower.endswith((".h5", ".hdf5")):
+        raise ValueError(f"load_weights: the file name must end in '.weights.h5' (or '.keras', or "
+                         f"'.h5' for Keras 2 files); received filepath={path!r}.")
+    if kind != "hdf5":
+        raise ModelFileError(f"{path} is not an HDF5 file (it is {kind}); it is damaged or was "
+                             f"renamed.")
+    _read_h5(path, model, path, skip_mismatch)
+
+
+def _load_legacy_model(path, custom_objects, compile):
+    """A Keras 2 whole-model .h5: the model_config attribute, then the weights."""
+    import h5py
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as err:
+        raise ModelFileError(f"{path} is not a readable HDF5 file ({err}).") from None
+    with h5:
+        config = h5_layout.legacy_model_config(h5, path)
+        if config is None:
+            raise ValueError(f"load_model: {path} holds weights only (no model_config). Build "
+                             f"the model in code, then call model.load_weights({path!r}).")
+        model = model_from_config(_upgrade_legacy(config), custom_objects, compile=False,
+                                  where=path)
+        h5_layout.read_legacy(h5, model, path)
+    if compile:
+        import warnings
+        warnings.warn(f"{path} is a Keras 2 file; tomei loaded its architecture and weights but "
+                      f"not its training configuration. Call compile() before fit().",
+                      UserWarning, stacklevel=3)
+    return model
+
+
+def _upgrade_legacy(config):
+    """Keras 2 configs name no modules; add them so the lookups use the right registry."""
+    def walk(node, module):
+        if isinstance(node, list):
+            return [walk(v, module) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: walk(v, module) for k, v in node.items()}
+        if "class_name" in out and "config" in out and "module" not in out:
+            out["module"] = module
+        return out
+    upgraded = walk(config, "keras.layers")
+    upgraded["module"] = "keras"
+    return upgraded
