@@ -19,5 +19,10 @@ def pytest_configure(config):
             f"run 'apt-get install -y dataset-fashion-mnist' first.")
 
 
-requires_fashion = pytest.mark.skipif(
-    not HAVE_FASHION, reason=f"needs Debian's dataset-fashion-mnist in {FASHION_DIR}")
+@pytest.fixture
+def fashion_mnist_dir():
+    """The folder of Debian's Fashion-MNIST files; skips the test where it is absent
+    (never in CI, see pytest_configure)."""
+    if not HAVE_FASHION:
+        pytest.skip(f"needs Debian's dataset-fashion-mnist in {FASHION_DIR}")
+    return FASHION_DIR

@@ -5,12 +5,8 @@ import sys
 
 import pytest
 
-from conftest import requires_fashion
-
-
-@requires_fashion
 @pytest.mark.slow
-def test_tutorial_on_real_fashion_mnist_reaches_085(tmp_path):
+def test_tutorial_on_real_fashion_mnist_reaches_085(tmp_path, fashion_mnist_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "tomei", "tutorial", "--dataset", "fashion_mnist", "--seed", "0"],
         capture_output=True, text=True, timeout=900, cwd=tmp_path,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import sys
 import time
 import traceback
@@ -27,6 +26,11 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
+
+try:
+    import resource          # POSIX
+except ImportError:          # Windows: psutil, when installed, gives the same figures
+    resource = None
 
 now = time.perf_counter
 
@@ -136,12 +140,14 @@ def peak_rss() -> dict:
     ``vmhwm_mb``: the kernel's high-water mark of this process image (/proc/self/status,
     Linux); ``ru_maxrss_mb``: getrusage's maximum. Linux carries ru_maxrss over execve, so it
     can include the parent's size at spawn; the orchestrator is kept small (standard library
-    only) so both agree to within a few MB. ``peak_rss_mb`` is VmHWM where available.
+    only) so both agree to within a few MB. ``peak_rss_mb`` is VmHWM where available, else
+    ru_maxrss, else psutil's peak working set (Windows).
     """
     out = {}
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    out["ru_maxrss_mb"] = maxrss / 1e6 if sys.platform == "darwin" else maxrss * 1024 / 1e6
+    if resource is not None:
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Linux reports KiB, macOS bytes.
+        out["ru_maxrss_mb"] = maxrss / 1e6 if sys.platform == "darwin" else maxrss * 1024 / 1e6
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -149,11 +155,27 @@ def peak_rss() -> dict:
                     out["vmhwm_mb"] = int(line.split()[1]) * 1024 / 1e6
     except OSError:
         pass
-    out["peak_rss_mb"] = out.get("vmhwm_mb", out["ru_maxrss_mb"])
+    if "vmhwm_mb" not in out and "ru_maxrss_mb" not in out:
+        try:
+            import psutil
+
+            info = psutil.Process().memory_info()
+            out["psutil_peak_mb"] = getattr(info, "peak_wset", info.rss) / 1e6
+        except ImportError:
+            pass
+    out["peak_rss_mb"] = out.get("vmhwm_mb", out.get("ru_maxrss_mb", out.get("psutil_peak_mb")))
     return out
 
 
 def cpu_times() -> dict:
     """User and system CPU seconds of this process (shows how many cores a run kept busy)."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu_user_s": r.ru_utime, "cpu_sys_s": r.ru_stime}
+    if resource is not None:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return {"cpu_user_s": r.ru_utime, "cpu_sys_s": r.ru_stime}
+    try:
+        import psutil
+
+        t = psutil.Process().cpu_times()
+        return {"cpu_user_s": t.user, "cpu_sys_s": t.system}
+    except ImportError:
+        return {}

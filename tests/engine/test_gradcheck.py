@@ -245,7 +245,7 @@ def test_dropout_fixed_mask(noise_shape):
     check_gradients(fn, rand(4, 5))
 
 
-# --- layers, w.r.t. inputs and weights --------------------------------------------------------------
+# --- layers, w.r.t. inputs and weights -----------------------------------------------------------
 
 ACTIVATIONS = ["linear", None, "relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus",
                "softsign", "elu", "selu", "gelu", "leaky_relu", "silu", "swish", "exponential"]
@@ -305,12 +305,16 @@ def test_dense_float64_end_to_end_gradient_of_own_weights():
     assert gk.dtype == np.float64
     kernel = layer.kernel.numpy().copy()
     eps = 1e-6
+
+    def f(k):
+        return np.sum(np.tanh(x @ k + layer.bias.numpy()) * w)
     for idx in [(0, 0), (2, 1), (4, 2)]:
         k_up, k_down = kernel.copy(), kernel.copy()
         k_up[idx] += eps
         k_down[idx] -= eps
-        f = lambda k: np.sum(np.tanh(x @ k + layer.bias.numpy()) * w)  # noqa: E731
         assert abs(gk.numpy()[idx] - (f(k_up) - f(k_down)) / (2 * eps)) < 1e-7
+    out = np.tanh(x @ kernel + layer.bias.numpy())
+    np.testing.assert_allclose(gb.numpy(), ((1 - out * out) * w).sum(axis=0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("make", [
@@ -371,7 +375,7 @@ def test_small_model_gradients_wrt_input_and_weights():
                     d2.kernel.numpy().copy(), rand(3, seed=2) * 0.1)
 
 
-# --- losses as functions of y_pred ------------------------------------------------------------------
+# --- losses as functions of y_pred ---------------------------------------------------------------
 
 SAMPLE_WEIGHT = np.array([0.5, 2.0, 0.0, 1.5, 1.0])
 
@@ -411,7 +415,7 @@ def loss_cases():
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight",
                                        "none"])
 def test_losses(case, weighted, reduction):
-    name, loss, y_true, y_pred = case
+    _, loss, y_true, y_pred = case
     loss.reduction = reduction
     sw = SAMPLE_WEIGHT if weighted else None
     value = loss(y_true, Tensor(y_pred), sample_weight=sw)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tomei as tf
-from tomei.engine.tensor import Tensor, Variable
+from tomei.engine.tensor import Variable
 from tomei.keras import callbacks, initializers, layers, losses, metrics, optimizers
 
 G = [np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]]),
@@ -66,7 +66,7 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     """At t=1 the update is lr * g / (|g| + eps'), i.e. ~lr * sign(g): a known Adam property."""
     got = run_steps(optimizers.Adam(learning_rate=0.01), grads=G[:1])[0]
     g = G[0]
-    moved = W0 - got
+    moved = W0.astype(np.float32).astype(np.float64) - got
     np.testing.assert_allclose(moved[g != 0], 0.01 * np.sign(g[g != 0]), rtol=1e-4)
     assert moved[g == 0] == pytest.approx(0.0, abs=1e-9)
 
@@ -193,7 +193,7 @@ def test_dropout_rate_zero_and_masks_change_between_calls():
     assert not np.array_equal(first, second)
 
 
-# --- the epoch loss is the batch-size-weighted mean ---------------------------------------------------
+# --- the epoch loss is the batch-size-weighted mean ----------------------------------------------
 
 class RecordingLoss(losses.SparseCategoricalCrossentropy):
     """Records (batch size, loss value) of every batch the model trains on."""
@@ -341,7 +341,7 @@ def test_accuracy_is_identical_for_logits_and_probabilities():
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-4)
 
 
-# --- reductions -------------------------------------------------------------------------------------
+# --- reductions ----------------------------------------------------------------------------------
 
 def test_reduction_modes_by_hand():
     per_sample = -hand_log_softmax(LOGITS)[np.arange(4), LABELS]
@@ -388,7 +388,7 @@ def test_mse_mae_bce_by_hand():
         pytest.approx(bce, rel=1e-5)
 
 
-# --- the softmax + from_logits=True warning (user_reports.md 5) ----------------------------------------
+# --- the softmax + from_logits=True warning (user_reports.md 5) ----------------------------------
 
 @pytest.mark.parametrize("last", [
     lambda: layers.Dense(10, activation="softmax"),

@@ -144,8 +144,8 @@ def test_fit_output_through_a_real_pipe():
                       loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         model.fit(x, y, epochs=3)
     """)
-    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,  # stdout is a pipe
+                          timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     text = proc.stdout.decode()
     assert "\b" not in text and "\r" not in text
@@ -205,7 +205,8 @@ def test_summary_total_params(capsys):
     rows = [("flatten (Flatten)", "(None, 784)", "0"), ("dense (Dense)", "(None, 128)", "100,480"),
             ("dropout (Dropout)", "(None, 128)", "0"), ("dense_1 (Dense)", "(None, 10)", "1,290")]
     for name, shape, params in rows:
-        assert re.search(rf"│ {re.escape(name)} +│ {re.escape(shape)} +│ +{params} │", out), name
+        row = rf"│ {re.escape(name)} +│ {re.escape(shape)} +│ +{params} │"
+        assert re.search(row, out), name
     assert model.count_params() == 784 * 128 + 128 + 128 * 10 + 10
 
 

@@ -67,8 +67,16 @@ class CallbackList(Callback):
     def __getattribute__(self, name):
         if name.startswith("on_"):
             callbacks = object.__getattribute__(self, "callbacks")
-            return lambda *args, **kwargs: [getattr(cb, name)(*args, **kwargs)
-                                            for cb in callbacks] and None
+            indexed = "epoch" in name or "batch" in name  # hooks that take (index, logs)
+
+            def call(*args, logs=None):
+                # Like Keras, every hook receives a logs dict ({} when there is none), so a
+                # user function written as (epoch, logs) always gets both arguments.
+                index, rest = args[:int(indexed)], args[int(indexed):]
+                logs = rest[0] if rest else logs
+                for cb in callbacks:
+                    getattr(cb, name)(*index, logs if logs is not None else {})
+            return call
         return object.__getattribute__(self, name)
 
 
@@ -503,13 +511,13 @@ class ModelCheckpoint(_MonitorCallback):
                              f"batches; received save_freq={save_freq!r}.")
         self.save_freq = save_freq
         lower = self.filepath.lower()
+        stem = self.filepath[:-len(".weights.h5")] if lower.endswith(".weights.h5") else \
+            os.path.splitext(self.filepath)[0]
         if save_weights_only and not lower.endswith(".weights.h5"):
-            stem = self.filepath.split(".")[0] or "checkpoint"
             raise ValueError(f"ModelCheckpoint(save_weights_only=True): the file name must end "
                              f"in '.weights.h5'; received filepath={self.filepath!r}. Use "
                              f"ModelCheckpoint('{stem}.weights.h5', save_weights_only=True).")
         if not save_weights_only and not lower.endswith(".keras"):
-            stem = self.filepath.rsplit(".weights.h5", 1)[0].rsplit(".", 1)[0] or "checkpoint"
             raise ValueError(f"ModelCheckpoint: the file name must end in '.keras' to save the "
                              f"whole model; received filepath={self.filepath!r}. Use "
                              f"ModelCheckpoint('{stem}.keras'), or "
@@ -659,6 +667,7 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._backup(epoch + 1, 0)
+        self._batches_seen = 0  # count batches since this backup
 
     def on_train_end(self, logs=None):
         import os

@@ -51,9 +51,15 @@ def lookup(class_name: str, module: str, custom_objects: dict | None = None) -> 
             "Refusing to deserialize a Python lambda: loading it would run code stored in the "
             "file. Rebuild that layer in your script, or pass the function through "
             "custom_objects={'name': fn} when you trust the file.")
+    kind = _KINDS.get(_public_module(module).split(".")[-1], "object")
     raise ValueError(
-        f"Unknown {module.split('.')[-1][:-1] or 'object'} class '{class_name}'. If it is your "
+        f"Unknown {kind} class '{class_name}'. If it is your "
         f"own class, pass it when loading: custom_objects={{'{class_name}': {class_name}}}.")
+
+
+_KINDS = {"layers": "layer", "losses": "loss", "metrics": "metric", "optimizers": "optimizer",
+          "initializers": "initializer", "regularizers": "regularizer",
+          "constraints": "constraint", "models": "model", "schedules": "schedule"}
 
 
 _PUBLIC_AREAS = ("layers", "losses", "metrics", "optimizers", "initializers", "regularizers",
@@ -80,7 +86,14 @@ def deserialize(config, module: str, custom_objects: dict | None = None):
         return config
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Expected a dict with 'class_name' and 'config'; received {config!r}.")
-    cls = lookup(config["class_name"], config.get("module") or module, custom_objects)
+    registered = config.get("registered_name")  # "package>Name" of a registered custom class
+    custom = {**custom_objects_in_scope(), **(custom_objects or {})}
+    if isinstance(registered, str) and registered in custom:
+        cls = custom[registered]
+    else:
+        given = config.get("module") or module
+        cls = lookup(config["class_name"], given if given.startswith("keras") else module,
+                     custom_objects)
     return cls.from_config(config.get("config") or {})
 
 

@@ -22,10 +22,12 @@ class _Merge(Layer):
     """Base of the elementwise merges: checks the list and broadcasts the shapes."""
 
     def _check_list(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 1:
+        """Accepts a list of tensors (or of their shapes); a lone tensor or shape is refused."""
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 1 or any(
+                x is None or isinstance(x, (int, np.integer)) for x in inputs):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects a list of at "
-                             f"least 1 input tensor; received {type(inputs).__name__}"
-                             f"{'' if isinstance(inputs, (list, tuple)) else ' (not a list)'}.")
+                             f"least 1 input tensor; received a single input of shape/type "
+                             f"{inputs if isinstance(inputs, tuple) else type(inputs).__name__}.")
 
     def build(self, input_shape):
         self._check_list(input_shape)

@@ -94,6 +94,9 @@ def take(data, index):
 
 def split_validation(x, y, sample_weight, fraction):
     """Keras's validation_split: the LAST floor(N * fraction) samples, before shuffling."""
+    if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"validation_split must be a fraction between 0 and 1 (e.g. 0.2); "
+                         f"received validation_split={fraction!r}.")
     n = num_samples(("x", x), ("y", y))
     split_at = int(math.floor(n * (1.0 - fraction)))
     if split_at == 0 or split_at == n:

@@ -105,7 +105,14 @@ class Functional(Model):
                      for _, t in calls.get(id(layer), []) for p in t.inputs]
             rows.append((layer.name, type(layer).__name__, layer._output_shape,
                          layer.count_params(), ", ".join(links) or "-"))
-        return rows
+        # A plain chain (one input, one output, every call fed by at most one tensor that no
+        # other call uses, no shared layer) prints like a Sequential: no "Connected to".
+        used = [_call_key(p) for per_layer in calls.values() for _, t in per_layer
+                for p in t.inputs]
+        chain = len(self.inputs) == len(self.outputs) == 1 and len(used) == len(set(used)) \
+            and all(len(per_layer) == 1 and len(per_layer[0][1].inputs) <= 1
+                    for per_layer in calls.values())
+        return [row[:4] + (None,) for row in rows] if chain else rows
 
     def get_config(self):
         """The Keras 3 functional config: layers (each with its ``inbound_nodes``),

@@ -24,7 +24,7 @@ class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from tomei.keras.models.functional import Functional
-            return Functional(*args, **kwargs)
+            return Functional.__new__(Functional)  # Python then runs Functional.__init__ once
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):

@@ -172,37 +172,57 @@ def _owner(path):
 def check_config(config, custom_objects=None, safe_mode=True, where="the file"):
     """Refuses lambdas and unknown classes anywhere in ``config`` before anything is built.
 
+    Lambdas are looked for first, in the whole config, so that a file naming both a lambda
+    and an unknown class (Keras's ``Lambda`` layer) is refused for the lambda.
+
     Raises:
         ModelFileError: a lambda (in any mode: tomei never runs code from a file) or a class or
             function that is neither tomei's, registered, nor in ``custom_objects``.
     """
-    def walk(node, path, owner):
+    def find_lambda(node, path, owner):
         if _is_lambda(node):
-            mode = "" if safe_mode else " (safe_mode=False does not change this)"
-            raise ModelFileError(
-                f"Refusing to load {where}: it contains a Python lambda (class '__lambda__') "
-                f"at {_owner(path)}, inside {owner}. Loading it would run code stored in the "
-                f"file, which tomei never does{mode}. Define the function in your script and pass "
-                f"it, or the class that uses it, through custom_objects, e.g. "
-                f"load_model(path, custom_objects={{'{owner.split(' ')[0]}': ...}}).")
+            return path, owner
+        children = enumerate(node) if isinstance(node, list) else \
+            node.items() if isinstance(node, dict) else ()
+        if isinstance(node, dict) and _is_object(node) and node["class_name"] not in _SPECIAL:
+            name = _config_name(node)
+            owner = f"{node['class_name']} ('{name}')" if name else node["class_name"]
+        for key, value in children:
+            if key in ("module", "class_name", "registered_name"):
+                continue
+            sub = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+            found = find_lambda(value, sub, owner)
+            if found:
+                return found
+        return None
+
+    found = find_lambda(config, "", "the model")
+    if found:
+        path, owner = found
+        mode = "" if safe_mode else " (safe_mode=False does not change this)"
+        raise ModelFileError(
+            f"Refusing to load {where}: it contains a Python lambda (class '__lambda__') at "
+            f"{_owner(path)}, inside {owner}. Loading it would run code stored in the file, "
+            f"which tomei never does{mode}. Define the function in your script and pass it, or "
+            f"the class that uses it, through custom_objects, e.g. load_model(path, "
+            f"custom_objects={{'{owner.split(' ')[0]}': ...}}).")
+
+    def walk(node, path):
         if isinstance(node, list):
             for i, item in enumerate(node):
-                walk(item, f"{path}[{i}]", owner)
+                walk(item, f"{path}[{i}]")
             return
         if not isinstance(node, dict):
             return
         if _is_object(node) and node["class_name"] not in _SPECIAL:
-            name = node["class_name"]
-            if name == FUNCTION:
+            if node["class_name"] == FUNCTION:
                 resolve_function(node.get("config"), custom_objects, where, path)
             else:
                 lookup_class(node, custom_objects, where, path)
-                owner = f"{name} ('{_config_name(node)}')" if _config_name(node) else name
         for key, value in node.items():
-            if key in ("module", "class_name", "registered_name"):
-                continue
-            walk(value, f"{path}.{key}" if path else key, owner)
-    walk(config, "", "the model")
+            if key not in ("module", "class_name", "registered_name"):
+                walk(value, f"{path}.{key}" if path else key)
+    walk(config, "")
 
 
 def _config_name(node):
@@ -216,7 +236,9 @@ def lookup_class(node, custom_objects, where, path):
     registered = node.get("registered_name")
     if isinstance(registered, str) and registered in custom:
         return custom[registered]
-    module = node.get("module") or "keras"
+    module = node.get("module") or ""
+    if not module.startswith("keras"):  # a user's module: say what kind of object it is
+        module = _kind_from_path(path)
     try:
         return serialization.lookup(node["class_name"], module, custom)
     except ValueError as err:
@@ -226,6 +248,16 @@ def lookup_class(node, custom_objects, where, path):
             f"be registered once with @tomei.keras.saving.register_keras_serializable(), or "
             f"given for one load with load_model(path, custom_objects={{'{name}': {name}}}).") \
             from None
+
+
+def _kind_from_path(path):
+    for word, module in (("loss", "keras.losses"), ("metrics", "keras.metrics"),
+                         ("optimizer", "keras.optimizers"), ("initializer", "keras.initializers"),
+                         ("regularizer", "keras.regularizers"), ("constraint", "keras.constraints"),
+                         ("layers", "keras.layers")):
+        if word in path.rsplit(".", 1)[-1] or (word == "layers" and "layers[" in path):
+            return module
+    return "keras.models"
 
 
 def resolve_function(name, custom_objects, where, path=""):

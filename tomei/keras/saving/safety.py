@@ -112,8 +112,10 @@ def member_info(archive: zipfile.ZipFile, name: str, path) -> zipfile.ZipInfo:
                              f"config.json and model.weights.h5 (found: {present}).") from None
 
 
-def read_member(archive: zipfile.ZipFile, name: str, path, limit: int = MAX_JSON_BYTES) -> bytes:
-    """The bytes of member ``name``, refusing it if it declares more than ``limit`` bytes."""
+def read_member(archive: zipfile.ZipFile, name: str, path, limit: int | None = None) -> bytes:
+    """The bytes of member ``name``, refusing it if it declares more than ``limit`` bytes
+    (default ``MAX_JSON_BYTES``)."""
+    limit = MAX_JSON_BYTES if limit is None else limit
     info = member_info(archive, name, path)
     if info.file_size > limit:
         raise ModelFileError(f"Refusing {path}: {name} declares {info.file_size:,} bytes, over "

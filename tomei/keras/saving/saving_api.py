@@ -344,12 +344,31 @@ def _load_legacy_model(path, custom_objects, compile):
         model = model_from_config(_upgrade_legacy(config), custom_objects, compile=False,
                                   where=path)
         h5_layout.read_legacy(h5, model, path)
-    if compile:
-        import warnings
-        warnings.warn(f"{path} is a Keras 2 file; tomei loaded its architecture and weights but "
-                      f"not its training configuration. Call compile() before fit().",
-                      UserWarning, stacklevel=3)
+        training = h5.attrs.get("training_config") if compile else None
+    if training is not None:
+        _compile_legacy(model, training, custom_objects, path)
     return model
+
+
+def _compile_legacy(model, raw, custom_objects, path):
+    """compile() from a legacy file's training_config; a warning if tomei cannot."""
+    import warnings
+    try:
+        cfg = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
+        opt = cfg.get("optimizer_config")
+        if isinstance(opt, dict) and "module" not in opt:
+            opt = {**opt, "module": "keras.optimizers"}
+        compile_cfg = {"optimizer": opt, "loss": cfg.get("loss"), "metrics": cfg.get("metrics"),
+                       "loss_weights": cfg.get("loss_weights"),
+                       "weighted_metrics": cfg.get("weighted_metrics")}
+        model_config.check_config(compile_cfg, custom_objects, where=path)
+        prepared = model_config.prepare(compile_cfg, custom_objects, path)
+        with serialization.custom_object_scope(custom_objects):
+            model_config.compile_from_config(model, prepared, path)
+    except (ValueError, TypeError, AttributeError) as err:
+        warnings.warn(f"{path}: tomei loaded the architecture and weights of this legacy HDF5 "
+                      f"file but could not compile it from its training_config ({err}). Call "
+                      f"compile() yourself before fit().", UserWarning, stacklevel=4)
 
 
 def _upgrade_legacy(config):

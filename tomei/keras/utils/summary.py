@@ -32,6 +32,18 @@ def _line_length(default=88):
     return min(default, 76)
 
 
+def _wrap(text, width):
+    """Greedy word wrap at spaces, as rich does in Keras's table: a word longer than the
+    width gets a line of its own, cut to width - 1 characters plus "…"."""
+    lines = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return [line if len(line) <= width else line[:width - 1] + "…" for line in lines] or [""]
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None):
     """Prints (or passes to ``print_fn``) the summary table of ``model``.
 
@@ -55,22 +67,27 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
         excess, left = excess - cut, left - 1
 
     def cells(values, right=(2,)):
+        """The physical lines of one table row: each cell word-wrapped to its width."""
+        wrapped = [_wrap(str(v), w - 2) for v, w in zip(values, widths)]
         out = []
-        for i, (v, w) in enumerate(zip(values, widths)):
-            text = str(v)[: w - 2]
-            out.append(" " + (text.rjust(w - 2) if i in right else text.ljust(w - 2)) + " ")
+        for n in range(max(len(c) for c in wrapped)):
+            parts = []
+            for i, (c, w) in enumerate(zip(wrapped, widths)):
+                text = c[n] if n < len(c) else ""
+                parts.append(" " + (text.rjust(w - 2) if i in right else text.ljust(w - 2)) + " ")
+            out.append(parts)
         return out
 
     def rule(left, mid, right, fill):
         return left + mid.join(fill * w for w in widths) + right
 
     lines = [f'Model: "{model.name}"', rule("┏", "┳", "┓", "━"),
-             "┃" + "┃".join(cells(headers)) + "┃", rule("┡", "╇", "┩", "━")]
+             *("┃" + "┃".join(p) + "┃" for p in cells(headers)), rule("┡", "╇", "┩", "━")]
     for k, (name, cls, shape, params, connected) in enumerate(rows):
         values = [f"{name} ({cls})", format_shape(shape), f"{params:,}"]
         if functional:
             values.append(connected or "-")
-        lines.append("│" + "│".join(cells(values)) + "│")
+        lines.extend("│" + "│".join(p) + "│" for p in cells(values))
         if k < len(rows) - 1:
             lines.append(rule("├", "┼", "┤", "─"))
     lines.append(rule("└", "┴", "┘", "─"))

@@ -1,0 +1,163 @@
+"""EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, CSVLogger and model.stop_training."""
+import csv
+
+import numpy as np
+import pytest
+
+import tomei
+from tomei.keras import Input, Sequential, callbacks, layers, optimizers
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(32, 3)).astype(np.float32)
+Y = (X @ np.array([[1.0], [-2.0], [0.5]], np.float32)).astype(np.float32)
+
+
+def _model(lr=0.05):
+    tomei.keras.utils.set_random_seed(0)
+    m = Sequential([Input((3,)), layers.Dense(1)])
+    m.compile(optimizers.SGD(lr), "mse", metrics=["mae"])
+    return m
+
+
+class _Replay(callbacks.Callback):
+    """Overwrites the logged monitor value with a scripted sequence (runs before the others)."""
+
+    def __init__(self, values, key="val_loss"):
+        super().__init__()
+        self.values, self.key = values, key
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.key] = self.values[epoch]
+
+
+def _fit(values, *cbs, key="val_loss", epochs=None, model=None):
+    model = model or _model()
+    history = model.fit(X, Y, epochs=epochs or len(values), verbose=0,
+                        validation_data=(X, Y), callbacks=[_Replay(values, key), *cbs])
+    return model, history
+
+
+VALUES = [1.0, 0.8, 0.81, 0.79, 0.7999, 0.85, 0.9, 0.6, 0.61, 0.62]
+
+
+def test_early_stopping_defaults():
+    es = callbacks.EarlyStopping()
+    assert (es.monitor, es.min_delta, es.patience, es.verbose, es.mode, es.baseline,
+            es.restore_best_weights, es.start_from_epoch) == \
+        ("val_loss", 0, 0, 0, "auto", None, False, 0)
+
+
+@pytest.mark.parametrize("kwargs, stopped, best_epoch", [
+    (dict(patience=0), 2, 1),           # 0.81 is no gain on 0.8: stop at once
+    (dict(patience=2), 5, 3),           # best 0.79 at epoch 3, then 2 epochs without gain
+    (dict(patience=2, min_delta=0.02), 3, 1),  # 0.81 and 0.79 are not 0.02 below 0.8
+    (dict(patience=1, baseline=0.75), 2, 1),  # improvements that miss the baseline keep waiting
+    (dict(patience=2, start_from_epoch=5), 9, 7),  # watches from epoch 5: best 0.6 at 7
+])
+def test_early_stopping_stops_at_best_epoch_plus_patience(kwargs, stopped, best_epoch):
+    es = callbacks.EarlyStopping(**kwargs)
+    model, history = _fit(VALUES, es)
+    assert (es.stopped_epoch, es.best_epoch) == (stopped, best_epoch)
+    assert history.epoch == list(range(stopped + 1))
+    if "baseline" not in kwargs:
+        assert stopped == es.best_epoch + max(es.patience, 1)
+    if "baseline" not in kwargs and "min_delta" not in kwargs:
+        assert es.best == min(VALUES[kwargs.get("start_from_epoch", 0):stopped + 1])
+    assert model.stop_training is True
+
+
+def test_early_stopping_mode_max_and_auto_accuracy():
+    acc = [0.5, 0.6, 0.55, 0.58, 0.7, 0.69, 0.68, 0.9]
+    for es in (callbacks.EarlyStopping(monitor="val_acc", patience=2, mode="max"),
+               callbacks.EarlyStopping(monitor="val_accuracy", patience=2)):
+        _fit(acc, es, key=es.monitor)
+        assert (es.best_epoch, es.stopped_epoch, es.best) == (1, 3, 0.6)
+    with pytest.raises(ValueError, match="mode='min' or mode='max'"):
+        _fit(acc, callbacks.EarlyStopping(monitor="val_banana"), key="val_banana")
+
+
+def test_early_stopping_restores_best_weights():
+    seen = []
+    record = callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(model.get_weights()))
+    es = callbacks.EarlyStopping(patience=2, restore_best_weights=True, verbose=1)
+    model = _model()
+    _fit(VALUES, es, record, model=model)
+    for got, best in zip(model.get_weights(), seen[es.best_epoch]):
+        np.testing.assert_array_equal(got, best)
+
+
+def test_early_stopping_warns_for_a_missing_monitor():
+    with pytest.warns(UserWarning, match="val_nothing.*not available"):
+        _fit([1.0, 1.0], callbacks.EarlyStopping(monitor="val_nothing"))
+
+
+def test_stop_training_from_a_lambda_callback_ends_fit_after_the_batch():
+    model = _model()
+    stop = callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: setattr(model, "stop_training", batch == 2))
+    history = model.fit(X, Y, batch_size=4, epochs=5, verbose=0, callbacks=[stop])
+    assert history.epoch == [0]
+    assert model.optimizer.iterations == 3
+
+
+def test_reduce_lr_on_plateau():
+    cb = callbacks.ReduceLROnPlateau(patience=1, factor=0.5, min_lr=0.01, cooldown=1)
+    model, history = _fit(VALUES, cb)
+    # the rate is logged before that epoch's reduction: cuts at epochs 2, 4 (after the
+    # 1-epoch cooldown) and 5, the last one stopped by min_lr
+    np.testing.assert_allclose(history.history["learning_rate"],
+                               [0.05, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.01, 0.01, 0.01, 0.01],
+                               rtol=1e-6)
+    assert model.optimizer.learning_rate == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="factor >= 1.0; received factor=1.5"):
+        callbacks.ReduceLROnPlateau(factor=1.5)
+    defaults = callbacks.ReduceLROnPlateau()
+    assert (defaults.monitor, defaults.factor, defaults.patience, defaults.min_delta,
+            defaults.cooldown, defaults.min_lr) == ("val_loss", 0.1, 10, 1e-4, 0, 0.0)
+
+
+def test_learning_rate_scheduler_both_signatures():
+    seen = []
+    probe = callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.append(model.optimizer.learning_rate))
+    model = _model()
+    history = model.fit(X, Y, epochs=3, verbose=0, callbacks=[
+        callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5), probe])
+    np.testing.assert_allclose(seen, [0.025, 0.0125, 0.00625])
+    np.testing.assert_allclose(history.history["learning_rate"], seen)
+    model = _model()
+    model.fit(X, Y, epochs=2, verbose=0,
+              callbacks=[callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))])
+    assert model.optimizer.learning_rate == pytest.approx(0.05)
+
+
+def test_learning_rate_scheduler_rejects_non_floats(capsys):
+    with pytest.raises(ValueError, match="must be a float; received 'fast'"):
+        _model().fit(X, Y, verbose=0,
+                     callbacks=[callbacks.LearningRateScheduler(lambda e, lr: "fast")])
+    _model().fit(X, Y, verbose=0, epochs=1,
+                 callbacks=[callbacks.LearningRateScheduler(lambda e, lr: 0.01, verbose=1)])
+    assert "Epoch 1: LearningRateScheduler setting learning rate to 0.01." in capsys.readouterr().out
+
+
+def test_csv_logger_writes_sorted_columns_and_appends(tmp_path):
+    path = tmp_path / "log.csv"
+    _model().fit(X, Y, epochs=2, verbose=0, validation_data=(X, Y),
+                 callbacks=[callbacks.CSVLogger(path)])
+    rows = list(csv.reader(open(path)))
+    assert rows[0] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
+    assert [r[0] for r in rows[1:]] == ["0", "1"]
+    history = _model().fit(X, Y, epochs=2, verbose=0, validation_data=(X, Y),
+                           callbacks=[callbacks.CSVLogger(path, separator=";", append=True)])
+    lines = open(path).read().splitlines()
+    assert len(lines) == 5 and lines[3].startswith("0;")  # no second header
+    assert float(lines[4].split(";")[1]) == pytest.approx(history.history["loss"][1])
+
+
+def test_csv_logger_adds_val_columns_when_there_is_no_validation(tmp_path):
+    path = tmp_path / "log.csv"
+    _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.CSVLogger(str(path))])
+    rows = list(csv.reader(open(path)))
+    assert rows[0] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
+    assert rows[1][3:] == ["NA", "NA"]

@@ -1,0 +1,107 @@
+"""``tomei summary`` and ``tomei export``: look inside a saved model, or convert it.
+
+    tomei summary MODEL.keras              print model.summary() of a saved model
+    tomei export MODEL.keras MODEL.onnx    write the model as ONNX (needs the onnx package)
+
+Both accept ``--lang en|ja`` (default: from LANG / LC_ALL). Exit codes: 0 success, 1 a missing,
+damaged or unsupported model (one line on stderr, no traceback), 2 a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tomei.tools.messages import detect_lang, t
+
+__all__ = ["main_summary", "main_export"]
+
+
+def _one_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _error(message, lang):
+    print(t("error_prefix", lang, message=message), file=sys.stderr)
+
+
+def _parse(parser, argv):
+    try:
+        return parser.parse_args(argv), None
+    except SystemExit as request:  # --help (0) or a usage error already printed (2)
+        return None, request.code if isinstance(request.code, int) else 2
+
+
+def _load(path, lang, compile):
+    """(model, None) or (None, one-line message). Nothing from the file is executed."""
+    if not os.path.isfile(path):
+        return None, t("model_missing", lang, path=path)
+    from tomei.keras.saving import load_model
+    try:
+        return load_model(path, compile=compile), None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file becomes one line
+        if compile:  # e.g. a custom loss: the architecture may still load
+            try:
+                return load_model(path, compile=False), None
+            except Exception:  # noqa: BLE001
+                pass
+        return None, t("model_unreadable", lang, path=path, detail=_one_line(exc))
+
+
+def _lang_option(parser):
+    parser.add_argument("--lang", choices=["en", "ja"], default=None,
+                        help="message language (default: from LANG / LC_ALL)")
+
+
+def main_summary(argv=None) -> int:
+    """``tomei summary MODEL.keras``: prints the Keras summary table of a saved model.
+
+    Returns:
+        int exit code: 0 printed, 1 missing or unreadable file, 2 usage error.
+    """
+    parser = argparse.ArgumentParser(prog="tomei summary",
+                                     description="Print the summary of a saved .keras model.")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
+    _lang_option(parser)
+    args, code = _parse(parser, argv)
+    if args is None:
+        return code
+    lang = detect_lang(args.lang)
+    model, message = _load(args.model, lang, compile=True)
+    if model is None:
+        _error(message, lang)
+        return 1
+    model.summary()
+    return 0
+
+
+def main_export(argv=None) -> int:
+    """``tomei export MODEL.keras OUT.onnx [--opset N]``: converts a saved model to ONNX.
+
+    Returns:
+        int exit code: 0 written, 1 missing/unreadable model, unsupported layer or missing
+        onnx package, 2 usage error.
+    """
+    parser = argparse.ArgumentParser(prog="tomei export",
+                                     description="Export a saved .keras model to ONNX.")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
+    parser.add_argument("output", metavar="OUT.onnx", help="the ONNX file to write")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, min 17)")
+    _lang_option(parser)
+    args, code = _parse(parser, argv)
+    if args is None:
+        return code
+    lang = detect_lang(args.lang)
+    model, message = _load(args.model, lang, compile=False)
+    if model is None:
+        _error(message, lang)
+        return 1
+    from tomei.keras.saving import export_onnx
+    try:
+        path = export_onnx(model, args.output, opset=args.opset)
+    except (ImportError, NotImplementedError, ValueError, OSError) as exc:
+        _error(_one_line(exc), lang)
+        return 1
+    print(f"{args.model} -> {path} (ONNX, opset {args.opset})")
+    return 0
