@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+
 @pytest.mark.slow
 def test_tutorial_on_real_fashion_mnist_reaches_085(tmp_path, fashion_mnist_dir):
     proc = subprocess.run(

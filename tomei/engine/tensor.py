@@ -176,6 +176,9 @@ class GradientTape:
         watch_accessed_variables: if True (default) every trainable ``Variable`` used while
             the tape records is watched automatically.
 
+    Gradients are first order: each backward is plain NumPy and is not itself recorded,
+    so a gradient computed inside an outer tape cannot be differentiated again.
+
     Example::
 
         with tomei.GradientTape() as tape:
