@@ -89,7 +89,8 @@ def test_checkpoint_every_n_batches(tmp_path):
 
 @pytest.mark.parametrize("name, kwargs, match", [
     ("Model_ckpt.h5", {}, r"must end in '\.keras'.*ModelCheckpoint\('.*Model_ckpt\.keras'\)"),
-    ("w.keras", {"save_weights_only": True}, r"'\.weights\.h5'.*ModelCheckpoint\('.*/w\.weights\.h5'"),
+    ("w.keras", {"save_weights_only": True},
+     r"'\.weights\.h5'.*ModelCheckpoint\('.*/w\.weights\.h5'"),
     ("m.keras", {"save_freq": 0}, r"save_freq='epoch' or a positive number.*received save_freq=0"),
 ])
 def test_checkpoint_argument_errors(tmp_path, name, kwargs, match):

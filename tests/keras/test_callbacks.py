@@ -138,7 +138,8 @@ def test_learning_rate_scheduler_rejects_non_floats(capsys):
                      callbacks=[callbacks.LearningRateScheduler(lambda e, lr: "fast")])
     _model().fit(X, Y, verbose=0, epochs=1,
                  callbacks=[callbacks.LearningRateScheduler(lambda e, lr: 0.01, verbose=1)])
-    assert "Epoch 1: LearningRateScheduler setting learning rate to 0.01." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Epoch 1: LearningRateScheduler setting learning rate to 0.01." in out
 
 
 def test_csv_logger_writes_sorted_columns_and_appends(tmp_path):

@@ -56,7 +56,8 @@ def test_save_load_round_trip_restores_everything(tmp_path):
     loaded = tk.models.load_model(path)
 
     assert type(loaded) is tk.Sequential
-    assert [type(layer).__name__ for layer in loaded.layers] == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert [type(layer).__name__ for layer in loaded.layers] == \
+        ["Flatten", "Dense", "Dropout", "Dense"]
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
     assert_same_weights(loaded, model)
@@ -297,7 +298,8 @@ def test_load_weights_mismatch_is_refused_and_leaves_model_untouched(tmp_path):
     model = tutorial_model()
     model.save_weights(tmp_path / "w.weights.h5")
     tk.utils.set_random_seed(3)
-    wider = tk.Sequential([layers.Flatten(input_shape=(28, 28)), layers.Dense(33, activation="relu"),
+    wider = tk.Sequential([layers.Flatten(input_shape=(28, 28)),
+                           layers.Dense(33, activation="relu"),
                            layers.Dropout(0.2), layers.Dense(10)])
     before = wider.get_weights()
     with pytest.raises(ModelFileError, match=r"shape \(784, 33\).*\(784, 32\).*skip_mismatch"):
@@ -306,7 +308,8 @@ def test_load_weights_mismatch_is_refused_and_leaves_model_untouched(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.warns(UserWarning, match="Skipping"):
         wider.load_weights(tmp_path / "w.weights.h5", skip_mismatch=True)
-    np.testing.assert_array_equal(wider.layers[3].get_weights()[1], model.layers[3].get_weights()[1])
+    np.testing.assert_array_equal(wider.layers[3].get_weights()[1],
+                                  model.layers[3].get_weights()[1])
 
     fewer = tk.Sequential([layers.Flatten(input_shape=(28, 28)), layers.Dense(32)])
     with pytest.raises(ModelFileError, match="layers the model does not have: layers/dense_1"):
@@ -600,7 +603,8 @@ def test_truncated_files_get_clear_errors(saved, tmp_path):
 def test_missing_members_and_bad_json(saved, tmp_path):
     no_weights = tmp_path / "no_weights.keras"
     _rewrite(saved, no_weights, lambda n, d: (None, d) if n.endswith(".h5") else (n, d))
-    with pytest.raises(ModelFileError, match=r"no model.weights.h5.*found: metadata.json, config.json"):
+    with pytest.raises(ModelFileError,
+                       match=r"no model.weights.h5.*found: metadata.json, config.json"):
         tk.models.load_model(no_weights)
     npz = tmp_path / "npz.keras"
     _rewrite(saved, npz, lambda n, d: ("model.weights.npz", b"PK") if n.endswith(".h5") else (n, d))
@@ -651,3 +655,38 @@ def test_external_links_in_hdf5_are_refused(tmp_path):
         h5["layers/dense/vars/0"] = h5py.ExternalLink("secret.h5", "/data")
     with pytest.raises(ModelFileError, match="ExternalLink"):
         tutorial_model().load_weights(path)
+
+
+class TwoLayers(tk.Model):
+    """A subclassed model (its own call): saved like Keras, loaded with custom_objects."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = layers.Dense(units, activation="relu")
+        self.out = layers.Dense(2)
+
+    def call(self, x, training=None):
+        return self.out(self.hidden(x))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_subclassed_model_round_trip(tmp_path):
+    tk.utils.set_random_seed(0)
+    model = TwoLayers(units=5)
+    model.compile("adam", "mse")
+    x = RNG.random((8, 3)).astype(np.float32)
+    model.fit(x, RNG.random((8, 2)), verbose=0)
+    model.save(tmp_path / "sub.keras")
+    with zipfile.ZipFile(tmp_path / "sub.keras") as archive:
+        cfg = json.loads(archive.read("config.json"))
+    assert cfg["class_name"] == "TwoLayers" and cfg["registered_name"] == "Custom>TwoLayers"
+    assert cfg["build_config"] == {"input_shape": [None, 3]}
+    with pytest.raises(ModelFileError, match=r"Unknown model class 'TwoLayers'.*custom_objects"):
+        tk.models.load_model(tmp_path / "sub.keras")
+    loaded = tk.models.load_model(tmp_path / "sub.keras", custom_objects={"TwoLayers": TwoLayers})
+    assert loaded.units == 5
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.optimizer.iterations == 1

@@ -51,7 +51,8 @@ CASES = {
     "Flatten": ("seq", (4, 6), [("Flatten", {}), ("Dense", {"units": 3})]),
     "Reshape": ("seq", (4, 6), [("Reshape", {"target_shape": (3, 8)}), ("Dense", {"units": 3}),
                                 ("Flatten", {})]),
-    "Activation": ("seq", (6,), [("Dense", {"units": 5}), ("Activation", {"activation": "sigmoid"})]),
+    "Activation": ("seq", (6,), [("Dense", {"units": 5}),
+                                 ("Activation", {"activation": "sigmoid"})]),
     "Dropout": ("seq", (6,), [("Dense", {"units": 5}), ("Dropout", {"rate": 0.4}),
                               ("Dense", {"units": 2})]),
     "GaussianNoise": ("seq", (6,), [("GaussianNoise", {"stddev": 0.3}), ("Dense", {"units": 2})]),
@@ -226,12 +227,14 @@ def test_nested_multi_input_multi_output(keras, tmp_path):
     t_model = make(tk)
     t_model.save(tmp_path / "t.keras")
     k_loaded = keras.saving.load_model(tmp_path / "t.keras")
-    for got, want in zip(k_loaded.predict([xa, xb], verbose=0), t_model.predict([xa, xb], verbose=0)):
+    for got, want in zip(k_loaded.predict([xa, xb], verbose=0),
+                         t_model.predict([xa, xb], verbose=0)):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
     k_model = make(keras)
     k_model.save(tmp_path / "k.keras")
     t_loaded = tk.models.load_model(tmp_path / "k.keras")
-    for got, want in zip(t_loaded.predict([xa, xb], verbose=0), k_model.predict([xa, xb], verbose=0)):
+    for got, want in zip(t_loaded.predict([xa, xb], verbose=0),
+                         k_model.predict([xa, xb], verbose=0)):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
 
 
@@ -272,3 +275,34 @@ def test_keras_legacy_h5_model_loads_in_tomei(keras, tmp_path):
     other.load_weights(tmp_path / "legacy.h5")
     np.testing.assert_allclose(other.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=RTOL, atol=ATOL)
+
+
+OPTIMIZERS = {"Adam": {"amsgrad": True}, "AdamW": {}, "Adamax": {}, "Nadam": {},
+              "RMSprop": {"momentum": 0.3, "centered": True}, "Adagrad": {},
+              "SGD": {"momentum": 0.5, "nesterov": True}}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_state_continues_across_libraries(keras, tmp_path, name):
+    """Save after two steps in one library, load in the other, take one more step in both:
+    the weights agree only if every slot, the step count and the slot order were loaded."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 3)).astype(np.float32), rng.random((16, 2)).astype(np.float32)
+
+    def make(lib):
+        model = lib.Sequential([lib.layers.Input((3,)), lib.layers.Dense(4, activation="tanh"),
+                                lib.layers.Dense(2)])
+        model.compile(getattr(lib.optimizers, name)(learning_rate=0.05, **OPTIMIZERS[name]), "mse")
+        return model
+
+    for source, target in ((keras, tk), (tk, keras)):
+        source.utils.set_random_seed(1)
+        first = make(source)
+        first.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        first.save(tmp_path / "m.keras")
+        loaded = (tk.models.load_model if target is tk else keras.saving.load_model)(
+            tmp_path / "m.keras")
+        first.train_on_batch(x, y)
+        loaded.train_on_batch(x, y)
+        for a, b in zip(first.get_weights(), loaded.get_weights()):
+            np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-5, atol=1e-6)

@@ -9,7 +9,11 @@ import pytest
 
 import tomei.keras as tk
 
-pytestmark = pytest.mark.reference
+pytestmark = [
+    pytest.mark.reference,
+    # numpy 2 warns about torch's __array__ inside Keras; not ours, and it floods the output
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+]
 
 RTOL = ATOL = 1e-5
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "softplus", "softsign", "elu", "selu",
@@ -220,3 +224,16 @@ def test_functional_model_forward_with_every_layer_kind(keras, to_np):
     for k_out, t_out in zip(k_model(xs), t_model(xs)):
         np.testing.assert_allclose(t_out.numpy(), to_np(k_out), rtol=RTOL, atol=ATOL)
     assert [w.shape for w in t_model.weights] == [tuple(w.shape) for w in k_model.weights]
+
+
+COMPARED = {"InputLayer", "Dense", "Flatten", "Reshape", "Activation", "Softmax", "ReLU",
+            "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
+            "LayerNormalization", "BatchNormalization"}
+
+
+def test_every_exported_layer_is_compared_here():
+    exported = {name for name, obj in vars(tk.layers).items()
+                if isinstance(obj, type) and issubclass(obj, tk.layers.Layer)
+                and obj is not tk.layers.Layer}
+    missing = exported - COMPARED
+    assert not missing, f"add a Keras reference test for: {sorted(missing)}"

@@ -5,7 +5,11 @@ import pytest
 
 import tomei.keras as tk
 
-pytestmark = pytest.mark.reference
+pytestmark = [
+    pytest.mark.reference,
+    # numpy 2 warns about torch's __array__ inside Keras; not ours, and it floods the output
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+]
 
 N, C = 6, 4
 RNG = np.random.default_rng(0)

@@ -7,3 +7,4 @@ from tomei.keras.layers import Input  # noqa: F401
 from tomei.keras.models import Model, Sequential  # noqa: F401
 from tomei.keras import datasets  # noqa: F401
 from tomei.keras import backend  # noqa: F401
+from tomei.keras import saving  # noqa: F401

@@ -481,7 +481,8 @@ class ModelCheckpoint(_MonitorCallback):
 
     Args:
         filepath: file name; may contain ``{epoch:02d}`` (1-based), ``{batch}`` (with an
-            integer save_freq) and any logged value, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``.
+            integer save_freq) and any logged value, e.g.
+            ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``.
             Must end in ``.keras`` (whole model) or, with save_weights_only, ``.weights.h5``.
         monitor: the logged value save_best_only compares (default "val_loss").
         verbose: 0 (silent, default) or 1 (a line per save).
@@ -630,6 +631,7 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs=None):
         import os
+
         from tomei.keras.saving import training_state
         os.makedirs(self.backup_dir, exist_ok=True)
         self._resume = None
@@ -644,8 +646,8 @@ class BackupAndRestore(Callback):
             self._resume = (step, state["rng"])
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tomei.keras.saving import training_state
         from tomei import config
+        from tomei.keras.saving import training_state
         self._epoch = epoch
         self._epoch_rng = training_state.generator_state(config.rng())
 

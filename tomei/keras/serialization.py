@@ -31,7 +31,7 @@ def registered(module: str) -> dict:
 def serialize(obj) -> dict | str | None:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
-    module = getattr(type(obj), "_keras_module", None)
+    module = vars(type(obj)).get("_keras_module")  # not inherited: a user's subclass is custom
     registered_name = None if module else \
         getattr(type(obj), "_registered_name", None) or f"Custom>{type(obj).__name__}"
     return {"module": module or type(obj).__module__, "class_name": type(obj).__name__,

@@ -58,12 +58,16 @@ class Model(Trainer, Layer):
 
     def _build_from_batch(self, batch):
         """Builds the model by running one sample through it (subclassed models)."""
-        out = self(batch, training=False)
+        self._building = True  # Layer.__call__ calls build() on the way: do not recurse
+        try:
+            out = self(batch, training=False)
+        finally:
+            self._building = False
         self._output_shape_cache = _shapes(out)
         self.built = True
 
     def build(self, input_shape=None):
-        if input_shape is not None and not self.built:
+        if input_shape is not None and not self.built and not getattr(self, "_building", False):
             shape = tuple(1 if d is None else d for d in input_shape)
             self._build_from_batch(np.zeros(shape, np.float32))
         self.built = True

@@ -1,11 +1,11 @@
 """Optimizers by Keras name: ``compile(optimizer='adam')`` or ``optimizers.Adam(1e-3)``."""
-from tomei.keras.optimizers.optimizer import Optimizer  # noqa: F401
+from tomei.keras.optimizers import schedules  # noqa: F401
 from tomei.keras.optimizers.adam import Adam, AdamW  # noqa: F401
-from tomei.keras.optimizers.sgd import SGD  # noqa: F401
-from tomei.keras.optimizers.rmsprop import Adagrad, RMSprop  # noqa: F401
 from tomei.keras.optimizers.adamax import Adamax  # noqa: F401
 from tomei.keras.optimizers.nadam import Nadam  # noqa: F401
-from tomei.keras.optimizers import schedules  # noqa: F401
+from tomei.keras.optimizers.optimizer import Optimizer  # noqa: F401
+from tomei.keras.optimizers.rmsprop import Adagrad, RMSprop  # noqa: F401
+from tomei.keras.optimizers.sgd import SGD  # noqa: F401
 
 _BY_NAME = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad,
             "adamax": Adamax, "nadam": Nadam}

@@ -46,8 +46,11 @@ class Optimizer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
                             f"{', '.join(sorted(kwargs))}.")
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError("Pass at most one of clipnorm and global_clipnorm; received both.")
+        clips = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                                   ("global_clipnorm", global_clipnorm)) if v is not None}
+        if len(clips) > 1:  # Keras 3 refuses any pair
+            raise ValueError(f"Pass at most one of clipnorm, clipvalue and global_clipnorm; "
+                             f"received {', '.join(f'{k}={v}' for k, v in clips.items())}.")
         if not callable(learning_rate):
             learning_rate = float(learning_rate)
             if not np.isfinite(learning_rate) or learning_rate < 0:
@@ -173,13 +176,14 @@ class Optimizer:
                 slots[name][...] = value
 
     def _clip(self, grads):
-        if self.clipvalue is not None:
-            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
-            grads = [g * min(1.0, self.clipnorm / (np.linalg.norm(g) + 1e-12)) for g in grads]
-        if self.global_clipnorm is not None:
+        # __init__ allows one rule at most.
+        if self.clipnorm:
+            return [g * min(1.0, self.clipnorm / (np.linalg.norm(g) + 1e-12)) for g in grads]
+        if self.global_clipnorm:
             norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
-            grads = [g * min(1.0, self.global_clipnorm / (norm + 1e-12)) for g in grads]
+            return [g * min(1.0, self.global_clipnorm / (norm + 1e-12)) for g in grads]
+        if self.clipvalue:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
     # --- config ----------------------------------------------------------------------------

@@ -11,7 +11,10 @@ loads tomei's files and tomei loads Keras's. See docs/saving.md.
 """
 from tomei.keras.saving.safety import ModelFileError  # noqa: F401
 from tomei.keras.saving.saving_api import (  # noqa: F401
-    load_model, load_weights, save_model, save_weights,
+    load_model,
+    load_weights,
+    save_model,
+    save_weights,
 )
 from tomei.keras.serialization import custom_object_scope  # noqa: F401
 

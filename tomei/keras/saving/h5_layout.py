@@ -75,7 +75,8 @@ def children(layer) -> list:
             continue
         if isinstance(value, Layer) and value is not layer:
             out.append((attr, value))
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+        elif isinstance(value, (list, tuple)) and value and \
+                all(isinstance(v, Layer) for v in value):
             out.append((attr, list(zip(unique_keys(value), value))))
     return out
 
@@ -294,7 +295,8 @@ def read_model(h5, model, where, skip_mismatch=False, optimizer=True):
         if optimizer and getattr(model, "optimizer", None) is not None and "optimizer" in h5:
             check_h5_link(h5, "optimizer", where)
             if "vars" in h5["optimizer"]:
-                opt_state = _read_optimizer_arrays(h5["optimizer"]["vars"], f"{where}/optimizer/vars")
+                opt_state = _read_optimizer_arrays(h5["optimizer"]["vars"],
+                                                   f"{where}/optimizer/vars")
         loader.assign()
     except OSError as err:
         raise ModelFileError(f"{where} is truncated or damaged ({err}).") from None
