@@ -70,6 +70,7 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = _dtype_name(dtype)
+        self._compute_dtype = np.dtype(self.dtype)  # the same, as a NumPy dtype (fast compare)
         self.built = False
         self._weights: list[Variable] = []
         self._input_spec_shape = None  # shape the layer was built for (batch axis None)
@@ -203,7 +204,7 @@ class Layer:
     def __call__(self, inputs, *args, training=None, **kwargs):
         # Fast path first: a Tensor of the layer's dtype needs no conversion (the common
         # case inside a model, on every training step).
-        if type(inputs) is not Tensor or inputs.dtype != self.dtype:
+        if type(inputs) is not Tensor or inputs.dtype is not self._compute_dtype:
             if functional.is_symbolic(inputs):
                 return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
             inputs = self._convert_inputs(inputs)

@@ -87,8 +87,8 @@ def take(data, index):
     if isinstance(data, list):
         return [take(v, index) for v in data]
     batch = data[index]
-    if batch.dtype.kind == "f" and batch.dtype != config.floatx():
-        batch = batch.astype(config.floatx())
+    if batch.dtype.kind == "f" and batch.dtype != config.floatx_dtype():
+        batch = batch.astype(config.floatx_dtype())
     return batch
 
 
