@@ -409,15 +409,15 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        with self._blas_threads(batch_size):
-            for step, index in enumerate(data_mod.batches(n, batch_size)):
-                if step >= total_steps:
-                    break
-                cbs.on_test_batch_begin(step)
+        rows = self._rows_per_call(batch_size, evaluating=True)
+        with self._blas_threads(rows):
+            for steps_done, index in self._inference_calls(n, batch_size, rows, total_steps):
                 self.test_step(data_mod.take(x, index), data_mod.take(y, index),
                                data_mod.take(sample_weight, index))
                 logs = self._logs()
-                cbs.on_test_batch_end(step, logs)
+                for step in steps_done:
+                    cbs.on_test_batch_begin(step)
+                    cbs.on_test_batch_end(step, logs)
         logs = self._logs()
         cbs.on_test_end(logs)
         if return_dict:
@@ -441,17 +441,52 @@ class Trainer:
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
         outputs = []
-        with self._blas_threads(batch_size):
-            for step, index in enumerate(data_mod.batches(n, batch_size)):
-                if step >= total_steps:
-                    break
-                cbs.on_predict_batch_begin(step)
+        rows = self._rows_per_call(batch_size)
+        with self._blas_threads(rows):
+            for steps_done, index in self._inference_calls(n, batch_size, rows, total_steps):
                 outputs.append(self.predict_step(data_mod.take(x, index)))
-                cbs.on_predict_batch_end(step, {})
+                for step in steps_done:
+                    cbs.on_predict_batch_begin(step)
+                    cbs.on_predict_batch_end(step, {})
         cbs.on_predict_end()
         if outputs and isinstance(outputs[0], list):
             return [np.concatenate(parts) for parts in zip(*outputs)]
         return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    # --- several batches per forward call in evaluate/predict -----------------------------
+    ROWS_PER_CALL = 1024
+
+    def _rows_per_call(self, batch_size, evaluating=False):
+        """How many rows evaluate/predict send through one forward call.
+
+        Like Keras's ``steps_per_execution``, several batches go through the model at once
+        (up to ROWS_PER_CALL rows), so the matrix products are large enough to be efficient.
+        The results are those of batch-by-batch evaluation: every built-in layer treats rows
+        independently at inference, and a mean-type loss weighted by batch size (how Keras
+        averages over an epoch) gives the same average over any grouping of the rows.
+        Models with layers of your own, or losses with a "sum" or "none" reduction, keep
+        one batch per call.
+        """
+        if batch_size >= self.ROWS_PER_CALL or not all(
+                type(layer).__module__.startswith("tomei.") for layer in _all_layers(self)):
+            return batch_size
+        if evaluating:
+            losses = self._losses_per_output
+            losses = losses.values() if isinstance(losses, dict) else \
+                losses if isinstance(losses, list) else [losses]
+            if any(getattr(fn, "reduction", None) not in ("sum_over_batch_size", "mean")
+                   for fn in losses if fn is not None):
+                return batch_size
+        return batch_size * (self.ROWS_PER_CALL // batch_size)
+
+    @staticmethod
+    def _inference_calls(n, batch_size, rows, total_steps):
+        """Yields (the batch numbers covered, row slice) for each forward call."""
+        end = min(n, total_steps * batch_size)
+        for start in range(0, end, rows):
+            stop = min(start + rows, end)
+            first = start // batch_size
+            yield range(first, math.ceil(stop / batch_size)), slice(start, stop)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
@@ -490,6 +525,12 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _all_layers(layer):
+    for sub in layer._sublayers:
+        yield sub
+        yield from _all_layers(sub)
 
 
 def _flat_specs(specs):
