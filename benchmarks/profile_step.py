@@ -26,6 +26,7 @@
     python benchmarks/profile_step.py --profiler cprofile --pstats /tmp/step.pstats
     python benchmarks/profile_step.py --batch-size 128 --hidden 512 --profiler none
     python benchmarks/profile_step.py --json /tmp/split.json
+    python benchmarks/profile_step.py --blas-threads      # 1 vs all BLAS threads per size
 
 Timings here are for finding hot spots while optimising; comparisons with TensorFlow and
 PyTorch are made by benchmarks/tutorial_bench.py.
@@ -65,6 +66,10 @@ def parse_args(argv=None):
                         "Debian files are missing)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", dest="json_path", default=None, help="write the split here")
+    p.add_argument("--blas-threads", action="store_true",
+                   help="instead: time the three products of one Dense(784 -> hidden) step "
+                        "with 1 BLAS thread and with all, for hidden 128/512/2048 and batch "
+                        "32/128/1024 (where a second thread starts to pay)")
     return p.parse_args(argv)
 
 
@@ -234,8 +239,47 @@ def profile_fit(model, x, y, args):
             print(f"pstats file: {args.pstats} (python -m pstats {args.pstats})")
 
 
+def blas_threads_table(reps=100):
+    """Min seconds of x @ W, x.T @ g and g @ W.T (float32) with 1 thread and all threads."""
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    most = max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] or [1])
+    rng = np.random.default_rng(0)
+    print(f"\nOne Dense(784 -> hidden) step's three float32 products (forward, weight "
+          f"gradient, input gradient), min of {reps}, microseconds\n")
+    print(f"{'hidden':>7}{'batch':>7}{'1 thread':>11}{f'{most} threads':>12}")
+    rows = []
+    for hidden in (128, 512, 2048):
+        for batch in (32, 128, 1024):
+            x = rng.random((batch, 784), dtype=np.float32)
+            w = rng.random((784, hidden), dtype=np.float32)
+            g = rng.random((batch, hidden), dtype=np.float32)
+            best = {}
+            for threads in (1, most):
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    t_min = float("inf")
+                    for _ in range(reps):
+                        t = time.perf_counter()
+                        x @ w
+                        x.T @ g
+                        g @ w.T
+                        t_min = min(t_min, time.perf_counter() - t)
+                best[threads] = t_min * 1e6
+            rows.append({"hidden": hidden, "batch": batch, "one_thread_us": best[1],
+                         "all_threads_us": best[most], "threads": most})
+            print(f"{hidden:>7}{batch:>7}{best[1]:>11.0f}{best[most]:>12.0f}")
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.blas_threads:
+        rows = blas_threads_table()
+        if args.json_path:
+            with open(args.json_path, "w", encoding="utf-8") as f:
+                json.dump(rows, f, indent=1)
+        return 0
     import tomei as tf
 
     x, y, source = load(args)

@@ -105,6 +105,8 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=1800.0,
                    help="seconds before one framework run is abandoned")
     p.add_argument("--json", dest="json_path", default=None, help="write all results here")
+    p.add_argument("--from-json", default=None, metavar="PATH",
+                   help="run nothing: re-make the markdown report from a saved --json file")
     p.add_argument("--markdown", dest="markdown_path", default=None,
                    help="write the report tables here")
     args = p.parse_args(argv)
@@ -426,6 +428,13 @@ def progress(msg):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as f:
+            markdown = render_markdown(json.load(f))
+        if args.markdown_path:
+            _write(args.markdown_path, markdown)
+        print(markdown)
+        return 0
     started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     report = {"schema": 1, "command": exact_command(None if argv is None else
                                                    [sys.argv[0]] + list(argv)),

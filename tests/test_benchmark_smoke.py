@@ -84,7 +84,7 @@ def test_smoke_run_writes_sane_json(tmp_path):
         assert report["data"]["source"] == "fashion-mnist"
         assert run["test_accuracy"] > 0.5      # 1 epoch on 2,000 real images: ~0.7-0.8
     else:
-        assert not os.environ.get("TOMEI_REQUIRE_REAL_DATA"), \
+        assert os.environ.get("TOMEI_REQUIRE_REAL_DATA") != "1", \
             "TOMEI_REQUIRE_REAL_DATA is set but Debian's dataset-fashion-mnist is missing"
         assert report["data"]["source"] == "synthetic"
 
@@ -94,3 +94,12 @@ def test_smoke_run_on_synthetic_data(tmp_path):
     check_report(report, md)
     assert report["data"]["source"] == "synthetic"
     assert report["frameworks"]["tomei"]["runs"][0]["test_accuracy"] > 0.5   # learnable
+
+
+def test_smoke_run_falls_back_to_synthetic_data_when_files_are_missing(tmp_path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    report, md = run_smoke(tmp_path, "--data-dir", str(empty))
+    check_report(report, md)
+    assert report["data"]["source"] == "synthetic"
+    assert "falls back" in report["data"]["description"]

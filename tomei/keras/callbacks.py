@@ -64,20 +64,49 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.set_params(params)
 
-    def __getattribute__(self, name):
-        if name.startswith("on_"):
-            callbacks = object.__getattribute__(self, "callbacks")
-            indexed = "epoch" in name or "batch" in name  # hooks that take (index, logs)
+    def _call(self, hook, *args):
+        """Runs ``hook`` on the callbacks that define it (the base class's no-ops are skipped,
+        so a hook nobody uses costs nothing per batch). Like Keras, every hook receives a
+        logs dict, ``{}`` when there is none."""
+        runners = self._runners.get(hook)
+        if runners is None:
+            runners = self._runners[hook] = [getattr(cb, hook) for cb in self.callbacks
+                                             if _defines(cb, hook)]
+        for run in runners:
+            run(*args)
 
-            def call(*args, logs=None):
-                # Like Keras, every hook receives a logs dict ({} when there is none), so a
-                # user function written as (epoch, logs) always gets both arguments.
-                index, rest = args[:int(indexed)], args[int(indexed):]
-                logs = rest[0] if rest else logs
-                for cb in callbacks:
-                    getattr(cb, name)(*index, logs if logs is not None else {})
-            return call
-        return object.__getattribute__(self, name)
+    @property
+    def _runners(self):
+        if "_runner_cache" not in self.__dict__:
+            self._runner_cache = {}
+        return self._runner_cache
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs or {})
+    def on_train_end(self, logs=None): self._call("on_train_end", logs or {})
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs or {})
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs or {})
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs or {})
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs or {})
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs or {})
+    def on_test_end(self, logs=None): self._call("on_test_end", logs or {})
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs or {})
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs or {})
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs or {})
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs or {})
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call("on_predict_batch_begin", batch, logs or {})
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call("on_predict_batch_end", batch, logs or {})
+
+
+def _defines(callback, hook) -> bool:
+    """True if ``callback`` does something in ``hook`` (its own method or a function set on
+    the instance, as LambdaCallback does), not just the base class's no-op."""
+    return hook in callback.__dict__ or getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 class History(Callback):
@@ -111,11 +140,21 @@ class ProgbarLogger(Callback):
         self._seen = 0
 
     def _new_bar(self, target):
-        from tomei.keras.utils.progbar import Progbar
+        import sys
+
+        from tomei.keras.utils.progbar import Progbar, _is_dynamic
         verbose = self.params.get("verbose", 1)
         self._bar = Progbar(target, verbose=verbose, stateful_metrics=None, unit_name="step")
         self._bar.stateful_metrics = _AllNames()  # every value given is already a running mean
         self._seen = 0
+        # Only a bar redrawn in place (a terminal, a notebook) shows each batch. Elsewhere it
+        # prints one line at the end, so it hears only of the first batch (for the time per
+        # step, which leaves the first step out, as Keras does) and of the last.
+        self._live = verbose == 1 and _is_dynamic(sys.stdout)
+
+    def _tell(self, batch, logs):
+        if self._live or batch == 0:
+            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", 1)
@@ -124,7 +163,7 @@ class ProgbarLogger(Callback):
         self._new_bar(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
-        self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        self._tell(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         self._bar.update(self.params.get("steps") or self._bar_current(), list((logs or {}).items()),
@@ -140,7 +179,7 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if self._bar is not None and not getattr(self.model, "_in_fit", False):
-            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+            self._tell(batch, logs)
 
     def on_test_end(self, logs=None):
         if self._bar is not None and not getattr(self.model, "_in_fit", False):
@@ -151,7 +190,7 @@ class ProgbarLogger(Callback):
         self._new_bar(self.params.get("steps"))
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._bar.update(batch + 1, finalize=False)
+        self._tell(batch, None)
 
     def on_predict_end(self, logs=None):
         self._bar.update(self.params.get("steps"), finalize=True)

@@ -62,7 +62,8 @@ class Mean(Metric):
         if sample_weight is None:
             self.total += float(values.sum(dtype=np.float64))
             self.count += values.size
-        elif values.ndim == 0 and np.ndim(sample_weight) == 0:  # a batch's mean, weighted by its size
+        elif values.ndim == 0 and isinstance(sample_weight, (int, float, np.number)):
+            # a batch's mean, weighted by its size
             self.total += float(values) * float(sample_weight)
             self.count += float(sample_weight)
         else:

@@ -369,9 +369,12 @@ class Trainer:
 
     @contextlib.contextmanager
     def _blas_threads(self, batch_size):
-        """One BLAS thread for small-batch training: on small matrices, threads cost more
-        than they save (benchmarks/README.md). Large batches keep every core."""
-        if batch_size > 256:
+        """One BLAS thread while the matrix products are small: for a batch of 32 against
+        a 784x128 kernel, waking a second thread costs more than it saves (72 us with one
+        thread, 198 us with two; docs/benchmarks.md). Large batches or large kernels
+        (from 784x512 up) keep every core."""
+        largest = max((w.value.size for w in self.weights), default=0)
+        if batch_size > 256 or largest >= 400_000:
             yield
             return
         try:
