@@ -11,16 +11,21 @@ def constant(value, dtype=None, shape=None) -> Tensor:
     """A Tensor holding ``value`` (as ``tf.constant``); floats become float32 unless ``dtype``."""
     t = Tensor(value, dtype)
     if shape is not None:
-        t = Tensor(np.broadcast_to(t.value, shape).copy())
+        t = Tensor(np.broadcast_to(t.value, _shape(shape)).copy())
     return t
 
 
+def _shape(shape) -> tuple:
+    """A shape from ints, a list/tuple, or a Tensor such as ``tf.shape(x)``."""
+    return tuple(int(d) for d in np.atleast_1d(np.asarray(shape)))
+
+
 def zeros(shape, dtype="float32") -> Tensor:
-    return Tensor(np.zeros(shape, dtype=dtype))
+    return Tensor(np.zeros(_shape(shape), dtype=dtype))
 
 
 def ones(shape, dtype="float32") -> Tensor:
-    return Tensor(np.ones(shape, dtype=dtype))
+    return Tensor(np.ones(_shape(shape), dtype=dtype))
 
 
 def shape(x) -> Tensor:
@@ -34,12 +39,12 @@ def argmax(x, axis=-1, output_type="int64") -> Tensor:
 
 def _normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
     g = np.random.default_rng(seed) if seed is not None else config.rng()
-    return Tensor(g.normal(mean, stddev, size=shape).astype(dtype))
+    return Tensor(g.normal(mean, stddev, size=_shape(shape)).astype(dtype))
 
 
 def _uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
     g = np.random.default_rng(seed) if seed is not None else config.rng()
-    return Tensor(g.uniform(minval, maxval, size=shape).astype(dtype))
+    return Tensor(g.uniform(minval, maxval, size=_shape(shape)).astype(dtype))
 
 
 def _set_seed(seed):

@@ -193,10 +193,68 @@ def test_dense_units_must_be_positive_integers(units):
         layers.Dense(units=units)
 
 
-@pytest.mark.parametrize("rate", [1.5, 1.0, -0.1, "0.2"])
+@pytest.mark.parametrize("rate", [1.5, -0.1, "0.2", True])
 def test_dropout_rate_must_be_in_range(rate):
-    with pytest.raises(ValueError, match=rf"rate in \[0, 1\).*rate={rate!r}"):
+    with pytest.raises(ValueError, match=rf"rate in \[0, 1\].*rate={rate!r}"):
         layers.Dropout(rate=rate)
+
+
+def test_dropout_rate_one_drops_everything_as_in_keras():
+    x = np.ones((4, 3), np.float32)
+    assert np.all(layers.Dropout(rate=1.0)(x, training=True).numpy() == 0)
+    assert np.all(layers.Dropout(rate=1.0)(x).numpy() == 1)
+
+
+def test_empty_data_is_refused():
+    model = tf.keras.Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    for call in (lambda: model.fit(np.zeros((0, 3)), np.zeros((0, 2)), verbose=0),
+                 lambda: model.evaluate(np.zeros((0, 3)), np.zeros((0, 2)), verbose=0),
+                 lambda: model.predict(np.zeros((0, 3)), verbose=0)):
+        with pytest.raises(ValueError, match="at least one sample"):
+            call()
+
+
+def test_string_labels_and_string_epochs_are_refused_clearly():
+    model = tf.keras.Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="class indices"):
+        model.fit(np.zeros((4, 3)), np.array(["a", "b", "a", "b"]), verbose=0)
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer.*'5'"):
+        model.fit(np.zeros((4, 3)), np.array([0, 1, 0, 1]), epochs="5", verbose=0)
+
+
+def test_no_gradient_at_all_is_an_error_not_silent_training():
+    class NumpyInside(layers.Layer):  # a learner's mistake: NumPy math the tape cannot see
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1], 2))
+
+        def call(self, inputs):
+            return tf.constant(np.tanh(np.asarray(inputs) @ self.w.numpy()))
+
+    model = tf.keras.Sequential([NumpyInside(input_shape=(3,))])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="No gradients provided for any variable"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+
+
+def test_second_derivative_says_it_is_not_supported():
+    x = tf.Variable(2.0)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = x ** 3
+        dy = inner.gradient(y, x)
+    assert float(dy.numpy()) == pytest.approx(12.0)
+    with pytest.raises(NotImplementedError, match="first-order gradients only"):
+        outer.gradient(dy, x)
+
+
+def test_gradient_of_a_numpy_value_names_the_mistake():
+    x = tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        y = np.square(x)
+    with pytest.raises(TypeError, match="expects the target to be a tomei Tensor"):
+        tape.gradient(y, x)
 
 
 @pytest.mark.parametrize("call", ["fit", "evaluate", "train_on_batch"])

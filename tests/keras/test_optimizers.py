@@ -105,8 +105,12 @@ def test_weight_decay_is_decoupled_and_applied_before_the_step():
 
 def test_apply_gradients_skips_none_and_checks_shapes():
     var = tomei.Variable(np.ones(3, np.float32))
+    other = tomei.Variable(np.ones(2, np.float32))
     opt = optimizers.Nadam()
-    opt.apply_gradients([(None, var)])
+    with pytest.raises(ValueError, match="No gradients provided for any variable"):
+        opt.apply_gradients([(None, var)])  # as Keras: all None is an error, not a no-op
     assert opt.iterations == 0
+    opt.apply_gradients([(None, var), (np.ones(2, np.float32), other)])  # some None: skipped
+    assert opt.iterations == 1 and np.all(var.numpy() == 1) and np.all(other.numpy() < 1)
     with pytest.raises(ValueError, match=r"shape \(2,\); the variable has shape \(3,\)"):
         opt.apply_gradients([(np.ones(2, np.float32), var)])

@@ -238,15 +238,25 @@ class GradientTape:
         if self._used and not self.persistent:
             raise RuntimeError("A non-persistent GradientTape can compute gradients only once. "
                                "Use GradientTape(persistent=True) to call gradient() repeatedly.")
+        if not isinstance(target, Tensor):
+            raise TypeError(
+                f"GradientTape.gradient expects the target to be a tomei Tensor computed while "
+                f"the tape recorded; received {type(target).__name__}. Compute it with tomei "
+                f"ops (tf.square, tf.matmul, +, *, ...), not NumPy functions or .numpy() values, "
+                f"which the tape cannot see.")
         self._used = True
         seed = (np.ones_like(target._value) if output_gradients is None
                 else np.asarray(output_gradients, dtype=target.dtype))
+        outer_tape_records = any(t is not self and t._recording for t in _active_tapes)
         _active_tapes.append(self)  # so that ``tracked`` answers as it did while recording
         try:
             grads = backpropagate(target, seed)
         finally:
             _active_tapes.remove(self)
-        return _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
+        results = _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
+        if outer_tape_records:  # say so if an outer tape later tries to differentiate these
+            _map_structure(_mark_first_order, results)
+        return results
 
 
 def backpropagate(target: Tensor, seed: np.ndarray) -> dict:
@@ -324,6 +334,19 @@ def _as_grad(g, source):
     out = Tensor.__new__(Tensor)
     out._value, out._parents, out._backward, out._stamp = g.astype(source.dtype, copy=False), (), None, 0
     return out
+
+
+def _mark_first_order(grad):
+    if grad is not None:
+        grad._backward = _no_second_derivative
+        grad._stamp = next(_clock)
+
+
+def _no_second_derivative(g):
+    raise NotImplementedError(
+        "tomei computes first-order gradients only: a gradient taken inside another "
+        "GradientTape cannot be differentiated again (TensorFlow can). Work out the higher "
+        "derivative by hand, or check it with central differences.")
 
 
 def _map_structure(fn, structure):

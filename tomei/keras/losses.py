@@ -81,6 +81,10 @@ def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_
 
 def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true"):
     """Raises ValueError if any integer label is outside [0, num_classes), naming the first."""
+    if labels.dtype.kind not in "iuf":
+        raise ValueError(f"Sparse labels must be class indices (integers 0..{num_classes - 1}); "
+                         f"received {argument} of dtype {labels.dtype}. Convert names to "
+                         f"indices first, e.g. with np.unique(labels, return_inverse=True).")
     if labels.dtype.kind == "f":
         bad = labels != np.round(labels)
         if bad.any():

@@ -16,7 +16,8 @@ class Dropout(Layer):
     Outside training (``model(x)``, ``predict``, ``evaluate``) it is the identity.
 
     Args:
-        rate: float in [0, 1), the fraction to drop. noise_shape: optional mask shape.
+        rate: float in [0, 1], the fraction to drop (1 drops everything, as in Keras).
+            noise_shape: optional mask shape.
         seed: optional int for a reproducible mask sequence.
 
     Input and output shape: any, unchanged.
@@ -24,8 +25,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout expects rate in [0, 1); received rate={rate!r}.")
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout expects rate in [0, 1]; received rate={rate!r}.")
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
@@ -34,6 +35,8 @@ class Dropout(Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
+        if self.rate == 1:
+            return ops.multiply(inputs, 0.0)  # every unit dropped
         return nn_ops.dropout(inputs, self.rate, self._rng or config.rng(), self.noise_shape)
 
     def compute_output_shape(self, input_shape):

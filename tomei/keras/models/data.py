@@ -37,8 +37,9 @@ def to_arrays(data, argument: str):
         if not finite.all():
             where = np.unravel_index(int(np.argmin(finite)), arr.shape)
             raise ValueError(f"{argument} contains NaN or infinite values (first at index "
-                             f"{tuple(int(i) for i in where)}: {arr[where]}). Clean or impute "
-                             f"them before training; tomei does not train on NaN.")
+                             f"{tuple(int(i) for i in where)}: {arr[where]}). Replace or remove "
+                             f"them first (e.g. np.nan_to_num, or drop those rows): tomei does "
+                             f"not compute on NaN.")
     return arr
 
 
@@ -75,7 +76,11 @@ def num_samples(*structures) -> int:
                          f"of samples; received sizes {detail}.")
     if not every:
         raise ValueError("No data: pass x (and y) as NumPy arrays.")
-    return every.pop()
+    n = every.pop()
+    if n == 0:
+        raise ValueError(f"Expected at least one sample; received {structures[0][0]} with 0 "
+                         f"samples (an empty array).")
+    return n
 
 
 def take(data, index):

@@ -273,6 +273,8 @@ class Trainer:
         """
         self._require_compiled("fit")
         batch_size = _check_batch_size(batch_size)
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
         sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
         if y is None:

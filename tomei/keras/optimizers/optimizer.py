@@ -112,11 +112,18 @@ class Optimizer:
         """Updates each variable from its gradient; pairs whose gradient is None are skipped.
 
         Raises:
-            ValueError: a gradient whose shape differs from its variable's.
+            ValueError: a gradient whose shape differs from its variable's, or no gradient
+                at all (every one None).
         """
+        grads_and_vars = list(grads_and_vars)
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         if not pairs:
-            return self.iterations
+            names = ", ".join(getattr(v, "path", "?") for _, v in grads_and_vars) or "none"
+            raise ValueError(
+                f"No gradients provided for any variable ({names}). The loss does not depend "
+                f"on the weights through operations the GradientTape recorded: inside call(), "
+                f"use tomei ops (tf.matmul, tf.nn.relu, +, * ...) on Tensors, not NumPy "
+                f"functions or .numpy() values.")
         grads = [np.asarray(g.value if isinstance(g, Tensor) else g) for g, _ in pairs]
         variables = [v for _, v in pairs]
         for g, v in zip(grads, variables):
