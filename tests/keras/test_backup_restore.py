@@ -142,6 +142,35 @@ def test_resume_gives_the_uninterrupted_weights(tmp_path, save_freq, optimizer):
     assert_same_weights(resumed, straight)
     assert resumed.optimizer.iterations == straight.optimizer.iterations
     assert not (backup / "latest.weights.h5").exists()  # deleted after a finished run
+    assert not backup.exists()  # and its folder, created by the interrupted run
+
+
+def test_finished_run_removes_the_folders_it_created(tmp_path):
+    backup = tmp_path / "runs" / "backup"
+    make_model().fit(X, Y, epochs=2, verbose=0, callbacks=[callbacks.BackupAndRestore(backup)])
+    assert not backup.exists() and not (tmp_path / "runs").exists()
+    assert tmp_path.exists()
+
+
+def test_finished_run_leaves_other_content_and_folders_it_did_not_create(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "notes.txt").write_text("mine")
+    (shared / ".latest.weights.h5.tmp-1-abcd").write_bytes(b"a backup cut short by a kill")
+    make_model().fit(X, Y, epochs=2, verbose=0, callbacks=[callbacks.BackupAndRestore(shared)])
+    assert sorted(os.listdir(shared)) == ["notes.txt"]
+
+    empty = tmp_path / "made-by-the-user"
+    empty.mkdir()
+    make_model().fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.BackupAndRestore(empty)])
+    assert empty.is_dir() and os.listdir(empty) == []
+
+
+def test_finished_run_keeps_the_backup_when_asked(tmp_path):
+    backup = tmp_path / "backup"
+    make_model().fit(X, Y, epochs=1, verbose=0,
+                     callbacks=[callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    assert os.listdir(backup) == ["latest.weights.h5"]
 
 
 def test_seeded_dropout_generators_are_backed_up(tmp_path):
@@ -267,3 +296,4 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     for key in want.files:
         np.testing.assert_array_equal(got[key], want[key])
     assert not (backup / "latest.weights.h5").exists()
+    assert not backup.exists()  # no empty folder left behind after the resumed run

@@ -434,10 +434,25 @@ def test_corrupt_system_copy_is_skipped_for_a_good_cached_one(tmp_path, monkeypa
     monkeypatch.setenv("TOMEI_OFFLINE", "1")
     with pytest.raises(
         DatasetNotFoundError, match=f"ignored {system}/{mnist.TEST_LABELS}: SHA-256 mismatch"
-    ):
+    ) as info:
         fashion_mnist.load_data()
+    # the package's folder is there, so the way out is a reinstall, not an install
+    assert "apt-get install --reinstall dataset-fashion-mnist" in str(info.value)
+    assert "apt-get install dataset-fashion-mnist" not in str(info.value)
     write_files(cache(tmp_path, "fashion-mnist"), GZ)
     assert_fixture_arrays(fashion_mnist.load_data())
+
+
+def test_mnist_not_found_suggests_installed_fashion_mnist_without_apt_get(tmp_path, monkeypatch):
+    system = tmp_path / "usr-share-datasets-fashion-mnist"
+    system.mkdir()  # the Debian package is installed
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", [str(system)])
+    monkeypatch.setenv("TOMEI_OFFLINE", "1")
+    with pytest.raises(DatasetNotFoundError) as info:
+        mnist.load_data()
+    message = str(info.value)
+    assert "apt-get" not in message
+    assert "fashion_mnist.load_data()" in message and "--dataset fashion_mnist" in message
 
 
 def test_dataset_status_says_where_to_put_missing_files(tmp_path):

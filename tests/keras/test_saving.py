@@ -350,23 +350,44 @@ def test_keras2_legacy_weights_are_read(tmp_path):
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("model.h5", r"legacy HDF5.*save\('model.keras'\).*save_weights\('model.weights.h5'\)"),
-    ("model/1", r"SavedModel.*save\('1.keras'\)"),
-    ("w.weights.h5", r"save_weights\('.*w.weights.h5'\)"),
-    ("model.pkl", r"save\('model.keras'\)"),
+    ("model.h5", r"legacy HDF5.*save\('{dir}model.keras'\).*"
+                 r"save_weights\('{dir}model.weights.h5'\)"),
+    ("model/1", r"SavedModel.*save\('{dir}model/1.keras'\)"),
+    ("w.weights.h5", r"save_weights\('{dir}w.weights.h5'\).*save\('{dir}w.keras'\)"),
+    ("model.pkl", r"save\('{dir}model.keras'\)"),
 ])
 def test_save_needs_keras_extension(tmp_path, name, hint):
     model = tutorial_model()
     with pytest.raises(ValueError, match=r"must end in '\.keras'") as info:
         model.save(os.path.join(tmp_path, name))
+    hint = hint.format(dir=__import__("re").escape(str(tmp_path) + os.sep))
     assert __import__("re").search(hint, str(info.value)), str(info.value)
     assert os.listdir(tmp_path) == []
 
 
-def test_save_weights_needs_weights_h5_extension(tmp_path):
-    with pytest.raises(ValueError, match=r"'\.weights\.h5'.*save_weights\('w\.weights\.h5'\).*"
-                                         r"save\('w\.keras'\)"):
+@pytest.mark.parametrize("name, suggested", [
+    ("model/1", "model.save('model/1.keras')"),  # the folder is kept, not dropped
+    ("model/1/", "model.save('model/1.keras')"),
+    ("runs/model.h5", "model.save('runs/model.keras')"),
+    ("model.h5", "model.save('model.keras')"),
+])
+def test_save_suggestion_keeps_the_folder(tmp_path, monkeypatch, name, suggested):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"must end in '\.keras'") as info:
+        tutorial_model().save(name)
+    assert suggested in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_weights_needs_weights_h5_extension(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match=r"'\.weights\.h5'.*save_weights\('.*w\.weights\.h5'\).*"
+                                         r"save\('.*w\.keras'\)"):
         tutorial_model().save_weights(tmp_path / "w.h5")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as info:
+        tutorial_model().save_weights("out/w.h5")
+    assert "model.save_weights('out/w.weights.h5')" in str(info.value)
+    assert "model.save('out/w.keras')" in str(info.value)
 
 
 def test_load_model_name_errors(tmp_path):

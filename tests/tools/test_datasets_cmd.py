@@ -155,6 +155,16 @@ def test_list_with_nothing_says_where_to_put_each_dataset(capsys, tmp_path):
     assert str(tmp_path / "keras" / "datasets" / "fashion-mnist") in lines[2]
 
 
+def test_list_offline_does_not_suggest_fetch(capsys, monkeypatch):
+    monkeypatch.setenv("TOMEI_OFFLINE", "1")
+    code, out, err = run(capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].startswith("MNIST") and "missing" in lines[1]
+    assert "Put mnist.npz" in lines[1] and "downloads are disabled by TOMEI_OFFLINE" in lines[1]
+    assert "tomei datasets fetch" not in out
+
+
 def test_fetch_then_list_then_verify(server, capsys, tmp_path):
     code, out, err = run(capsys, "fetch", "mnist")
     assert code == 0, err

@@ -48,6 +48,31 @@ def test_missing_and_broken_files_give_one_line(tmp_path, capsys, saved, main, e
     assert "Traceback" not in err
 
 
+class MyDense(layers.Dense):
+    """A class of the user's that load_model is not told about."""
+
+
+@pytest.mark.parametrize("main, extra", [(main_summary, []), (main_export, ["out.onnx"])])
+def test_unknown_class_names_the_file_once(tmp_path, capsys, main, extra):
+    model = tk.Sequential([layers.Input((4,)), MyDense(2)])
+    path = str(tmp_path / "sub.keras")
+    model.save(path)
+    assert main([path] + extra) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: Cannot load the model {path}: Unknown layer class 'MyDense'")
+    assert err.count(path) == 1 and "Cannot load" not in err[len("error: Cannot load"):]
+
+
+def test_predict_and_report_loader_names_the_file_once(tmp_path):
+    from tomei.tools.predict import load_model_or_error
+    path = str(tmp_path / "sub.keras")
+    tk.Sequential([layers.Input((4,)), MyDense(2)]).save(path)
+    model, message = load_model_or_error(path, "en")
+    assert model is None
+    assert message.startswith(f"Cannot load the model {path}: Unknown layer class 'MyDense'")
+    assert message.count("Cannot load") == 1
+
+
 def test_usage_errors_exit_2(capsys):
     assert main_summary([]) == 2
     assert main_export(["only_one.keras"]) == 2

@@ -161,6 +161,30 @@ def test_command_errors(tmp_path, capsys):
     assert exc.value.code == 2
 
 
+def test_command_prints_the_whole_dataset_message(tmp_path, trained, monkeypatch, capsys):
+    """A missing dataset: every line of DatasetNotFoundError (what was tried, the ways out)."""
+    from tomei.keras.datasets import _discovery, mnist
+    message = _discovery.not_found_message(mnist.spec(), [], attempts=None)
+    assert len(message.splitlines()) > 3
+
+    def missing(*args, **kwargs):
+        raise _discovery.DatasetNotFoundError(message)
+
+    monkeypatch.setattr(mnist, "load_data", missing)
+    monkeypatch.setattr(report, "load_model_or_error", lambda path, lang: (trained[0], None))
+    model_file = tmp_path / "m.keras"
+    model_file.write_bytes(b"stand-in")
+    code = report.main([str(model_file), "--dataset", "mnist", "--out", str(tmp_path / "r"),
+                        "--lang", "en"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: The dataset 'mnist' is not available on this machine: "
+                          "MNIST is not on this machine")
+    assert "Ways out:" in err and "Check what tomei finds with: tomei datasets" in err
+    assert err.rstrip("\n").endswith(message.splitlines()[-1])
+    assert not (tmp_path / "r").exists()
+
+
 def test_command_with_stand_in_model(tmp_path, trained, monkeypatch, capsys):
     """The command end to end, the model loader and the dataset replaced by test doubles."""
     from tomei.keras.datasets import fashion_mnist

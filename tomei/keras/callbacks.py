@@ -638,7 +638,9 @@ class BackupAndRestore(Callback):
         backup_dir: folder for the backup (created if missing). Use one folder per run.
         save_freq: 'epoch' (default) backs up after every epoch; an int also backs up every
             that many batches, and the run then resumes mid-epoch, skipping the batches done.
-        delete_checkpoint: default True: remove the backup when training ends normally.
+        delete_checkpoint: default True: remove the backup when training ends normally, and
+            then the backup folder when it is left empty and was created for the backup (by
+            this run, or by the interrupted run it resumed); other content is left alone.
 
     Raises:
         ValueError: an empty backup_dir or a bad save_freq. ModelFileError (when training
@@ -667,14 +669,27 @@ class BackupAndRestore(Callback):
         self._epoch = 0
         self._epoch_rng = None
         self._resume = None  # (step, generator state) to apply when a mid-epoch resume starts
+        self._own_folders = []  # folders to remove when training ends, deepest first
 
     def on_train_begin(self, logs=None):
         import os
 
         from tomei.keras.saving import training_state
+        folder = os.path.abspath(self.backup_dir)
+        created = []  # the folders os.makedirs is about to create, deepest first
+        while not os.path.exists(folder):
+            created.append(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
         os.makedirs(self.backup_dir, exist_ok=True)
         self._resume = None
-        if not os.path.exists(self._path):
+        resumed = os.path.exists(self._path)
+        if resumed and not created:  # the folder of an interrupted run's backup
+            created = [os.path.abspath(self.backup_dir)]
+        self._own_folders = created
+        if not resumed:
             return
         state = training_state.read_backup(self._path, self.model)
         step = int(state["step"])
@@ -711,9 +726,22 @@ class BackupAndRestore(Callback):
         self._batches_seen = 0  # count batches since this backup
 
     def on_train_end(self, logs=None):
+        import glob
         import os
-        if self.delete_checkpoint and os.path.exists(self._path):
+        if not self.delete_checkpoint:
+            return
+        if os.path.exists(self._path):
             os.remove(self._path)
+        # temporary files of backups cut short by a kill (see saving.safety.atomic_path)
+        for leftover in glob.glob(os.path.join(glob.escape(self.backup_dir),
+                                               f".{self.BACKUP_NAME}.tmp-*")):
+            os.remove(leftover)
+        for folder in self._own_folders:  # as Keras 3 removes backup_dir; only empty folders
+            try:
+                os.rmdir(folder)
+            except OSError:  # other content (or already gone): leave it and its parents
+                break
+        self._own_folders = []
 
     def _backup(self, epoch, step):
         from tomei.keras.saving import training_state

@@ -42,6 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "学習前のモデルの最初の画像に対する損失: {value:.4f} (およそ -log(1/10) = 2.30)",
     ),
     "training": ("Training for {epochs} epochs ...", "{epochs} エポック学習します ..."),
+    "training_one": ("Training for {epochs} epoch ...", "{epochs} エポック学習します ..."),
     "evaluating": ("Evaluating on the test set ...", "テストデータで評価します ..."),
     "test_loss": ("Test loss: {value:.4f}", "テスト損失: {value:.4f}"),
     "test_accuracy": ("Test accuracy: {value:.4f}", "正解率: {pct:.2f}%"),

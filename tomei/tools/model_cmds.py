@@ -14,12 +14,26 @@ import sys
 
 from tomei.tools.messages import detect_lang, t
 
-__all__ = ["main_summary", "main_export"]
+__all__ = ["main_summary", "main_export", "load_error_detail"]
 
 
 def _one_line(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_error_detail(exc, path) -> str:
+    """The first line of ``load_model``'s error, for the ``model_unreadable`` message.
+
+    That message already says "Cannot load the model PATH: ", so a "Cannot load PATH: " (or
+    "Refusing to load PATH: ") the error starts with is left out rather than said twice.
+    """
+    text = _one_line(exc)
+    path = os.fspath(path)
+    for lead in (f"Cannot load {path}: ", f"Refusing to load {path}: "):
+        if text.startswith(lead) and len(text) > len(lead):
+            return text[len(lead):]
+    return text
 
 
 def _error(message, lang):
@@ -46,7 +60,7 @@ def _load(path, lang, compile):
                 return load_model(path, compile=False), None
             except Exception:  # noqa: BLE001
                 pass
-        return None, t("model_unreadable", lang, path=path, detail=_one_line(exc))
+        return None, t("model_unreadable", lang, path=path, detail=load_error_detail(exc, path))
 
 
 def _lang_option(parser):

@@ -272,8 +272,8 @@ def load_model_or_error(path, lang):
     except ImportError as exc:
         return None, t("saving_unavailable", lang, detail=exc)
     except Exception as exc:  # noqa: BLE001 - any unreadable file becomes one line
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, t("model_unreadable", lang, path=path, detail=detail)
+        from tomei.tools.model_cmds import load_error_detail
+        return None, t("model_unreadable", lang, path=path, detail=load_error_detail(exc, path))
 
 
 def _save_png(array_2d, path):

@@ -22,7 +22,9 @@ a reader never sees half a file. Plot text is Japanese only when a Japanese font
 installed (otherwise English; ``index.html`` follows ``lang`` regardless).
 
 Exit code of the command: 0 on success, 1 when the model, the dataset or the output folder
-cannot be used (one line on stderr), 2 for a usage error.
+cannot be used (one line on stderr; for a dataset that is not on the machine, the full
+message of :class:`~tomei.keras.datasets.DatasetNotFoundError` with the ways out), 2 for a
+usage error.
 """
 from __future__ import annotations
 
@@ -623,10 +625,14 @@ def main(argv=None) -> int:
     if model is None:
         _error(message, lang)
         return 1
+    from tomei.keras.datasets._discovery import DatasetNotFoundError
     try:
         module = importlib.import_module(f"tomei.keras.datasets.{dataset}")
         _, (x_test, y_test) = module.load_data()
-    except Exception as exc:  # noqa: BLE001 - a missing or corrupt dataset is one line
+    except DatasetNotFoundError as exc:  # what was tried and the ways out, as tutorial prints
+        _error(t("dataset_missing", lang, dataset=dataset, detail=str(exc)), lang)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a corrupt dataset is one line
         _error(t("dataset_missing", lang, dataset=dataset, detail=_first_line(exc)), lang)
         return 1
     names = list(getattr(module, "CLASS_NAMES", [])) or None

@@ -18,38 +18,64 @@ DATASETS = ("mnist", "fashion_mnist")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tomei tutorial", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="tomei tutorial",
+        description="The TensorFlow beginner tutorial, step by step, on tomei.")
     p.add_argument("--dataset", choices=DATASETS, default="mnist",
                    help="mnist (downloaded once, SHA-256 verified) or fashion_mnist "
                         "(works offline from Debian's dataset-fashion-mnist). Default: mnist.")
     p.add_argument("--data-path", default=None,
                    help="a local file or folder holding the dataset (skips the search).")
-    p.add_argument("--epochs", type=_positive, default=5, help="default 5")
-    p.add_argument("--batch-size", type=_positive, default=32, help="default 32")
-    p.add_argument("--seed", type=_non_negative, default=None,
+    p.add_argument("--epochs", type=positive_integer, default=5, help="default 5")
+    p.add_argument("--batch-size", type=positive_integer, default=32, help="default 32")
+    p.add_argument("--seed", type=non_negative_integer, default=None,
                    help="fix weights, dropout and shuffling (tomei.keras.utils.set_random_seed)")
     p.add_argument("--save", metavar="PATH.keras", default=None,
                    help="save the trained model (Keras 3 .keras file)")
     p.add_argument("--report", metavar="DIR", default=None,
                    help="write a training report (PNG plots and index.html) to DIR")
-    p.add_argument("--validation-split", type=float, default=0.0,
-                   help="hold out this fraction of the training data (default 0.0)")
+    p.add_argument("--validation-split", type=fraction, default=0.0,
+                   help="hold out this fraction of the training data, in [0, 1) (default 0.0)")
     p.add_argument("--lang", choices=("en", "ja"), default=None,
                    help="language of the messages (default: from the locale)")
     return p
 
 
-def _positive(text):
-    value = int(text)
+# argparse type functions. Each raises ArgumentTypeError, whose text argparse prints as it is
+# ("argument --epochs: expected a positive integer, received 'abc'"); for any other error
+# argparse would print "invalid <function name> value: 'abc'".
+
+
+def _integer(text, what):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, received {text!r}") from None
+
+
+def positive_integer(text):
+    value = _integer(text, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
     return value
 
 
-def _non_negative(text):
-    value = int(text)
+def non_negative_integer(text):
+    value = _integer(text, "a non-negative integer")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
+    return value
+
+
+def fraction(text):
+    """A float in [0, 1), as ``validation_split`` takes (NaN and infinities are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 1) such as 0.1, received {text!r}")
     return value
 
 
@@ -102,7 +128,8 @@ def main(argv=None) -> int:
 
     # 4. Train and evaluate.
     model.compile(optimizer="adam", loss=loss_fn, metrics=["accuracy"])
-    print(t("training", lang, epochs=args.epochs), flush=True)
+    print(t("training_one" if args.epochs == 1 else "training", lang, epochs=args.epochs),
+          flush=True)
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                         validation_split=args.validation_split)
     print(t("evaluating", lang), flush=True)

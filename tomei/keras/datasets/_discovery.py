@@ -21,7 +21,7 @@ import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple, Union
 
 from tomei.keras.datasets import _idx
 from tomei.keras.utils.file_utils import (
@@ -160,14 +160,16 @@ class Dataset:
         title: for messages, ``'MNIST'``.
         filesets: the forms, in order of preference.
         system_dirs: folders that hold the files directly (from OS packages).
-        tips: extra lines for the "not found" message.
+        tips: extra lines for the "not found" message: strings, or callables taking no
+            argument and returning a string or None (evaluated when the message is written,
+            so a tip can depend on what is installed; None leaves the tip out).
     """
 
     name: str
     title: str
     filesets: Tuple[FileSet, ...]
     system_dirs: Tuple[str, ...] = ()
-    tips: Tuple[str, ...] = ()
+    tips: Tuple[Union[str, Callable[[], Optional[str]]], ...] = ()
 
 
 @dataclass
@@ -462,6 +464,16 @@ def placement_lines(dataset):
     return lines
 
 
+def tip_lines(dataset):
+    """The tips of ``dataset`` as they apply now (callable tips evaluated, None left out)."""
+    lines = []
+    for tip in dataset.tips:
+        text = tip() if callable(tip) else tip
+        if text:
+            lines.append(text)
+    return lines
+
+
 def not_found_message(dataset, notes, attempts):
     """The short text of :class:`DatasetNotFoundError`: what was tried, then the ways out."""
     lines = [f"{dataset.title} is not on this machine and could not be downloaded."]
@@ -474,7 +486,7 @@ def not_found_message(dataset, notes, attempts):
     lines.append("Ways out:")
     ways = placement_lines(dataset)
     ways.append(f"or pass a local file or folder: {dataset.name}.load_data(path='/path/to/folder')")
-    ways.extend(dataset.tips)
+    ways.extend(tip_lines(dataset))
     lines.extend(f"  - {way}" for way in ways)
     lines.append("Check what tomei finds with: tomei datasets")
     return "\n".join(lines)
@@ -506,7 +518,11 @@ def dataset_status(datasets=None):
         if found is None:
             first = dataset.filesets[0]
             folder = cache_folder_for(first)
-            hint = placement_lines(dataset)[0] + f"; or run: tomei datasets fetch {dataset.name}"
+            if is_offline():  # `tomei datasets fetch` could not download either
+                way = f"downloads are disabled by {OFFLINE_ENV}"
+            else:
+                way = f"or run: tomei datasets fetch {dataset.name}"
+            hint = f"{placement_lines(dataset)[0]}; {way}"
             files = check_fileset(first, folder)
             report.append(
                 DatasetStatus(dataset.name, dataset.title, False, folder, "", 0, False, files, hint)

@@ -15,7 +15,14 @@ import os
 from tomei.keras.datasets import _idx
 from tomei.keras.datasets._discovery import DataFile, Dataset, FileSet, obtain
 
-__all__ = ["CLASS_NAMES", "load_data", "spec", "ORIGINS", "SYSTEM_DIRS"]
+__all__ = [
+    "CLASS_NAMES",
+    "load_data",
+    "spec",
+    "system_copy_installed",
+    "ORIGINS",
+    "SYSTEM_DIRS",
+]
 
 CLASS_NAMES = [
     "T-shirt/top",
@@ -73,10 +80,28 @@ FILES = (
     ),
 )
 
-_TIPS = (
-    "Install it once, offline afterwards: sudo apt-get install dataset-fashion-mnist "
-    "(files in /usr/share/datasets/fashion-mnist)",
-)
+
+
+def system_copy_installed():
+    """True when a folder of :data:`SYSTEM_DIRS` exists (the Debian package is installed)."""
+    return any(os.path.isdir(folder) for folder in SYSTEM_DIRS)
+
+
+def _package_tip():
+    """How to get the Debian package: install it, or reinstall it when its folder is there."""
+    if system_copy_installed():  # the folder is there, yet no copy verified (notes say why)
+        folders = ", ".join(folder for folder in SYSTEM_DIRS if os.path.isdir(folder))
+        return (
+            f"{folders} exists but does not hold verified files; reinstall the package: "
+            "sudo apt-get install --reinstall dataset-fashion-mnist"
+        )
+    return (
+        "Install it once, offline afterwards: sudo apt-get install dataset-fashion-mnist "
+        "(files in /usr/share/datasets/fashion-mnist)"
+    )
+
+
+_TIPS = (_package_tip,)
 
 
 def spec():

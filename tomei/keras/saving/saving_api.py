@@ -41,24 +41,37 @@ def _fspath(filepath, argument="filepath"):
                         f"{type(filepath).__name__}.") from None
 
 
+def _split_name(path):
+    """``(folder, name)`` of ``path``; the folder ('' when none) is kept in suggested names."""
+    trimmed = path.rstrip("/\\") or path
+    folder, name = os.path.split(trimmed)
+    return folder, name or trimmed
+
+
+def _in_folder(folder, name):
+    return os.path.join(folder, name) if folder else name
+
+
 def _check_save_path(path):
     lower = path.lower()
     if lower.endswith(".keras"):
         return
-    name = os.path.basename(path.rstrip("/\\")) or path
+    folder, name = _split_name(path)
     stem = name[:-len(".weights.h5")] if lower.endswith(".weights.h5") else name.split(".")[0]
+    keras_file = _in_folder(folder, f"{stem}.keras")
     if lower.endswith(".weights.h5"):
         hint = (f"To save only the weights, call model.save_weights({path!r}); to save the "
-                f"whole model, model.save('{stem}.keras').")
+                f"whole model, model.save({keras_file!r}).")
     elif lower.endswith((".h5", ".hdf5")):
         hint = (f"tomei does not write Keras 2's legacy HDF5 model format. Use "
-                f"model.save('{stem}.keras') (Keras 3 and tomei load it), or "
-                f"model.save_weights('{stem}.weights.h5') for the weights only.")
+                f"model.save({keras_file!r}) (Keras 3 and tomei load it), or "
+                f"model.save_weights({_in_folder(folder, stem + '.weights.h5')!r}) for the "
+                f"weights only.")
     elif os.path.splitext(name)[1] == "":
         hint = (f"A name without an extension meant a TensorFlow SavedModel folder in Keras 2; "
-                f"Keras 3 and tomei do not write those. Use model.save('{stem}.keras').")
+                f"Keras 3 and tomei do not write those. Use model.save({keras_file!r}).")
     else:
-        hint = f"Use model.save('{stem}.keras')."
+        hint = f"Use model.save({keras_file!r})."
     raise ValueError(f"model.save: the file name must end in '.keras' (the Keras 3 model "
                      f"format); received filepath={path!r}. {hint}")
 
@@ -66,12 +79,13 @@ def _check_save_path(path):
 def _check_weights_path(path, call="save_weights"):
     if path.lower().endswith(".weights.h5"):
         return
-    name = os.path.basename(path) or path
+    folder, name = _split_name(path)
     stem = name.split(".")[0] or "model"
     raise ValueError(f"{call}: the file name must end in '.weights.h5'; received "
-                     f"filepath={path!r}. Use model.{call}('{stem}.weights.h5'), or "
-                     f"model.save('{stem}.keras') to save the whole model (architecture, weights "
-                     f"and optimizer state).")
+                     f"filepath={path!r}. Use model.{call}"
+                     f"({_in_folder(folder, stem + '.weights.h5')!r}), or "
+                     f"model.save({_in_folder(folder, stem + '.keras')!r}) to save the whole "
+                     f"model (architecture, weights and optimizer state).")
 
 
 def _check_overwrite(path, overwrite):
