@@ -32,7 +32,9 @@ def to_arrays(data, argument: str):
     if arr.dtype == object:
         raise TypeError(f"{argument} must be numeric array-like; received an array of Python "
                         f"objects (dtype=object) built from {type(data).__name__}.")
-    if arr.dtype.kind == "f":
+    # One NaN or inf makes the sum NaN or inf: a cheap pass with no temporary array. Only
+    # then (or when huge values overflow the sum) is the exact, slower check needed.
+    if arr.dtype.kind == "f" and not np.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
         finite = np.isfinite(arr)
         if not finite.all():
             where = np.unravel_index(int(np.argmin(finite)), arr.shape)
