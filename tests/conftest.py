@@ -5,6 +5,8 @@ Real data: the end-to-end tests use Fashion-MNIST from Debian's ``dataset-fashio
 TOMEI_REQUIRE_REAL_DATA=1 and then a missing package stops the run instead of skipping.
 """
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -26,3 +28,50 @@ def fashion_mnist_dir():
     if not HAVE_FASHION:
         pytest.skip(f"needs Debian's dataset-fashion-mnist in {FASHION_DIR}")
     return FASHION_DIR
+
+
+class FileServer:
+    """Serves ``files`` (URL path -> bytes, or an int HTTP status) on 127.0.0.1 and records
+    the requested paths. Nothing leaves the loopback interface."""
+
+    def __init__(self):
+        self.files = {}
+        self.requests = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append(self.path)
+                body = server.files.get(self.path, 404)
+                if isinstance(body, int):
+                    self.send_error(body)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server():
+    """A FileServer on a free loopback port, shut down after the test."""
+    srv = FileServer()
+    yield srv
+    srv.close()

@@ -11,9 +11,7 @@ import hashlib
 import io
 import os
 import socket
-import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -85,49 +83,9 @@ def write_files(folder, files):
 # A local file server
 
 
-class FileServer:
-    """Serves ``files`` (URL path -> bytes, or an int HTTP status) on 127.0.0.1."""
-
-    def __init__(self):
-        self.files = {}
-        self.requests = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append(self.path)
-                body = server.files.get(self.path, 404)
-                if isinstance(body, int):
-                    self.send_error(body)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server():
-    srv = FileServer()
-    yield srv
-    srv.close()
+def server(file_server):
+    return file_server  # tests/conftest.py
 
 
 def closed_port_base():

@@ -8,8 +8,6 @@ import gzip
 import hashlib
 import io
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -53,54 +51,15 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-class FileServer:
-    """Serves ``files`` (URL path -> bytes) on 127.0.0.1 and records the requests."""
-
-    def __init__(self):
-        self.files = {}
-        self.requests = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server(monkeypatch):
-    srv = FileServer()
+def server(monkeypatch, file_server):
+    srv = file_server  # tests/conftest.py
     srv.files["/keras/mnist.npz"] = NPZ
     for name in NAMES:
         srv.files["/fm/" + name] = GZ[name]
     monkeypatch.setattr(mnist, "NPZ_ORIGINS", [srv.url + "/keras/"])
     monkeypatch.setattr(fashion_mnist, "ORIGINS", [srv.url + "/fm/"])
-    yield srv
-    srv.close()
+    return srv
 
 
 @pytest.fixture(autouse=True)

@@ -100,9 +100,9 @@ class Model(Trainer, Layer):
         """Prints the Keras 3 summary table: layers, output shapes, parameter counts."""
         if not self.built:
             raise ValueError(
-                f"This model has not yet been built. Build it by calling it on data, by "
-                f"build(input_shape), or by giving the first layer an input shape, e.g. "
-                f"Flatten(input_shape=(28, 28)) or Input(shape=(28, 28)).")
+                "This model has not yet been built. Build it by calling it on data, by "
+                "build(input_shape), or by giving the first layer an input shape, e.g. "
+                "Flatten(input_shape=(28, 28)) or Input(shape=(28, 28)).")
         from tomei.keras.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn)
 
