@@ -321,3 +321,20 @@ def test_nan_loss_stops_training_with_a_warning():
     assert f"epoch 1, batch {last + 1}" in message and "learning rate" in message
     assert len(history.epoch) == 1  # no further epochs after the NaN
     assert len(seen) < 4  # it stopped inside the first epoch (4 batches), at the NaN
+
+
+def test_scaling_mismatch_between_fit_and_evaluate_warns():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 4)).astype(np.uint8)
+    y = rng.integers(0, 2, 64)
+    model = tf.keras.Sequential([layers.Dense(2, input_shape=(4,))])
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x / 255.0, y, verbose=0)  # trained on [0, 1]
+    with pytest.warns(UserWarning, match="values up to 255.*went up to 1"):
+        model.evaluate(x, y, verbose=0)  # raw 0-255 pixels
+    with pytest.warns(UserWarning, match="Scale both the same way"):
+        model.predict(x.astype(np.float64), verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same scale: no warning
+        model.evaluate(x / 255.0, y, verbose=0)
+        model.predict(x / 255.0, verbose=0)

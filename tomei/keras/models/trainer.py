@@ -289,6 +289,7 @@ class Trainer:
         if class_weight is not None:
             sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
         self._prepare_for_data(x, y)
+        self._fit_input_range = data_mod.value_range(x)
         steps = math.ceil(n / batch_size)
         if steps_per_epoch:
             steps = min(steps, int(steps_per_epoch))
@@ -337,6 +338,21 @@ class Trainer:
         self._in_fit = False
         self.history = history
         return history
+
+    def _warn_if_scaled_differently(self, x, call):
+        """Warns when x's values span a range 10x larger or smaller than the training data's
+        (the classic slip: x_train / 255.0 but raw 0-255 x_test, or the reverse)."""
+        trained, now = getattr(self, "_fit_input_range", None), data_mod.value_range(x)
+        if trained is None or now is None:
+            return
+        top_trained, top_now = max(abs(v) for v in trained), max(abs(v) for v in now)
+        if max(top_trained, top_now) > 2 and (top_now > 10 * top_trained or
+                                              top_trained > 10 * top_now):
+            warnings.warn(
+                f"x given to {call}() has values up to {top_now:g}, but the data fit() trained "
+                f"on went up to {top_trained:g}. Scale both the same way (for images, "
+                f"x / 255.0 for training and test data alike), or the model sees inputs "
+                f"it never learned from.", UserWarning, stacklevel=3)
 
     def _stop_on_nan(self, epoch, step, loss):
         warnings.warn(
@@ -399,6 +415,7 @@ class Trainer:
         self._require_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        self._warn_if_scaled_differently(x, "evaluate")
         sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
         n = data_mod.num_samples(("x", x), ("y", y))
         if not self.built:
@@ -437,6 +454,7 @@ class Trainer:
         """
         batch_size = _check_batch_size(batch_size)
         x = data_mod.to_arrays(x, "x")
+        self._warn_if_scaled_differently(x, "predict")
         n = data_mod.num_samples(("x", x))
         total_steps = math.ceil(n / batch_size)
         if steps is not None:
