@@ -15,6 +15,7 @@ from tomei.api_extras import argmax, constant, ones, random, shape, zeros  # noq
 from tomei import nn  # noqa: F401
 from tomei import keras  # noqa: F401
 
+newaxis = None  # tf.newaxis: x[..., tf.newaxis] adds an axis, as np.newaxis
 float32 = "float32"
 float64 = "float64"
 int32 = "int32"
