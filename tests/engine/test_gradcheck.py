@@ -407,6 +407,54 @@ def loss_cases():
         ("mse", losses.MeanSquaredError(), rand(5, 3, seed=4), rand(5, 3, seed=5)),
         ("mae", losses.MeanAbsoluteError(), rand(5, 3, seed=4), rand(5, 3, seed=4) +
          away_from_zero(5, 3, seed=6)),
+        *regression_loss_cases(),
+    ]
+
+
+def away_from(x, kinks, margin=0.05):
+    """x with every entry at least ``margin`` from each kink (moved up past it)."""
+    x = np.array(x, dtype=np.float64)
+    for k in kinks:
+        x = np.where(np.abs(x - k) < margin, k + margin + np.abs(x - k), x)
+    assert all(np.abs(x - k).min() >= margin * 0.999 for k in kinks)
+    return x
+
+
+def regression_loss_cases():
+    """The Huber ... Poisson losses, with inputs away from their kinks (|err| = 0 or delta,
+    hinge margin 0, categorical-hinge ties and margin 0, MSLE's eps clip)."""
+    y_reg = rand(5, 3, seed=4)
+    err = away_from(rand(5, 3, seed=12) * 2, [-1.0, 0.0, 1.0])  # Huber's delta = 1
+    err_half = away_from(rand(5, 3, seed=13), [-0.5, 0.0, 0.5])
+    assert (np.abs(err) < 1).any() and (np.abs(err) > 1).any()
+    y_binary = (rand(5, 3, seed=9) > 0).astype(np.float64)
+    y_pm1 = 2 * y_binary - 1
+    hinge_pred = away_from(rand(5, 3, seed=14) * 2, [-1.0, 1.0])  # margin 1 - t*p != 0
+    assert ((1 - y_pm1 * hinge_pred) > 0).any() and ((1 - y_pm1 * hinge_pred) < 0).any()
+    y_sparse = np.array([1, 0, 3, 2, 3])
+    y_onehot = np.eye(4)[y_sparse]
+    cat_pred = np.array([[0.3, 1.2, -0.4, 0.9], [2.5, -1.0, 0.1, -0.3], [0.2, 0.5, -0.7, 0.4],
+                         [-0.6, -0.2, 1.1, -0.9], [-1.5, -0.8, -1.2, 0.7]])
+    neg = ((1 - y_onehot) * cat_pred).max(-1)
+    margin = neg - (y_onehot * cat_pred).sum(-1) + 1
+    assert (margin > 0.05).any() and (margin < -0.05).any() and np.abs(margin).min() > 0.05
+    y_pos = rand(5, 3, seed=15, low=0.0, high=3.0)
+    mape_true = away_from_zero(5, 3, seed=16, margin=0.3)
+    return [
+        ("huber", losses.Huber(), y_reg, y_reg + err),
+        ("huber_delta", losses.Huber(delta=0.5), y_reg, y_reg + err_half),
+        ("kld", losses.KLDivergence(), probs(5, 4, seed=8), probs(5, 4, seed=2)),
+        ("hinge_01", losses.Hinge(), y_binary, hinge_pred),
+        ("hinge_pm1", losses.Hinge(), y_pm1, hinge_pred),
+        ("squared_hinge", losses.SquaredHinge(), y_binary, hinge_pred),
+        ("categorical_hinge", losses.CategoricalHinge(), y_onehot, cat_pred),
+        ("log_cosh", losses.LogCosh(), y_reg, rand(5, 3, seed=5) * 3),
+        ("mape", losses.MeanAbsolutePercentageError(), mape_true,
+         mape_true + away_from_zero(5, 3, seed=17)),
+        ("msle", losses.MeanSquaredLogarithmicError(), y_pos,
+         rand(5, 3, seed=18, low=0.1, high=3.0)),
+        ("poisson", losses.Poisson(), rand(5, 3, seed=19).round() ** 2,
+         rand(5, 3, seed=20, low=0.2, high=3.0)),
     ]
 
 

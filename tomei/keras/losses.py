@@ -277,6 +277,233 @@ class MeanAbsoluteError(Loss):
         return ops.reduce_mean(ops.abs(ops.subtract(y_pred, t)), axis=-1)
 
 
+def _targets(y_true, y_pred):
+    """y_true as an array of y_pred's dtype and shape (the way Keras squeezes or expands)."""
+    return _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+
+
+def _const(value, like):
+    return np.asarray(value, dtype=like.dtype)
+
+
+@register("keras.losses")
+class Huber(Loss):
+    """Huber loss: quadratic for small errors, linear for large ones.
+
+    Args:
+        delta: float, default 1.0: where the loss turns from quadratic to linear.
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "huber_loss". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+
+    Shapes: y_true and y_pred (N, ..., D); per sample (N, ...). With x = y_pred - y_true,
+    per value 0.5 x^2 if |x| <= delta else delta |x| - 0.5 delta^2, averaged over the last
+    axis (computed as 0.5 q^2 + delta (|x| - q) with q = min(|x|, delta)).
+    """
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss",
+                 dtype=None):
+        super().__init__(reduction, name)
+        self.delta = delta
+
+    def call(self, y_true, y_pred):
+        t = _targets(y_true, y_pred)
+        delta = _const(self.delta, y_pred)
+        err = ops.abs(ops.subtract(y_pred, t))
+        q = ops.minimum(err, delta)
+        values = ops.add(ops.multiply(ops.square(q), _const(0.5, y_pred)),
+                         ops.multiply(ops.subtract(err, q), delta))
+        return ops.reduce_mean(values, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+@register("keras.losses")
+class KLDivergence(Loss):
+    """Kullback-Leibler divergence, summed over the last axis.
+
+    Shapes: y_true and y_pred (N, ..., C) probability distributions; per sample (N, ...).
+    Per sample: sum(t * log(t / p)) with t and p clipped to [eps, 1] (eps = 1e-7).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "kl_divergence". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = np.clip(_targets(y_true, y_pred), EPSILON, 1)
+        p = ops.clip(y_pred, EPSILON, 1)
+        return ops.reduce_sum(ops.multiply(ops.log(ops.divide(t, p)), t), axis=-1)
+
+
+def _hinge_labels(t):
+    """Keras's convention: labels that are all 0 or 1 become -1 or 1; others stay as given."""
+    return 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+
+
+@register("keras.losses")
+class Hinge(Loss):
+    """Hinge loss: mean(max(1 - y_true * y_pred, 0)) over the last axis.
+
+    y_true should be -1 or 1; if every label is 0 or 1 they are mapped to -1 or 1 first.
+    Shapes: y_true and y_pred (N, ..., D); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "hinge". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _hinge_labels(_targets(y_true, y_pred))
+        margin = ops.subtract(_const(1.0, y_pred), ops.multiply(y_pred, t))
+        return ops.reduce_mean(ops.maximum(margin, _const(0.0, y_pred)), axis=-1)
+
+
+@register("keras.losses")
+class SquaredHinge(Loss):
+    """Squared hinge loss: mean(max(1 - y_true * y_pred, 0)^2) over the last axis.
+
+    y_true should be -1 or 1; if every label is 0 or 1 they are mapped to -1 or 1 first.
+    Shapes: y_true and y_pred (N, ..., D); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "squared_hinge". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _hinge_labels(_targets(y_true, y_pred))
+        margin = ops.subtract(_const(1.0, y_pred), ops.multiply(y_pred, t))
+        return ops.reduce_mean(ops.square(ops.maximum(margin, _const(0.0, y_pred))), axis=-1)
+
+
+@register("keras.losses")
+class CategoricalHinge(Loss):
+    """Categorical hinge loss: max(neg - pos + 1, 0).
+
+    pos = sum(y_true * y_pred) and neg = max((1 - y_true) * y_pred), over the last axis.
+    Shapes: y_true (one-hot, or -1/+1) and y_pred (N, ..., C); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "categorical_hinge". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _targets(y_true, y_pred)
+        pos = ops.reduce_sum(ops.multiply(y_pred, t), axis=-1)
+        neg = ops.reduce_max(ops.multiply(y_pred, 1 - t), axis=-1)
+        return ops.maximum(ops.add(ops.subtract(neg, pos), _const(1.0, y_pred)),
+                           _const(0.0, y_pred))
+
+
+@register("keras.losses")
+class LogCosh(Loss):
+    """mean(log(cosh(y_pred - y_true))) over the last axis.
+
+    Computed stably as x + softplus(-2x) - log 2. About x^2 / 2 for small errors and
+    |x| - log 2 for large ones. Shapes: y_true and y_pred (N, ..., D); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "log_cosh". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        x = ops.subtract(y_pred, _targets(y_true, y_pred))
+        values = ops.add(x, nn_ops.softplus(ops.multiply(x, _const(-2.0, y_pred))))
+        return ops.reduce_mean(ops.subtract(values, _const(np.log(2.0), y_pred)), axis=-1)
+
+
+@register("keras.losses")
+class MeanAbsolutePercentageError(Loss):
+    """100 * mean(|(y_true - y_pred) / max(|y_true|, eps)|) over the last axis (eps = 1e-7).
+
+    Shapes: y_true and y_pred (N, ..., D); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "mean_absolute_percentage_error".
+        dtype: accepted for Keras compatibility; the loss is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _targets(y_true, y_pred)
+        scale = np.maximum(np.abs(t), _const(EPSILON, y_pred))
+        diff = ops.abs(ops.divide(ops.subtract(y_pred, t), scale))
+        return ops.multiply(ops.reduce_mean(diff, axis=-1), _const(100.0, y_pred))
+
+
+@register("keras.losses")
+class MeanSquaredLogarithmicError(Loss):
+    """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2) over the last axis.
+
+    Values at or below 0 are replaced by eps = 1e-7. Shapes: y_true and y_pred (N, ..., D);
+    per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "mean_squared_logarithmic_error".
+        dtype: accepted for Keras compatibility; the loss is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _targets(y_true, y_pred)
+        eps = _const(EPSILON, y_pred)
+        log_true = np.log(np.maximum(t, eps) + 1).astype(y_pred.dtype)
+        log_pred = ops.log(ops.add(ops.maximum(y_pred, eps), _const(1.0, y_pred)))
+        return ops.reduce_mean(ops.square(ops.subtract(log_pred, log_true)), axis=-1)
+
+
+@register("keras.losses")
+class Poisson(Loss):
+    """mean(y_pred - y_true * log(y_pred + eps)) over the last axis (eps = 1e-7).
+
+    Shapes: y_true (counts) and y_pred (positive rates) (N, ..., D); per sample (N, ...).
+
+    Args:
+        reduction: default "sum_over_batch_size" (see the module docstring).
+        name: default "poisson". dtype: accepted for Keras compatibility; the loss
+            is computed in y_pred's float dtype.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction, name)
+
+    def call(self, y_true, y_pred):
+        t = _targets(y_true, y_pred)
+        log_pred = ops.log(ops.add(y_pred, _const(EPSILON, y_pred)))
+        return ops.reduce_mean(ops.subtract(y_pred, ops.multiply(log_pred, t)), axis=-1)
+
 def _match_shape(t, y_pred):
     if t.shape == y_pred.shape:
         return t
@@ -317,7 +544,55 @@ def mean_absolute_error(y_true, y_pred):
     return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
+
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss (see Huber); delta default 1.0. Shape (N, ...)."""
+    return Huber(delta).call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def kl_divergence(y_true, y_pred):
+    """Per-sample sum(t * log(t / p)), t and p clipped to [1e-7, 1]. Shape (N, ...)."""
+    return KLDivergence().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def hinge(y_true, y_pred):
+    """Per-sample mean(max(1 - y_true * y_pred, 0)); 0/1 labels become -1/1. Shape (N, ...)."""
+    return Hinge().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def squared_hinge(y_true, y_pred):
+    """Per-sample mean(max(1 - y_true * y_pred, 0)^2); 0/1 labels become -1/1."""
+    return SquaredHinge().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def categorical_hinge(y_true, y_pred):
+    """Per-sample max(max((1 - t) * p) - sum(t * p) + 1, 0). Shape (N, ...)."""
+    return CategoricalHinge().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def log_cosh(y_true, y_pred):
+    """Per-sample mean(log(cosh(y_pred - y_true))) over the last axis. Shape (N, ...)."""
+    return LogCosh().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample 100 * mean(|t - p| / max(|t|, 1e-7)). Shape (N, ...)."""
+    return MeanAbsolutePercentageError().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample mean((log(max(p, eps) + 1) - log(max(t, eps) + 1))^2), eps 1e-7."""
+    return MeanSquaredLogarithmicError().call(y_true, ops.convert_to_tensor(y_pred))
+
+
+def poisson(y_true, y_pred):
+    """Per-sample mean(y_pred - y_true * log(y_pred + 1e-7)). Shape (N, ...)."""
+    return Poisson().call(y_true, ops.convert_to_tensor(y_pred))
+
+
 mse, mae = mean_squared_error, mean_absolute_error
+mape, msle = mean_absolute_percentage_error, mean_squared_logarithmic_error
+kld = kl_divergence
 
 _BY_NAME = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -325,6 +600,17 @@ _BY_NAME = {
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "huber": Huber,
+    "kl_divergence": KLDivergence, "kld": KLDivergence,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "log_cosh": LogCosh,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "poisson": Poisson,
 }
 
 
