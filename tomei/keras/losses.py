@@ -544,7 +544,6 @@ def mean_absolute_error(y_true, y_pred):
     return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
-
 def huber(y_true, y_pred, delta=1.0):
     """Per-sample Huber loss (see Huber); delta default 1.0. Shape (N, ...)."""
     return Huber(delta).call(y_true, ops.convert_to_tensor(y_pred))

@@ -20,6 +20,8 @@ def format_bytes(n: float) -> str:
 
 
 def format_shape(shape) -> str:
+    if shape is None or isinstance(shape, str):
+        return "?"  # not known (a layer of a subclassed model that was never traced)
     if isinstance(shape, list):
         return ", ".join(format_shape(s) for s in shape)
     inner = ", ".join("None" if d is None else str(d) for d in shape)
