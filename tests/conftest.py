@@ -5,6 +5,7 @@ Real data: the end-to-end tests use Fashion-MNIST from Debian's ``dataset-fashio
 TOMEI_REQUIRE_REAL_DATA=1 and then a missing package stops the run instead of skipping.
 """
 import os
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -75,3 +76,28 @@ def file_server():
     srv = FileServer()
     yield srv
     srv.close()
+
+
+PROXY_AND_DATA_VARIABLES = ("TOMEI_DATASETS", "TOMEI_OFFLINE", "HTTP_PROXY", "HTTPS_PROXY",
+                            "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy",
+                            "all_proxy")
+
+
+@pytest.fixture
+def private_keras_home(tmp_path, monkeypatch):
+    """KERAS_HOME and the temp folder inside tmp_path; no proxy or TOMEI_* variables from
+    the machine. Returns tmp_path."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    for name in PROXY_AND_DATA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def dead_origin():
+    """A loopback base URL where nothing listens (the port was just released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"

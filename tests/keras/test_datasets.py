@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import io
 import os
-import socket
 import warnings
 
 import numpy as np
@@ -88,34 +87,12 @@ def server(file_server):
     return file_server  # tests/conftest.py
 
 
-def closed_port_base():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """A private Keras home and temp folder, no system folders, no proxies, origins that fail,
-    and the published hashes replaced by those of the fixture files."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    for name in (
-        "TOMEI_DATASETS",
-        "TOMEI_OFFLINE",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    dead = closed_port_base()
+def isolated(private_keras_home, dead_origin, monkeypatch):
+    """A private Keras home and temp folder (tests/conftest.py), no system folders, origins
+    that fail, and the published hashes replaced by those of the fixture files."""
+    tmp_path = private_keras_home
+    dead = dead_origin
     monkeypatch.setattr(mnist, "NPZ_ORIGINS", [dead])
     monkeypatch.setattr(mnist, "IDX_ORIGINS", [dead])
     monkeypatch.setattr(fashion_mnist, "ORIGINS", [dead])

@@ -131,16 +131,9 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """KERAS_HOME and the temp folder inside tmp_path; no proxy variables from the machine."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(temp))
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    return tmp_path
+def isolated(private_keras_home):
+    """KERAS_HOME and the temp folder inside tmp_path; no proxies (tests/conftest.py)."""
+    return private_keras_home
 
 
 def cache_dir(tmp_path):

@@ -7,7 +7,6 @@ origins point at the local server (or a closed loopback port), so nothing leaves
 import gzip
 import hashlib
 import io
-import socket
 
 import numpy as np
 import pytest
@@ -63,26 +62,9 @@ def server(monkeypatch, file_server):
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    for name in (
-        "TOMEI_DATASETS",
-        "TOMEI_OFFLINE",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}/"
+def isolated(private_keras_home, dead_origin, monkeypatch):
+    tmp_path = private_keras_home  # tests/conftest.py
+    dead = dead_origin
     monkeypatch.setattr(mnist, "NPZ_ORIGINS", [dead])
     monkeypatch.setattr(mnist, "IDX_ORIGINS", [dead])
     monkeypatch.setattr(fashion_mnist, "ORIGINS", [dead])
