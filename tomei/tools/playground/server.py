@@ -155,6 +155,7 @@ class PlaygroundServer(ThreadingHTTPServer):
     """The HTTP server of one :class:`Playground`; ``lang`` is the page language."""
 
     daemon_threads = True
+    request_queue_size = 64  # many drawing clients connect at once; the default 5 drops some
 
     def __init__(self, address, playground: Playground, lang: str = "en"):
         super().__init__(address, _Handler)

@@ -86,12 +86,6 @@ class TrainingSettings:
         return value
 
 
-def _softmax_cross_entropy(probs, labels):
-    """Mean cross-entropy of rows of probabilities against integer labels."""
-    picked = probs[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.maximum(picked, 1e-7))))
-
-
 class _LiveCallback(tomei.keras.callbacks.Callback):
     """Holds the model lock during each batch and adds a point to the curve every ``tick``
     batches: the mean training loss/accuracy since the last point, and the validation ones."""
@@ -101,6 +95,9 @@ class _LiveCallback(tomei.keras.callbacks.Callback):
         self.pg, self.tick = playground, tick
         self.holding = False  # True while this training thread holds the model lock
         self._n = 0
+
+    def on_train_begin(self, logs=None):
+        self.pg._add_point(None, None)  # where the validation curve starts
 
     def on_epoch_begin(self, epoch, logs=None):
         self.pg._progress.update(epoch=epoch + 1, batch=0)
@@ -154,8 +151,8 @@ class Playground:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
-        self._progress = {"running": False, "epoch": 0, "epochs": 0, "batch": 0, "batches": 0,
-                          "error": None}
+        self._progress = {"running": False, "stopped": False, "epoch": 0, "epochs": 0,
+                          "batch": 0, "batches": 0, "error": None}
         self._curve = []
         self._started = time.monotonic()
         self._prepare_data(data)
@@ -286,8 +283,8 @@ class Playground:
             raise PlaygroundError("training is already running; stop it first.")
         self._stop.clear()
         batches = -(-len(self.x_train) // settings.batch_size)
-        self._progress = {"running": True, "epoch": 0, "epochs": settings.epochs, "batch": 0,
-                          "batches": batches, "error": None}
+        self._progress = {"running": True, "stopped": False, "epoch": 0,
+                          "epochs": settings.epochs, "batch": 0, "batches": batches, "error": None}
         self._thread = threading.Thread(target=self._train, args=(settings,), daemon=True,
                                         name="tomei-playground-training")
         self._thread.start()
@@ -316,6 +313,7 @@ class Playground:
             self._progress["error"] = f"{type(exc).__name__}: {exc}"
         finally:
             live.release()
+            self._progress["stopped"] = self._stop.is_set()
             self._progress["running"] = False
 
     def stop_training(self) -> dict:
@@ -324,17 +322,22 @@ class Playground:
         return self.status()
 
     def _add_point(self, loss, acc):
+        """One point of the live curve: ``loss``/``acc`` are the training means so far this
+        epoch (None at the start); the validation ones are computed here."""
         probs = self._forward(self.x_val)
-        point = {"t": round(time.monotonic() - self._started, 2), "loss": round(loss, 5),
-                 "accuracy": round(acc, 5),
-                 "val_loss": round(_softmax_cross_entropy(probs, self.y_val), 5),
+        val_loss = tomei.keras.losses.sparse_categorical_crossentropy(self.y_val, probs)
+        point = {"t": round(time.monotonic() - self._started, 2),
+                 "loss": None if loss is None else round(loss, 5),
+                 "accuracy": None if acc is None else round(acc, 5),
+                 "val_loss": round(float(np.mean(np.asarray(val_loss))), 5),
                  "val_accuracy": round(float(np.mean(probs.argmax(1) == self.y_val)), 5),
                  "epoch": self._progress.get("epoch", 0),
                  "batch": self._progress.get("batch", 0)}
         self._curve.append(point)
 
     def status(self) -> dict:
-        """The training state: ``running``, ``epoch``/``epochs``, ``batch``/``batches``,
+        """The training state: ``running``, ``stopped`` (the last run was stopped from the
+        page), ``epoch``/``epochs``, ``batch``/``batches``,
         ``error`` (or None), ``curve`` (the points so far: loss, accuracy, val_loss,
         val_accuracy) and ``fixed``: the followed test images with their labels and the
         model's current prediction for each."""

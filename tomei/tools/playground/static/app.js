@@ -270,8 +270,11 @@ function chart(svgId, curve, trainKey, valKey) {
   for (const [key, cls] of [[trainKey, "train"], [valKey, "val"]]) {
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("class", cls);
-    line.setAttribute("points", curve.map((p, i) => `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`)
-      .join(" "));
+    const points = [];
+    curve.forEach((p, i) => {
+      if (Number.isFinite(p[key])) points.push(`${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`);
+    });
+    line.setAttribute("points", points.join(" "));
     svg.append(line);
   }
   for (const [v, yy] of [[high, 12], [low, 148]]) {
@@ -316,7 +319,7 @@ function showStatus(status) {
     (status.epochs * status.batches) : 0;
   $("progress-bar").style.width = (100 * Math.max(0, Math.min(1, fraction))).toFixed(1) + "%";
   $("progress-text").textContent = status.running ? fmt(S.progress, status) :
-    (status.error || (curve.length ? S.done : ""));
+    (status.error || (curve.length ? (status.stopped ? S.stopped : S.done) : ""));
   $("train").disabled = status.running;
   $("stop").disabled = !status.running;
   $("save").disabled = status.running;
