@@ -181,23 +181,23 @@ class Normalization(Layer):
                              f"{value.shape} cannot be broadcast to the kept axes' sizes "
                              f"{tuple(self._broadcast_shape)}.") from None
 
-    @property
-    def mean(self):
-        """The mean in the broadcast shape (a Tensor), or None before the layer is built."""
+    def _statistic(self, fixed, weight):
         if not self.built:
             return None
         if self.input_mean is not None:
-            return Tensor(self._fixed_mean)
-        return Tensor(self.adapt_mean.value.reshape(self._broadcast_shape))
+            return Tensor(fixed)
+        return Tensor(weight.value.reshape(self._broadcast_shape))
+
+    @property
+    def mean(self):
+        """The mean in the broadcast shape (a Tensor), or None before the layer is built."""
+        return self._statistic(getattr(self, "_fixed_mean", None), getattr(self, "adapt_mean", None))
 
     @property
     def variance(self):
         """The variance in the broadcast shape (a Tensor), or None before the layer is built."""
-        if not self.built:
-            return None
-        if self.input_mean is not None:
-            return Tensor(self._fixed_variance)
-        return Tensor(self.adapt_variance.value.reshape(self._broadcast_shape))
+        return self._statistic(getattr(self, "_fixed_variance", None),
+                               getattr(self, "adapt_variance", None))
 
     # --- adapt ----------------------------------------------------------------------
     def adapt(self, data):
