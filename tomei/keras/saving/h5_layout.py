@@ -186,7 +186,7 @@ class _Loader:
                 self.problem(f"weight '{var.path}' of layer {label} has shape {tuple(var.shape)}; "
                              f"the file's {path}/{name} has shape {tuple(ds.shape)}")
                 return
-            if ds.dtype.kind != "f" or np.dtype(var.dtype).kind != "f":
+            if _kind(ds.dtype) is None or _kind(ds.dtype) != _kind(var.dtype):
                 self.problem(f"weight '{var.path}' of layer {label} is {np.dtype(var.dtype).name}; "
                              f"the file's {path}/{name} holds {ds.dtype} values")
                 return
@@ -239,6 +239,11 @@ class _Loader:
                                      f"{ds.name} failed ({err}).") from None
         for (var, _), value in zip(self.assignments, values):
             var.assign(value)
+
+
+def _kind(dtype):
+    """'float' or 'int' (a Normalization's count is an int32 weight); None for anything else."""
+    return {"f": "float", "i": "int", "u": "int"}.get(np.dtype(dtype).kind)
 
 
 def _child_group(group, name):
