@@ -13,3 +13,4 @@ from tomei.keras.layers.pooling import (  # noqa: F401
     MaxPooling1D, MaxPooling2D,
 )
 from tomei.keras.layers.reshaping import UpSampling2D, ZeroPadding2D  # noqa: F401
+from tomei.keras.layers.preprocessing import Normalization  # noqa: F401
