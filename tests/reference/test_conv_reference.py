@@ -172,6 +172,10 @@ def _convnet(L, kind):
 
 @pytest.mark.parametrize("kind", ["conv2d", "dilated", "strided_same", "transpose", "conv1d"])
 def test_three_adam_steps_give_the_same_losses_and_weights(keras, kind):
+    # Keras's initial weights are copied into tomei; a fixed seed keeps them the same from
+    # run to run, whatever ran before (a ReLU input or a pooling tie within float32 rounding
+    # of zero can go either way in the two libraries and then move Adam's steps).
+    keras.utils.set_random_seed(0)
     k_model, t_model = _convnet(keras, kind), _convnet(tk, kind)
     t_model.set_weights(k_model.get_weights())
     x = _x((24, 9, 9, 2), seed=3)
