@@ -31,7 +31,8 @@ import warnings
 import numpy as np
 
 from tomei.keras import serialization
-from tomei.keras.layers.layer import Layer, snake_case
+from tomei.keras.layers.layer import Layer
+from tomei.keras.naming import snake_case
 from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
 
 # --- naming ----------------------------------------------------------------------------------
