@@ -38,6 +38,7 @@ import sys
 
 import numpy as np
 
+from tomei.keras.utils.atomic_write import atomic_path, write_bytes
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
 
@@ -128,26 +129,12 @@ def _accuracy_key(hist):
 
 # --- files ----------------------------------------------------------------------------------------
 def _write_atomic(path, data: bytes):
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_bytes(path, data)
 
 
 def _save_figure(fig, out_dir, name):
-    path = os.path.join(out_dir, name)
-    tmp = os.path.join(out_dir, f".{name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(os.path.join(out_dir, name)) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return name
 
 
