@@ -114,3 +114,59 @@ def fifo_path(folder):
     path = os.path.join(folder, "trap.fifo")
     os.mkfifo(path)
     return path
+
+
+class HostileServer:
+    """An HTTP server on 127.0.0.1 that misbehaves on purpose.
+
+    ``routes`` maps a URL path to (body bytes, mode); modes: "ok" sends it; "stall" sends
+    the first half, then waits (at most ``stall_s`` seconds, so every loop is bounded)
+    before closing without the rest. ``half_sent`` is set once a stalled body is half out.
+    """
+
+    def __init__(self, stall_s=20.0):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.routes = {}
+        self.half_sent = threading.Event()
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body, mode = server.routes.get(self.path, (None, "missing"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if mode == "stall":
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    server.half_sent.set()
+                    server.release.wait(stall_s)
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def temp_leftovers(folder):
+    """tomei's temporary files in ``folder``."""
+    from tomei.keras.utils.atomic_write import is_our_temp_name
+    return sorted(n for n in os.listdir(folder) if is_our_temp_name(n) is not None)
