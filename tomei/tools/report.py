@@ -100,7 +100,7 @@ def _history_dict(history):
 def save_history(history, path) -> str:
     """Writes ``history`` (a History or its ``.history`` dict) as JSON to ``path``; returns it."""
     data = _history_dict(history) or {}
-    _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
+    write_bytes(path, json.dumps(data, indent=1).encode("utf-8"))
     return os.fspath(path)
 
 
@@ -128,10 +128,6 @@ def _accuracy_key(hist):
 
 
 # --- files ----------------------------------------------------------------------------------------
-def _write_atomic(path, data: bytes):
-    write_bytes(path, data)
-
-
 def _save_figure(fig, out_dir, name):
     with atomic_path(os.path.join(out_dir, name)) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
@@ -441,7 +437,7 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
     with matplotlib.rc_context(rc):
         if hist and hist.get("loss"):
             figures["curves"] = _plot_curves(hist, out_dir, plot_lang)
-            _write_atomic(os.path.join(out_dir, "history.json"),
+            write_bytes(os.path.join(out_dir, "history.json"),
                           json.dumps(hist, indent=1).encode("utf-8"))
         figures["confusion"] = _plot_confusion(cm, names, out_dir, plot_lang)
         wrong = np.flatnonzero(~correct)
@@ -463,12 +459,12 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
     summary = {"test_loss": loss, "test_accuracy": accuracy, "test_samples": len(y),
                "per_class": per_class, "confusion_matrix": cm.tolist(),
                "activations": drawn, "files": sorted(figures.values())}
-    _write_atomic(os.path.join(out_dir, "summary.json"),
+    write_bytes(os.path.join(out_dir, "summary.json"),
                   json.dumps(summary, indent=1, ensure_ascii=False).encode("utf-8"))
     page = _html(model, summary, hist, figures, dense, lang, model_path,
                  n_wrong=int((~correct).sum()))
     index = os.path.join(out_dir, "index.html")
-    _write_atomic(index, page.encode("utf-8"))
+    write_bytes(index, page.encode("utf-8"))
     return index
 
 
