@@ -22,7 +22,7 @@ from tomei import config
 from tomei.engine.ops import convert_to_tensor
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
-from tomei.keras.layers import functional
+from tomei.keras.layers import keras_tensor
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -205,8 +205,8 @@ class Layer:
         # Fast path first: a Tensor of the layer's dtype needs no conversion (the common
         # case inside a model, on every training step).
         if type(inputs) is not Tensor or inputs.dtype is not self._compute_dtype:
-            if functional.is_symbolic(inputs):
-                return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
+            if keras_tensor.is_symbolic(inputs):
+                return keras_tensor.call_symbolic(self, inputs, *args, training=training, **kwargs)
             inputs = self._convert_inputs(inputs)
         if not self.built:
             self._build_once(_shape_of(inputs))

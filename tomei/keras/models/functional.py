@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tomei.keras.layers.core import InputLayer
-from tomei.keras.layers.functional import KerasTensor, flatten, pack_like, topological_nodes
+from tomei.keras.layers.keras_tensor import KerasTensor, flatten, pack_like, topological_nodes
 from tomei.keras.layers.layer import unique_name
 from tomei.keras.models.model import Model
 from tomei.keras.serialization import register

@@ -72,24 +72,6 @@ class Model(Trainer, Layer):
             self._build_from_batch(np.zeros(shape, np.float32))
         self.built = True
 
-    def _pack_trainable_weights(self) -> bool:
-        """Moves all float32 trainable weights into one contiguous buffer, as views.
-
-        The optimizer then updates every weight in one vectorised pass instead of one pass
-        per weight (design.md §4). Returns True if the layout changed.
-        """
-        from tomei.keras.optimizers.optimizer import shared_buffer
-        variables = [v for v in self.trainable_variables if v.dtype == np.float32]
-        if not variables or len(variables) != len(self.trainable_variables) or \
-                shared_buffer([v.value for v in variables]) is not None:
-            return False
-        buffer = np.empty(sum(v.value.size for v in variables), dtype=np.float32)
-        offset = 0
-        for v in variables:
-            v._rebind(buffer[offset:offset + v.value.size].reshape(v.shape))
-            offset += v.value.size
-        return True
-
     def _optimizer_param_count(self) -> int:
         opt = getattr(self, "optimizer", None)
         if opt is None or not getattr(opt, "built", False):

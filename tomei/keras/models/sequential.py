@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tomei.keras.layers.core import InputLayer
-from tomei.keras.layers.functional import KerasTensor
+from tomei.keras.layers.keras_tensor import KerasTensor
 from tomei.keras.layers.layer import Layer, unique_name
 from tomei.keras.models.model import Model
 from tomei.keras.serialization import register

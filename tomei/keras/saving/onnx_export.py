@@ -226,7 +226,7 @@ _EMITTERS = {
 
 
 def _emit_functional(g, model, x):
-    from tomei.keras.layers.functional import flatten, pack_like
+    from tomei.keras.layers.keras_tensor import flatten, pack_like
     from tomei.keras.models.functional import _call_key
     given = flatten(x) if isinstance(x, (list, tuple, dict)) else [x]
     if len(given) != len(model.inputs):

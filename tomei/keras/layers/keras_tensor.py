@@ -7,8 +7,6 @@ shape and returns a new KerasTensor that remembers which layer made it from whic
 """
 from __future__ import annotations
 
-import numpy as np
-
 
 class KerasTensor:
     """A placeholder with a shape (batch axis None) and a dtype, plus how it was made.
@@ -111,7 +109,3 @@ def topological_nodes(outputs) -> list:
     for out in flatten(outputs):
         visit(out)
     return order
-
-
-def zeros_for(shape, dtype):
-    return np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype)

@@ -1,5 +1,8 @@
 """Look inside a model, one layer and one training step at a time (for notebooks).
 
+Users reach this module as ``tomei.inspect`` (see ``tomei/__init__.py``); the file is named
+``inspection.py`` so that it never shadows the standard library's ``inspect``.
+
     import tomei
     outs = tomei.inspect.layer_outputs(model, x_test[:4])          # [(name, array), ...]
     m = tomei.inspect.masks(model, x_test[:4])                     # dropout and ReLU masks
@@ -91,7 +94,7 @@ def _forward(model, x, training, fn):
         for layer in model.layers:
             out = _call_layer(layer, out, training, trace)
         return trace, out
-    from tomei.keras.layers.functional import flatten, pack_like, topological_nodes
+    from tomei.keras.layers.keras_tensor import flatten, pack_like, topological_nodes
     given = [x[t.layer.name] for t in model.inputs] if isinstance(x, dict) else \
         (list(x) if isinstance(x, (list, tuple)) and len(model.inputs) > 1 else [x])
     if len(given) != len(model.inputs):
