@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomei.engine import conv_ops, ops
+from tomei.engine import conv_ops, nn_ops, ops
 from tomei.keras import activations, constraints, initializers, regularizers
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
@@ -142,9 +142,12 @@ class _Conv(Layer):
 
     def call(self, inputs):
         x = self._convolve(inputs)
-        if self.bias is not None:
-            x = ops.add(x, self.bias)
-        x = self.activation(x)
+        if self.bias is not None and self.activation is activations.relu:
+            x = nn_ops.bias_relu(x, self.bias)  # add + relu as one op, same numbers
+        else:
+            if self.bias is not None:
+                x = ops.add(x, self.bias)
+            x = self.activation(x)
         if self.activity_regularizer is not None:
             self._add_activity_penalty(x)
         return x

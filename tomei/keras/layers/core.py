@@ -108,23 +108,14 @@ class Dense(Layer):
 
     def call(self, inputs):
         x = ops.matmul(inputs, self.kernel)
-<<<<<<< HEAD
-        if self.bias is not None:
-            x = ops.add(x, self.bias)
-        x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self._add_activity_penalty(x)
-=======
         if self.bias is not None and self.activation is activations.relu:
             x = nn_ops.bias_relu(x, self.bias)  # add + relu as one op, same numbers
         else:
             if self.bias is not None:
                 x = ops.add(x, self.bias)
             x = self.activation(x)
-        if self.activity_regularizer is not None:  # Keras 3 divides it by the batch size
-            batch = np.asarray(max(x.shape[0], 1), dtype=x.dtype)
-            self._losses.append(ops.divide(self.activity_regularizer(x), batch))
->>>>>>> main
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(x)
         return x
 
     def compute_output_shape(self, input_shape):
