@@ -3,15 +3,15 @@
 Write ``import tomei as tf`` in a TensorFlow/Keras beginner script and it runs here,
 with every forward, gradient and update readable as plain NumPy.
 """
+from tomei.version import __version__  # noqa: F401
 
-from tomei.version import VERSION as __version__  # noqa: F401
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.ops import (  # noqa: F401
     abs, add, add_n, cast, concat, convert_to_tensor, divide, exp, expand_dims, log, matmul,
     maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
     reduce_prod, reduce_sum, reshape, sqrt, square, squeeze, stack, subtract, transpose,
 )
-from tomei.api_extras import (  # noqa: F401
+from tomei.tf_functions import (  # noqa: F401
     argmax, clip_by_value, constant, linspace, ones, random, shape, zeros,
 )
 from tomei.eager import device, function  # noqa: F401
@@ -31,8 +31,13 @@ bool = "bool"  # noqa: A001 - tf.bool
 uint8 = "uint8"
 
 
-def __getattr__(name):  # lazy submodules: ``tomei.inspect`` is imported on first use
+def __getattr__(name):
+    """Lazy attributes: ``tomei.inspect`` is :mod:`tomei.inspection`, imported on first use.
+
+    (The module file is not called ``inspect.py`` so that it never shadows the standard
+    library's ``inspect``; users keep writing ``tomei.inspect.step(...)``.)
+    """
     if name == "inspect":
         import importlib
-        return importlib.import_module("tomei.inspect")
+        return importlib.import_module("tomei.inspection")
     raise AttributeError(f"module 'tomei' has no attribute {name!r}")

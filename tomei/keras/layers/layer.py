@@ -22,7 +22,7 @@ from tomei import config
 from tomei.engine.ops import convert_to_tensor
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
-from tomei.keras.layers import functional
+from tomei.keras.layers import keras_tensor
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -165,6 +165,12 @@ class Layer:
         for var, value in zip(own, weights):
             var.assign(np.asarray(value, dtype=var.dtype))
 
+    @property
+    def built_input_shape(self):
+        """The input shape the layer was built for, batch axis None (e.g. ``(None, 28, 28)``);
+        None before ``build`` or when the input is a structure of several tensors."""
+        return self._input_spec_shape
+
     def count_params(self) -> int:
         return int(sum(w.value.size for w in self.weights))
 
@@ -205,8 +211,8 @@ class Layer:
         # Fast path first: a Tensor of the layer's dtype needs no conversion (the common
         # case inside a model, on every training step).
         if type(inputs) is not Tensor or inputs.dtype is not self._compute_dtype:
-            if functional.is_symbolic(inputs):
-                return functional.call_symbolic(self, inputs, *args, training=training, **kwargs)
+            if keras_tensor.is_symbolic(inputs):
+                return keras_tensor.call_symbolic(self, inputs, *args, training=training, **kwargs)
             inputs = self._convert_inputs(inputs)
         if not self.built:
             self._build_once(_shape_of(inputs))
