@@ -340,7 +340,11 @@ def obtain(dataset, path=None, *, timeout=30, verbose="auto"):
             try:
                 folder, paths = fetch()
             except (DownloadError, PermissionError) as err:
-                attempts.extend(getattr(err, "attempts", None) or [("(cache)", str(err))])
+                failed = getattr(err, "attempts", None) or [("(cache)", str(err))]
+                attempts.extend(failed)
+                if verbose == "auto" or bool(verbose):
+                    for source, reason in failed:
+                        print(f"  failed: {source}: {reason}", flush=True)
                 continue
             return Found(dataset, fileset, folder, paths, "Keras cache", verified=True)
     raise DatasetNotFoundError(not_found_lines(dataset, notes, attempts), attempts) from None
