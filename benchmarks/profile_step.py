@@ -14,7 +14,7 @@
 
    plus the whole ``model.train_step(x, y)`` and one fit step (fit time / steps). Each phase
    reports the minimum over ``--reps`` steps (the cost without interference; the median is
-   shown too). The model is first fitted for a few batches so the weights are packed, the
+   shown too). The model is first fitted for a few batches so the
    optimizer slots exist and the metrics are resolved, exactly as during fit, and the phases
    run under the same BLAS thread limit fit uses.
 

@@ -3,7 +3,7 @@
 Write ``import tomei as tf`` in a TensorFlow/Keras beginner script and it runs here,
 with every forward, gradient and update readable as plain NumPy.
 """
-__version__ = "0.1.0"
+from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.ops import (  # noqa: F401
@@ -11,7 +11,7 @@ from tomei.engine.ops import (  # noqa: F401
     maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
     reduce_sum, reshape, sqrt, square, subtract, transpose,
 )
-from tomei.api_extras import argmax, constant, ones, random, shape, zeros  # noqa: F401
+from tomei.tf_functions import argmax, constant, ones, random, shape, zeros  # noqa: F401
 from tomei import nn  # noqa: F401
 from tomei import keras  # noqa: F401
 
@@ -23,8 +23,13 @@ int64 = "int64"
 uint8 = "uint8"
 
 
-def __getattr__(name):  # lazy submodules: ``tomei.inspect`` is imported on first use
+def __getattr__(name):
+    """Lazy attributes: ``tomei.inspect`` is :mod:`tomei.inspection`, imported on first use.
+
+    (The module file is not called ``inspect.py`` so that it never shadows the standard
+    library's ``inspect``; users keep writing ``tomei.inspect.step(...)``.)
+    """
     if name == "inspect":
         import importlib
-        return importlib.import_module("tomei.inspect")
+        return importlib.import_module("tomei.inspection")
     raise AttributeError(f"module 'tomei' has no attribute {name!r}")

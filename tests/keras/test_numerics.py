@@ -20,14 +20,10 @@ G = [np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]]),
 W0 = np.array([[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]])
 
 
-def run_steps(optimizer, grads=G, w0=W0, shared_buffer=False):
+def run_steps(optimizer, grads=G, w0=W0):
     """Applies each gradient in turn to a float32 variable; returns the values after each."""
     var = Variable(w0.astype(np.float32))
     other = Variable(np.zeros(4, np.float32))  # a second variable, as in a real model
-    if shared_buffer:  # the layout Model uses: both variables are views into one buffer
-        buffer = np.empty(var.value.size + 4, np.float32)
-        var._rebind(buffer[:var.value.size].reshape(var.shape))
-        other._rebind(buffer[var.value.size:])
     out = []
     for g in grads:
         optimizer.apply_gradients([(g.astype(np.float32), var),
@@ -38,11 +34,10 @@ def run_steps(optimizer, grads=G, w0=W0, shared_buffer=False):
 
 # --- optimizers ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shared_buffer", [False, True], ids=["per_variable", "shared_buffer"])
 @pytest.mark.parametrize("lr, b1, b2, eps", [(0.001, 0.9, 0.999, 1e-7), (0.1, 0.8, 0.99, 1e-3)])
-def test_adam_matches_keras_formula(shared_buffer, lr, b1, b2, eps):
+def test_adam_matches_keras_formula(lr, b1, b2, eps):
     opt = optimizers.Adam(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=eps)
-    got = run_steps(opt, shared_buffer=shared_buffer)
+    got = run_steps(opt)
     m = np.zeros_like(W0)
     v = np.zeros_like(W0)
     w = W0.copy()
@@ -71,13 +66,11 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     assert moved[g == 0] == pytest.approx(0.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("shared_buffer", [False, True], ids=["per_variable", "shared_buffer"])
 @pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True),
                                                 (0.5, True)])
-def test_sgd_matches_keras_formula(shared_buffer, momentum, nesterov):
+def test_sgd_matches_keras_formula(momentum, nesterov):
     lr = 0.05
-    got = run_steps(optimizers.SGD(learning_rate=lr, momentum=momentum, nesterov=nesterov),
-                    shared_buffer=shared_buffer)
+    got = run_steps(optimizers.SGD(learning_rate=lr, momentum=momentum, nesterov=nesterov))
     w, m = W0.copy(), np.zeros_like(W0)
     for k, g in enumerate(G):
         if momentum == 0:
@@ -88,13 +81,12 @@ def test_sgd_matches_keras_formula(shared_buffer, momentum, nesterov):
         np.testing.assert_allclose(got[k], w, rtol=0, atol=1e-6, err_msg=f"step {k + 1}")
 
 
-@pytest.mark.parametrize("shared_buffer", [False, True], ids=["per_variable", "shared_buffer"])
 @pytest.mark.parametrize("momentum, centered", [(0.0, False), (0.7, False), (0.0, True),
                                                 (0.5, True)])
-def test_rmsprop_matches_keras_formula(shared_buffer, momentum, centered):
+def test_rmsprop_matches_keras_formula(momentum, centered):
     lr, rho, eps = 0.01, 0.9, 1e-7
     got = run_steps(optimizers.RMSprop(learning_rate=lr, rho=rho, momentum=momentum,
-                                       centered=centered), shared_buffer=shared_buffer)
+                                       centered=centered))
     w = W0.copy()
     v, mg, m = np.zeros_like(W0), np.zeros_like(W0), np.zeros_like(W0)
     for k, g in enumerate(G):

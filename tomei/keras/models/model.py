@@ -10,7 +10,7 @@ import numpy as np
 
 from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
-from tomei.keras.serialization import register
+from tomei.keras.serialization import register, registered
 
 
 @register("keras")
@@ -32,8 +32,10 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from tomei.keras.models.functional import Functional
-            return Functional.__new__(Functional)  # Python then runs Functional.__init__ once
+            # Functional (functional.py) subclasses Model, so it is found through the registry
+            # rather than imported here: no import cycle.
+            functional = registered("keras")["Functional"]
+            return functional.__new__(functional)  # Python then runs Functional.__init__ once
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -81,24 +83,6 @@ class Model(Trainer, Layer):
             self._build_from_batch(np.zeros(shape, np.float32))
         self.built = True
 
-    def _pack_trainable_weights(self) -> bool:
-        """Moves all float32 trainable weights into one contiguous buffer, as views.
-
-        The optimizer then updates every weight in one vectorised pass instead of one pass
-        per weight (design.md §4). Returns True if the layout changed.
-        """
-        from tomei.keras.optimizers.optimizer import shared_buffer
-        variables = [v for v in self.trainable_variables if v.dtype == np.float32]
-        if not variables or len(variables) != len(self.trainable_variables) or \
-                shared_buffer([v.value for v in variables]) is not None:
-            return False
-        buffer = np.empty(sum(v.value.size for v in variables), dtype=np.float32)
-        offset = 0
-        for v in variables:
-            v._rebind(buffer[offset:offset + v.value.size].reshape(v.shape))
-            offset += v.value.size
-        return True
-
     def _optimizer_param_count(self) -> int:
         opt = getattr(self, "optimizer", None)
         if opt is None or not getattr(opt, "built", False):
@@ -121,6 +105,12 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
+
+    def get_build_config(self) -> dict:
+        """``{"input_shape": [None, 28, 28]}``: the input shape the model was built for, as
+        Keras 3 writes it in ``config.json`` (``None`` when not known yet)."""
+        shape = self.built_input_shape
+        return {"input_shape": list(shape) if shape is not None else None}
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Saves architecture, weights and optimizer state (``.keras`` zip; see saving)."""

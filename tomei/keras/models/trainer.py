@@ -363,14 +363,12 @@ class Trainer:
         self.stop_training = True
 
     def _prepare_for_data(self, x, y):
-        """Builds the model for x, checks labels once, packs weights for the optimizer."""
+        """Builds the model for x and checks the labels once."""
         first = data_mod.take(x, slice(0, 1))
         if not self.built:
             self._build_from_batch(first)
         self._check_targets(y)
         self._train_variables = self.trainable_variables
-        if self._pack_trainable_weights() and self.optimizer.built:
-            self.optimizer._rebuild_for(self._train_variables)
 
     def _check_targets(self, y):
         loss = self._losses_per_output

@@ -3,12 +3,11 @@
 ``apply_gradients(zip(grads, variables))`` runs one step: optional gradient clipping,
 optional decoupled weight decay, then the subclass's ``update_step`` on each variable.
 ``update_step(grad, var, slots, lr)`` works on NumPy arrays *in place*; ``slots`` holds the
-optimizer's state for that variable (e.g. Adam's "momentum" and "velocity").
-
-Speed without tricks: when a model keeps all of its trainable weights as consecutive views
-of one float32 buffer (``Model`` does), the slots are laid out the same way and
-``update_step`` runs ONCE on the whole buffer instead of once per weight. The math is the
-same code either way.
+optimizer's state for that variable (e.g. Adam's "momentum" and "velocity"). It runs once
+per variable, on that variable's own array: no weight is ever moved into storage shared
+with other variables, so a layer shared between two models is updated the same way by
+either model's optimizer (an earlier flat-buffer layout went stale there and measured no
+faster; docs/benchmarks.md).
 
 Denormals: a slot that decays while its gradient stays 0 (a dead ReLU unit, a pixel that
 is almost always blank) drifts into the subnormal range below 1.2e-38, where each float32
@@ -68,7 +67,6 @@ class Optimizer:
         self.iterations = 0
         self._variables: list[Variable] = []
         self._slots: list[dict] = []
-        self._flat = None  # (buffer, flat slots, flat grad) when the variables share a buffer
         self.built = False
 
     # --- learning rate ---------------------------------------------------------------
@@ -88,16 +86,8 @@ class Optimizer:
     def build(self, variables):
         """Creates the slots for ``variables`` (zeros unless ``_initial_slot`` says otherwise)."""
         self._variables = list(variables)
-        buffer = shared_buffer([v.value for v in self._variables])
-        if buffer is not None:
-            flat_slots = {n: self._initial_slot(n, buffer) for n in self.slot_names}
-            self._slots = [{n: _view_like(flat_slots[n], buffer, v.value) for n in self.slot_names}
-                           for v in self._variables]
-            self._flat = (buffer, flat_slots, np.empty_like(buffer))
-        else:
-            self._slots = [{n: self._initial_slot(n, v.value) for n in self.slot_names}
-                           for v in self._variables]
-            self._flat = None
+        self._slots = [{n: self._initial_slot(n, v.value) for n in self.slot_names}
+                       for v in self._variables]
         self.built = True
 
     def _initial_slot(self, name, like):
@@ -143,13 +133,8 @@ class Optimizer:
         if self.weight_decay:
             for v in variables:
                 v.assign_sub(v.value * np.float32(self.weight_decay) * lr)
-        if self._flat is not None:
-            buffer, flat_slots, flat_grad = self._flat
-            np.concatenate([g.ravel() for g in grads], out=flat_grad)
-            self._update_and_flush(flat_grad, buffer, flat_slots, lr)
-        else:
-            for g, v, slots in zip(grads, variables, self._slots):
-                self._update_and_flush(g.astype(v.dtype, copy=False), v.value, slots, lr)
+        for g, v, slots in zip(grads, variables, self._slots):
+            self._update_and_flush(g.astype(v.dtype, copy=False), v.value, slots, lr)
         for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
@@ -236,26 +221,3 @@ def flush_denormals(a: np.ndarray):
     c = a.dtype.type(_FLUSH_BELOW[a.dtype] / np.finfo(a.dtype).eps)
     a += c
     a -= c
-
-
-def shared_buffer(arrays):
-    """The 1-D buffer that ``arrays`` tile in order, back to back, or None."""
-    if not arrays:
-        return None
-    base = arrays[0].base
-    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    offset = 0
-    start = base.__array_interface__["data"][0]
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype or \
-                a.__array_interface__["data"][0] != start + offset * base.itemsize:
-            return None
-        offset += a.size
-    return base if offset == base.size else None
-
-
-def _view_like(flat, buffer, array):
-    start = (array.__array_interface__["data"][0] - buffer.__array_interface__["data"][0]) \
-        // buffer.itemsize
-    return flat[start:start + array.size].reshape(array.shape)

@@ -1,4 +1,4 @@
-"""The Keras cache folders, and the temporary files and folders that become cache entries.
+"""The Keras cache folders: where cached files are looked for, and where they are written.
 
 The cache is the one Keras uses: ``$KERAS_HOME`` or ``~/.keras``, sub-folder ``datasets``.
 When that cannot be written Keras falls back to ``.keras`` in the temporary folder
@@ -6,36 +6,16 @@ When that cannot be written Keras falls back to ``.keras`` in the temporary fold
 folders are owned by the current user and writable by nobody else, because any user of the
 machine can create ``/tmp/.keras`` and plant files in it.
 
-Everything that becomes a cache entry is first written under a hidden temporary name in the
-destination folder, ``.<name>.<pid>.<random>.part`` (created exclusively, as ``mkstemp`` and
-``mkdtemp`` do), then renamed into place once verified. Such a name never matches a file a
-reader looks for, and :func:`remove_stale_temporaries` deletes the ones whose process is gone.
+Cache entries are written through :mod:`tomei.keras.utils.atomic_write` (a hidden temporary
+name, renamed into place once verified).
 """
 
 import os
-import re
-import shutil
 import stat
 import tempfile
-import time
 import warnings
 
-__all__ = [
-    "STALE_SECONDS",
-    "cache_folders",
-    "is_private_folder",
-    "keras_home",
-    "new_temporary_file",
-    "new_temporary_folder",
-    "remove_stale_temporaries",
-    "writable_cache_folder",
-]
-
-# A temporary entry older than this is removed even when its process id is alive again
-# (a shared home seen from several machines, or a recycled pid).
-STALE_SECONDS = 24 * 3600
-
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.part$")
+__all__ = ["cache_folders", "is_private_folder", "keras_home", "writable_cache_folder"]
 
 
 def keras_home():
@@ -147,75 +127,3 @@ def writable_cache_folder(cache_dir=None, cache_subdir="datasets"):
         f"No writable cache folder: tried {', '.join(folders)}. "
         "Set KERAS_HOME to a folder you can write, or pass cache_dir=."
     )
-
-
-def new_temporary_file(folder, name):
-    """Creates ``folder/.<name>.<pid>.<random>.part`` exclusively (mode 0600).
-
-    Returns:
-        ``(fd, path)``: an open OS-level file descriptor and the path, as ``tempfile.mkstemp``.
-    """
-    return tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".part", dir=folder)
-
-
-def new_temporary_folder(folder, name):
-    """Creates the folder ``folder/.<name>.<pid>.<random>.part`` exclusively (mode 0700)."""
-    return tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".part", dir=folder)
-
-
-def _process_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # another user's process, or a platform that cannot tell: keep it
-    return True
-
-
-def remove_stale_temporaries(folder, name=None):
-    """Deletes this user's temporary entries in ``folder`` left by processes that are gone.
-
-    An entry is ``.<name>.<pid>.<random>.part`` (see :func:`new_temporary_file`); it is
-    removed when no process ``pid`` runs any more, or when it is older than
-    :data:`STALE_SECONDS`. Entries owned by another user and symbolic links are left alone.
-
-    Args:
-        folder: str, the folder to clean (missing: nothing happens).
-        name: str or None, only entries for this name (None: all of them).
-
-    Returns:
-        list of str, the paths removed.
-    """
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return []
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    now = time.time()
-    removed = []
-    for entry in entries:
-        match = _TEMPORARY.match(entry)
-        if match is None or (name is not None and match.group("name") != name):
-            continue
-        path = os.path.join(folder, entry)
-        try:
-            info = os.lstat(path)
-        except OSError:
-            continue
-        if stat.S_ISLNK(info.st_mode) or (uid is not None and info.st_uid != uid):
-            continue
-        old = now - info.st_mtime > STALE_SECONDS
-        if not old and _process_alive(int(match.group("pid"))):
-            continue
-        try:
-            if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        except OSError:
-            continue
-        removed.append(path)
-    return removed

@@ -1,4 +1,9 @@
-"""Small TensorFlow-style helpers on the top-level namespace (tf.constant, tf.zeros, ...)."""
+"""TensorFlow's top-level functions that are not differentiable ops.
+
+``tf.constant``, ``tf.zeros``, ``tf.ones``, ``tf.shape``, ``tf.argmax`` and ``tf.random``:
+they make Tensors from NumPy values (the differentiable ``tf.*`` functions are in
+``tomei/engine/ops.py``).
+"""
 from types import SimpleNamespace
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""tomei.inspect: layer outputs, masks, gradients and one training step, checked by hand."""
+"""tomei.inspect (the module tomei/inspection.py): layer outputs, masks, gradients and one training step, checked by hand."""
 import subprocess
 import sys
 
@@ -170,11 +170,11 @@ def test_step_matches_train_on_batch_after_training(batch):
 
 
 def test_import_tomei_does_not_import_inspect():
-    code = ("import sys, tomei; print('tomei.inspect' in sys.modules); "
+    code = ("import sys, tomei; print('tomei.inspection' in sys.modules); "
             "print(tomei.inspect.__name__, callable(tomei.inspect.step))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False", "tomei.inspect", "True"]
+    assert proc.stdout.split() == ["False", "tomei.inspection", "True"]
     with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
         tomei.nonexistent  # noqa: B018
 

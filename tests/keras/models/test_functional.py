@@ -6,7 +6,7 @@ import pytest
 
 import tomei
 from tomei.keras import Input, Model, Sequential, layers, losses, optimizers
-from tomei.keras.layers.functional import KerasTensor
+from tomei.keras.layers.keras_tensor import KerasTensor
 
 RNG = np.random.default_rng(0)
 XA = RNG.normal(size=(64, 6)).astype(np.float32)

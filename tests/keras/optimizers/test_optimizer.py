@@ -1,0 +1,50 @@
+"""The Optimizer base class: per-variable updates, shared layers, state kept by variable."""
+import numpy as np
+
+import tomei as tf
+from tomei.keras import layers, optimizers
+
+
+def _model(shared, name):
+    inputs = tf.keras.Input((3,))
+    return tf.keras.Model(inputs, layers.Dense(1, name=f"{name}_head")(shared(inputs)), name=name)
+
+
+def test_optimizer_of_first_model_still_updates_a_layer_shared_with_a_second_model():
+    """Issue 13 item 2: fitting B once moved the shared weights into B's flat buffer, and
+    A's optimizer then advanced its step count but no longer changed the kernel."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    shared = layers.Dense(4, name="shared")
+    a, b = _model(shared, "a"), _model(shared, "b")
+    for model in (a, b):
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    before = shared.kernel.numpy().copy()
+    grads = [np.ones(v.shape, np.float32) for v in a.trainable_variables]
+    a.optimizer.apply_gradients(zip(grads, a.trainable_variables))
+    np.testing.assert_allclose(shared.kernel.numpy(), before - 0.1, rtol=1e-6)
+    # and a fit of A after B still trains the shared kernel with A's optimizer
+    before = shared.kernel.numpy().copy()
+    a.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert not np.allclose(shared.kernel.numpy(), before)
+
+
+def test_weights_keep_their_own_arrays_after_fit():
+    """No weight is moved into storage shared with another weight."""
+    model = tf.keras.Sequential([tf.keras.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
+    for w in model.weights:
+        assert w.value.base is None, f"{w.path} is a view into another array"
+
+
+def test_slots_follow_each_variable_when_the_variable_list_changes():
+    """State is kept per variable: dropping one variable from the list keeps the other's."""
+    opt = optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    v1, v2 = tf.Variable(np.zeros(2, np.float32)), tf.Variable(np.zeros(3, np.float32))
+    opt.apply_gradients([(np.ones(2, np.float32), v1), (np.ones(3, np.float32), v2)])
+    opt.apply_gradients([(np.ones(3, np.float32), v2)])
+    # v2's momentum carried over: m1 = -0.1, m2 = 0.9 * -0.1 - 0.1 = -0.19; v2 = -0.29
+    np.testing.assert_allclose(v2.numpy(), [-0.29] * 3, rtol=1e-6)
+    assert opt.iterations == 2
