@@ -289,7 +289,9 @@ DATASET_TEXTS_JA: dict[str, str] = {
         "path={path!r} はファイルです。{title} には次のファイルを入れたフォルダーが必要です: "
         "{expected}"
     ),
-    "path_missing": "path={path!r} は存在しません (ファイルかフォルダーを指定してください)。",
+    "path_missing": (
+        "path={path!r} は存在しません ({title} のファイルか、それを入れたフォルダーを指定してください)。"
+    ),
     "fashion_installed": (
         "  - Fashion-MNIST (同じ形の、10 種類の衣類の画像) はこのマシンに入っていて、"
         "オフラインで使えます: fashion_mnist.load_data()、コマンドなら "

@@ -232,7 +232,7 @@ def _explicit(dataset, path):
         fileset = single[0]
         status = _status_of_path(fileset.files[0], path)
         return _explicit_found(dataset, fileset, os.path.dirname(path), [status])
-    raise DatasetNotFoundError([("path_missing", {"path": path})])
+    raise DatasetNotFoundError([("path_missing", {"path": path, "title": dataset.title})])
 
 
 def _status_of_path(data_file, path):

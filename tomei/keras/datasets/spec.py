@@ -49,7 +49,9 @@ TEXTS = {
         "path={path!r} is a folder without the {title} files: expected {expected}."
     ),
     "path_is_file": "path={path!r} is a file; {title} needs a folder holding {expected}.",
-    "path_missing": "path={path!r} does not exist (expected a file or a folder).",
+    "path_missing": (
+        "path={path!r} does not exist (expected a {title} file or a folder holding it)."
+    ),
     "fashion_installed": (
         "  - Fashion-MNIST (same shapes, 10 classes of clothing) is installed here and works "
         "offline: fashion_mnist.load_data(), or on the command line: "
