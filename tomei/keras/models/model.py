@@ -22,7 +22,16 @@ class Model(Trainer, Layer):
 
     ``Model(inputs, outputs, name=None)`` builds a functional model; ``Model()`` subclassed
     with your own ``call`` builds a subclassed model.
+
+    Two tomei extensions travel with the ``.keras`` file (in its ``metadata.json``, which
+    Keras 3 does not read, so Keras still opens the file): ``class_names``, a list of str
+    naming each output class (``tomei predict`` and ``tomei report`` print them), and
+    ``dataset_name``, the ``keras.datasets`` module the model was trained on (``'mnist'``,
+    ``'fashion_mnist'``), which ``tomei report`` evaluates on. Both default to None.
     """
+
+    class_names = None
+    dataset_name = None
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
