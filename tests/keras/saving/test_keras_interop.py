@@ -346,3 +346,20 @@ def test_optimizer_state_continues_across_libraries(keras, tmp_path, name):
         loaded.train_on_batch(x, y)
         for a, b in zip(first.get_weights(), loaded.get_weights()):
             np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-5, atol=1e-6)
+
+
+def test_class_names_in_the_file_and_keras_still_opens_it(keras, tmp_path):
+    """tomei's class names live in metadata.json, which Keras 3 does not read."""
+    model = tk.Sequential([tk.layers.Flatten(input_shape=(28, 28)), tk.layers.Dense(10)])
+    model.class_names = [f"item {i}" for i in range(10)]
+    model.dataset_name = "fashion_mnist"
+    path = str(tmp_path / "named.keras")
+    model.save(path)
+    loaded = tk.models.load_model(path)
+    assert loaded.class_names == [f"item {i}" for i in range(10)]
+    assert loaded.dataset_name == "fashion_mnist"
+    assert tk.models.load_model(path).class_names is not model.class_names  # a copy
+    x = np.random.default_rng(0).random((2, 28, 28)).astype("float32")
+    theirs = keras.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
