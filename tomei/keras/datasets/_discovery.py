@@ -1,6 +1,6 @@
 """Finding a dataset's files: an explicit path, local folders, then a verified download.
 
-Search order (design.md section 3), the same for every dataset:
+Search order (docs/keras_facts.md, 'Datasets'), the same for every dataset:
 
 1. an explicit ``path=`` given to ``load_data`` (a file or a folder);
 2. each folder listed in ``$TOMEI_DATASETS`` (``os.pathsep``-separated), laid out like the

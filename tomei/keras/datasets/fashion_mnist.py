@@ -51,7 +51,7 @@ TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
-# SHA-256 of the decompressed IDX bytes (design.md section 3, measured on the Debian package);
+# SHA-256 of the decompressed IDX bytes (docs/keras_facts.md, 'Datasets'; measured on the Debian package);
 # sizes are those of the upstream gzip files (zalandoresearch/fashion-mnist).
 FILES = (
     DataFile(
