@@ -352,17 +352,17 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     xp = _pad(x.value, pads, lowest)
     taps = _taps(xp, k, strides, (1, 1), (oh, ow))
     out = taps[0].copy()
-    for tap in taps[1:]:
+    # which tap holds each window's max; int8 is a quarter of float32's memory traffic
+    winner = np.zeros(out.shape, dtype=np.int8 if len(taps) < 128 else np.int32)
+    for t, tap in enumerate(taps[1:], start=1):
+        larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
         np.maximum(out, tap, out=out)
+        winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
 
-    def backward(g):  # d max / d pixel = 1 for the window's (first) winner, 0 elsewhere
+    def backward(g):  # d max / d pixel = 1 for the window's winner, 0 for the others
         dxp = np.zeros(xp.shape, dtype=g.dtype)
-        d_taps = _taps(dxp, k, strides, (1, 1), (oh, ow))
-        unclaimed = np.ones(out.shape, dtype=bool)  # windows whose winner is not found yet
-        for tap, d_tap in zip(taps, d_taps):
-            wins = (tap == out) & unclaimed
-            unclaimed &= ~wins
-            d_tap += np.where(wins, g, 0)
+        for t, d_tap in enumerate(_taps(dxp, k, strides, (1, 1), (oh, ow))):
+            d_tap += (winner == t) * g  # windows may overlap (stride < pool size): add up
         return (_crop(dxp, pads, (h, wd)),)
     return record(out, (x,), backward)
 
