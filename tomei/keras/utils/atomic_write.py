@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
@@ -79,8 +80,8 @@ def remove_stale_temps(folder) -> list[str]:
     their process was killed; returns the paths removed.
 
     A file is removed only if all hold: its name has tomei's temporary pattern, it is a
-    regular file (not a symlink) owned by the current user, and its writer's pid is no
-    longer running or it is older than :data:`STALE_AFTER_S`. Errors (a file already gone,
+    regular file or a staging folder (never a symlink) owned by the current user, and its
+    writer's pid is no longer running or it is older than :data:`STALE_AFTER_S`. Errors (a file already gone,
     no permission) are ignored: cleaning up never makes a save fail.
     """
     removed = []
@@ -98,12 +99,17 @@ def remove_stale_temps(folder) -> list[str]:
             info = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if not stat.S_ISREG(info.st_mode) or (uid is not None and info.st_uid != uid):
+        folder_kind = stat.S_ISDIR(info.st_mode)  # a staging folder (tomei report)
+        if not (stat.S_ISREG(info.st_mode) or folder_kind) or \
+                (uid is not None and info.st_uid != uid):
             continue
         if _pid_running(pid) and now - info.st_mtime < STALE_AFTER_S:
             continue
         try:
-            os.unlink(entry.path)
+            if folder_kind:
+                shutil.rmtree(entry.path)  # never follows symlinks inside
+            else:
+                os.unlink(entry.path)
             removed.append(entry.path)
         except OSError:
             pass
