@@ -6,6 +6,7 @@ with every forward, gradient and update readable as plain NumPy.
 from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
+from tomei.engine.device import device  # noqa: F401  (tf.device: '/CPU:0' or '/GPU:0')
 from tomei.engine.ops import (  # noqa: F401
     abs, add, cast, clip as clip_by_value, concat, convert_to_tensor, divide, exp, log, matmul,
     maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,

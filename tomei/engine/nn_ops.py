@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from tomei import config
+from tomei.engine import device
 from tomei.engine.ops import convert_to_tensor, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
@@ -213,7 +214,9 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
     if z.ndim != 2:  # (..., C): work on rows, give back the leading shape
         flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
         return reshape(flat, z.shape[:-1])
-    rows, labels = np.arange(len(z)), np.asarray(labels)
+    rows, labels = np.arange(len(z)), device.like(labels, z)
+    if device.is_device_array(z):
+        rows = device.like(rows, z)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=-1)
@@ -232,7 +235,7 @@ def softmax_cross_entropy(targets, logits) -> Tensor:
     Gradient with respect to the logits: softmax(logits) * sum(targets) - targets.
     """
     logits = convert_to_tensor(logits)
-    t = np.asarray(targets, dtype=logits.dtype)
+    t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     shifted = z - z.max(axis=-1, keepdims=True)
     log_total = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -250,7 +253,7 @@ def sigmoid_cross_entropy(targets, logits) -> Tensor:
     Gradient with respect to z: sigmoid(z) - t.
     """
     logits = convert_to_tensor(logits)
-    t = np.asarray(targets, dtype=logits.dtype)
+    t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     out = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
 
@@ -274,7 +277,7 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
     rng = rng or config.rng()
     shape = x.shape if noise_shape is None else tuple(
         d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
-    kept = rng.random(shape, dtype=np.float32) < keep
+    kept = device.uniform(shape, x.value, rng) < keep
     scale = kept * x.dtype.type(1.0 / keep)  # 0 for dropped units, 1/(1-rate) for kept ones
     # d out/dx = scale (0 for dropped units, 1/(1-rate) for kept ones)
     return record(x.value * scale, (x,), lambda g: (unbroadcast(g * scale, x.shape),))

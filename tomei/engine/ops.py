@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.engine.tensor import Tensor, record
 
 
@@ -34,6 +35,12 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 def _pair(a, b):
     a = convert_to_tensor(a)
     b = convert_to_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
+    if device.array_module(a) is not device.array_module(b):
+        # one operand on the GPU, one on the host: compute where the GPU one lives
+        if device.is_device_array(a.value):
+            b = Tensor(device.like(b.value, a.value))
+        else:
+            a = Tensor(device.like(a.value, b.value))
     return a, b
 
 
@@ -182,13 +189,17 @@ def reshape(x, shape) -> Tensor:
 
 def transpose(x, perm=None) -> Tensor:
     x = convert_to_tensor(x)
-    inverse = None if perm is None else np.argsort(perm)
+    inverse = None if perm is None else tuple(int(i) for i in np.argsort(perm))
     return record(np.transpose(x.value, perm), (x,), lambda g: (np.transpose(g, inverse),))
 
 
 def concat(values, axis=-1) -> Tensor:
     tensors = [convert_to_tensor(v) for v in values]
-    ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    on_gpu = [t.value for t in tensors if device.is_device_array(t.value)]
+    if on_gpu:  # gather every part on the GPU
+        tensors = [t if device.is_device_array(t.value) else Tensor(device.like(t.value, on_gpu[0]))
+                   for t in tensors]
+    ends = [int(e) for e in np.cumsum([t.shape[axis] for t in tensors])[:-1]]
 
     def backward(g):  # each input gets back its own slice of the gradient
         return tuple(np.split(g, ends, axis=axis))
@@ -199,9 +210,7 @@ def getitem(x, index) -> Tensor:
     x = convert_to_tensor(x)
 
     def backward(g):  # scatter the gradient back to the positions that were read
-        full = np.zeros(x.shape, dtype=g.dtype)
-        np.add.at(full, index, g)
-        return (full,)
+        return (device.scatter_add(np.zeros_like(x.value, dtype=g.dtype), index, g),)
     return record(x.value[index], (x,), backward)
 
 
@@ -273,12 +282,12 @@ def _install_operators():
     T.__neg__ = lambda a: negative(a)
     T.__abs__ = lambda a: abs(a)
     T.__getitem__ = lambda a, i: getitem(a, i._value if isinstance(i, Tensor) else i)
-    T.__lt__ = lambda a, b: Tensor(a._value < np.asarray(b))
-    T.__le__ = lambda a, b: Tensor(a._value <= np.asarray(b))
-    T.__gt__ = lambda a, b: Tensor(a._value > np.asarray(b))
-    T.__ge__ = lambda a, b: Tensor(a._value >= np.asarray(b))
-    T.__eq__ = lambda a, b: Tensor(a._value == np.asarray(b))
-    T.__ne__ = lambda a, b: Tensor(a._value != np.asarray(b))
+    T.__lt__ = lambda a, b: Tensor(a._value < device.like(b, a._value))
+    T.__le__ = lambda a, b: Tensor(a._value <= device.like(b, a._value))
+    T.__gt__ = lambda a, b: Tensor(a._value > device.like(b, a._value))
+    T.__ge__ = lambda a, b: Tensor(a._value >= device.like(b, a._value))
+    T.__eq__ = lambda a, b: Tensor(a._value == device.like(b, a._value))
+    T.__ne__ = lambda a, b: Tensor(a._value != device.like(b, a._value))
     T.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 else shape)
     T.T = property(lambda a: transpose(a))
 

@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 
 from tomei import config
+from tomei.engine import device
 
 # Tapes that are currently recording, innermost last.
 _active_tapes: list["GradientTape"] = []
@@ -59,12 +60,14 @@ class Tensor:
         return self._value
 
     def numpy(self) -> np.ndarray:
-        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar)."""
-        v = self._value
+        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar); a tensor
+        on the GPU is copied to the host."""
+        v = device.to_host(self._value)
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype=None, copy=None):
-        v = np.asarray(self._value)  # a full reduction leaves a NumPy scalar, not an array
+        # a full reduction leaves a NumPy scalar, not an array; a GPU array comes to the host
+        v = np.asarray(device.to_host(self._value))
         return v if dtype is None else v.astype(dtype, copy=False)
 
     @property
@@ -93,7 +96,7 @@ class Tensor:
 
     def __repr__(self):
         return (f"<tomei.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
-                f"numpy={np.array_repr(np.asarray(self._value))}>")
+                f"numpy={np.array_repr(np.asarray(self))}>")
 
     def __hash__(self):
         return id(self)
@@ -123,15 +126,25 @@ class Variable(Tensor):
         name: a label such as ``"kernel"``; ``path`` is set by layers ("dense/kernel").
         dtype: optional dtype.
 
-    ``assign`` writes *in place* into the variable's own array.
+    ``assign`` writes *in place* into the variable's own array. Created inside
+    ``with tomei.device('/GPU:0'):`` (or under ``TOMEI_DEVICE=gpu``) the array lives on the
+    GPU; :meth:`to` moves it.
     """
 
     __slots__ = ("trainable", "name", "path", "regularizer", "constraint")
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
         value = initial_value._value if isinstance(initial_value, Tensor) else initial_value
-        super().__init__(np.array(value, dtype=dtype, copy=True) if dtype else value, dtype)
-        if self._value is value or self._value.base is not None or not self._value.flags.writeable:
+        if dtype and device.is_device_array(value):
+            value = value.astype(np.dtype(dtype))  # a copy, on its device
+        elif dtype:
+            value = np.array(value, dtype=dtype, copy=True)
+        super().__init__(value, dtype)
+        if device.current_device() == "gpu" or device.is_device_array(self._value):
+            placed = device.to_device(self._value, "gpu")  # a copy when it came from the host
+            self._value = placed.copy() if placed is value else placed
+        elif self._value is value or self._value.base is not None or \
+                not self._value.flags.writeable:
             self._value = self._value.copy()
         self.trainable = bool(trainable)
         self.name = name or "Variable"
@@ -139,9 +152,14 @@ class Variable(Tensor):
         self.regularizer = None  # set by Layer.add_weight: weights -> scalar penalty
         self.constraint = None  # set by Layer.add_weight: applied after each update
 
+    def to(self, where):
+        """Moves the variable's array to ``where`` (``"cpu"`` or ``"gpu"``); returns self."""
+        self._value = device.to_device(self._value, where)
+        return self
+
     def assign(self, value):
         """Writes ``value`` into the variable in place. Raises ValueError on a shape mismatch."""
-        value = np.asarray(value)
+        value = device.like(value, self._value)
         if value.shape != self._value.shape:
             raise ValueError(
                 f"Variable '{self.path}' has shape {self._value.shape}; cannot assign a value "
@@ -150,16 +168,16 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
-        self._value += np.asarray(delta, dtype=self._value.dtype)
+        self._value += device.like(delta, self._value, self._value.dtype)
         return self
 
     def assign_sub(self, delta):
-        self._value -= np.asarray(delta, dtype=self._value.dtype)
+        self._value -= device.like(delta, self._value, self._value.dtype)
         return self
 
     def __repr__(self):
         return (f"<tomei.Variable '{self.path}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy={np.array_repr(self._value)}>")
+                f"numpy={np.array_repr(np.asarray(self))}>")
 
 
 class GradientTape:
@@ -240,7 +258,7 @@ class GradientTape:
                 f"which the tape cannot see.")
         self._used = True
         seed = (np.ones_like(target._value) if output_gradients is None
-                else np.asarray(output_gradients, dtype=target.dtype))
+                else device.like(output_gradients, target._value, target.dtype))
         outer_tape_records = any(t is not self and t._recording for t in _active_tapes)
         _active_tapes.append(self)  # so that ``tracked`` answers as it did while recording
         try:
@@ -309,6 +327,8 @@ def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
 def _to_array(value, dtype=None) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value._value
+    if device.is_device_array(value):  # a GPU array stays where it is
+        return value if dtype is None else value.astype(np.dtype(dtype), copy=False)
     if dtype is not None:
         return np.asarray(value, dtype=np.dtype(dtype))
     arr = np.asarray(value)
