@@ -196,6 +196,14 @@ def list_gpus() -> list:
     return ["/physical_device:GPU:0"]
 
 
+def free_memory() -> int:
+    """Free bytes on the GPU (unlimited for the tests' stand-in)."""
+    if _gpu_stand_in() is not None:
+        return 1 << 62
+    free, _total = gpu_module().cuda.Device().mem_info
+    return int(free)
+
+
 def should_use_gpu(flops_per_step: float) -> bool:
     """The placement rule of ``fit``: on ``gpu`` always, on ``cpu`` never; under ``auto``,
     when a GPU is present and one training step is estimated at no less than
@@ -230,18 +238,13 @@ def scatter_add(target, index, values):
     return target
 
 
-def uniform(shape, like, rng=None):
-    """Uniform [0, 1) float32 numbers of ``shape`` on the device of ``like``. On the CPU they
-    come from ``rng`` (tomei's seeded NumPy Generator), so seeds reproduce as before; on a GPU
-    from the device's generator, seeded from ``rng`` once."""
-    xp = array_module(like)
-    if xp is np:
-        return rng.random(shape, dtype=np.float32)
-    gen = getattr(_state, "device_rng", None)
-    if gen is None or gen[0] is not rng or gen[1] is not xp:
-        seed = int(rng.integers(2**31)) if rng is not None else None
-        gen = _state.device_rng = (rng, xp, xp.random.RandomState(seed))
-    return gen[2].random_sample(shape, dtype=np.float32)
+def uniform(shape, like, rng):
+    """Uniform [0, 1) float32 numbers of ``shape`` from ``rng`` (tomei's seeded NumPy
+    Generator), on the device of ``like``. They are drawn on the host and copied over, so a
+    seed gives the same dropout masks on the CPU and the GPU (the copy is small next to the
+    products that use it)."""
+    values = rng.random(shape, dtype=np.float32)
+    return values if array_module(like) is np else array_module(like).asarray(values)
 
 
 def like(value, reference, dtype=None):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from tomei import config
+from tomei.engine import device
 from tomei.engine.tensor import Tensor
 
 
@@ -28,7 +29,12 @@ def to_arrays(data, argument: str):
     if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) and \
             np.ndim(data[0]) > 0 and not _is_ragged_numbers(data):
         return [to_arrays(v, f"{argument}[{i}]") for i, v in enumerate(data)]
-    arr = np.asarray(data.value if isinstance(data, Tensor) else data)
+    arr = data.value if isinstance(data, Tensor) else data
+    if device.is_device_array(arr):  # already on the GPU: checked there, left there
+        if arr.dtype.kind == "f" and not bool(np.isfinite(arr).all()):
+            to_arrays(device.to_host(arr), argument)  # raises, naming the first bad value
+        return arr
+    arr = np.asarray(arr)
     if arr.dtype == object:
         raise TypeError(f"{argument} must be numeric array-like; received an array of Python "
                         f"objects (dtype=object) built from {type(data).__name__}.")
@@ -102,10 +108,45 @@ def take(data, index):
         return {k: take(v, index) for k, v in data.items()}
     if isinstance(data, list):
         return [take(v, index) for v in data]
+    if isinstance(index, np.ndarray) and device.is_device_array(data):
+        index = device.like(index, data)  # gather on the GPU
     batch = data[index]
     if batch.dtype.kind == "f" and batch.dtype != config.floatx_dtype():
         batch = batch.astype(config.floatx_dtype())
     return batch
+
+
+#: Data is moved to the GPU whole only when it takes at most this share of the free memory.
+GPU_DATA_SHARE = 0.5
+
+
+def to_device(structure):
+    """Every array of ``structure`` (nested lists/tuples/dicts) moved to the GPU once, floats
+    as float32, so that each batch is gathered there. Returned unchanged when it would take
+    more than :data:`GPU_DATA_SHARE` of the GPU's free memory (then each batch is copied
+    over as it is used)."""
+    arrays = []
+    _map(structure, lambda a: arrays.append(a) if isinstance(a, np.ndarray) else None)
+    size = sum(a.size * min(a.itemsize, 4) for a in arrays)
+    if size > GPU_DATA_SHARE * device.free_memory():
+        return structure
+    return _map(structure, _to_gpu)
+
+
+def _to_gpu(a):
+    if not isinstance(a, np.ndarray):
+        return a
+    if a.dtype.kind == "f" and a.dtype != config.floatx_dtype():
+        a = a.astype(config.floatx_dtype())
+    return device.to_device(a, "gpu")
+
+
+def _map(structure, fn):
+    if isinstance(structure, dict):
+        return {k: _map(v, fn) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map(v, fn) for v in structure)
+    return fn(structure)
 
 
 def split_validation(x, y, sample_weight, fraction):

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer, snake_case
 from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
@@ -145,7 +146,7 @@ def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
         return arrays
     for group in slot_groups(optimizer):
         for v in variables:
-            arrays.extend(np.asarray(slots_of[id(v)][name]) for name in group)
+            arrays.extend(np.asarray(device.to_host(slots_of[id(v)][name])) for name in group)
     if hasattr(optimizer, "u_product"):  # Nadam's running product of momentum factors
         arrays.append(np.asarray(optimizer.u_product, np.float32))
     return arrays
