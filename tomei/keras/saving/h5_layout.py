@@ -116,7 +116,7 @@ def _write_layer(group, layer):
     own = group.create_group("vars")
     own.attrs["name"] = str(layer.name)
     for i, var in enumerate(own_variables(layer)):
-        own.create_dataset(str(i), data=np.asarray(var.value))
+        own.create_dataset(str(i), data=var.numpy())  # a host copy, also from the GPU
     for name, content in children(layer):
         if isinstance(content, list):
             container = group.create_group(name)
