@@ -34,7 +34,8 @@ import numpy as np
 
 from tomei.engine import device
 from tomei.keras import serialization
-from tomei.keras.layers.layer import Layer, snake_case
+from tomei.keras.layers.layer import Layer
+from tomei.keras.naming import snake_case
 from tomei.keras.saving.safety import (
     ModelFileError,
     h5_get,
