@@ -68,6 +68,20 @@ METRICS = [
     ("peak_rss_mb", "peak RSS (MB)", None),
     ("process_wall_s", "whole tutorial process (s)", None),
 ]
+# Issue 16's targets: (text, kind, key, peer or None, threshold). "ratio": peer / tomei of
+# the mean must be at least the threshold; "max": tomei's mean at most; "min": at least.
+TARGETS = [
+    ("fit at least 1.25x faster than Keras 3 on JAX", "ratio", "fit_s_per_epoch", "keras-jax",
+     1.25),
+    ("fit at least 3.5x faster than TensorFlow", "ratio", "fit_s_per_epoch", "tf", 3.5),
+    ("fit at least 2x faster than PyTorch eager", "ratio", "fit_s_per_epoch", "torch", 2.0),
+    ("evaluate at least 3x faster than every peer", "ratio", "evaluate_s", "*", 3.0),
+    ("predict at least 3x faster than every peer", "ratio", "predict_s", "*", 3.0),
+    ("import tomei at most 0.2 s", "max", "import_s", None, 0.2),
+    ("peak RSS of the whole tutorial at most 0.6 GB", "max", "peak_rss_mb", None, 600.0),
+    ("test accuracy on MNIST at least 0.975 (mean of the seeds)", "min", "test_accuracy", None,
+     0.975),
+]
 RATIO_METRICS = ["import_s", "load_s", "fit_s_per_epoch", "fit_best_epoch_s", "evaluate_s",
                  "predict_s", "peak_rss_mb", "process_wall_s"]
 
@@ -376,6 +390,9 @@ def render_markdown(report) -> str:
                 f"{SHORT[n]} fit / tomei fit = "
                 f"{report['ratios'][n]['fit_s_per_epoch']['ratio_of_means']:.1f}x"
                 for n in peers if report["ratios"][n].get("fit_s_per_epoch")) + "."]
+        targets = render_targets(report)
+        if targets:
+            parts += ["", targets]
         parts += ["", "### Seconds per epoch, each run", ""]
         rows = []
         for n in ok:
@@ -391,6 +408,34 @@ def render_markdown(report) -> str:
     if report.get("scaling"):
         parts += ["", render_scaling(report)]
     return "\n".join(parts) + "\n"
+
+
+def render_targets(report) -> str:
+    """Each target of TARGETS: what was measured in this invocation and whether it is met."""
+    fws, ratios = report["frameworks"], report.get("ratios", {})
+    tomei = fws.get("tomei", {}).get("summary")
+    if not tomei:
+        return ""
+    rows = []
+    for text, kind, key, peer, threshold in TARGETS:
+        if kind == "ratio":
+            peers = [n for n in ratios if peer in ("*", n)]
+            values = {n: (ratios[n].get(key) or {}).get("ratio_of_means") for n in peers}
+            values = {n: v for n, v in values.items() if v is not None}
+            if not values:
+                continue
+            measured = ", ".join(f"{SHORT[n]} {v:.2f}x" for n, v in values.items())
+            met = all(v >= threshold for v in values.values())
+        else:
+            stat = tomei.get(key)
+            if not stat or (key == "test_accuracy" and report["data"]["source"] != "mnist"):
+                continue
+            value = stat["mean"]
+            measured = fmt(value, 4 if key == "test_accuracy" else None)
+            met = value <= threshold if kind == "max" else value >= threshold
+        rows.append([text, measured, "yes" if met else "**no**"])
+    return "\n".join(["### Against the targets of issue 16", "",
+                      md_table(["target", "measured (this invocation)", "met"], rows)])
 
 
 def fmt_points(peer, tomei):

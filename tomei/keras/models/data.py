@@ -145,6 +145,7 @@ def value_range(data, sample_rows=1024):
 
 
 def flat(data):
+    """The arrays of ``data`` as a list: [] for None, a dict's values by sorted key, a list as is, else [data]."""
     if data is None:
         return []
     if isinstance(data, dict):
