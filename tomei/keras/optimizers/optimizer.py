@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from tomei.engine import device, fused
-from tomei.engine.tensor import Tensor, Variable
+from tomei.engine.tensor import Variable
 from tomei.keras.naming import snake_case
 
 
