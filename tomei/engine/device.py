@@ -137,7 +137,10 @@ def set_gpu_stand_in(module):
 
 
 def _parse(name) -> str:
-    text = str(name).strip().lower().replace("/device:", "/")
+    if not isinstance(name, str):
+        raise TypeError(f"device: expected a device name string such as '/GPU:0' or 'CPU:0'; "
+                        f"received {type(name).__name__}.")
+    text = name.strip().lower().replace("/device:", "/")
     text = text.lstrip("/")
     kind, _, index = text.partition(":")
     if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
