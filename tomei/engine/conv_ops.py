@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from tomei.engine import device
-from tomei.engine.ops import convert_to_tensor, reshape
+from tomei.engine.ops import align, convert_to_tensor, reshape
 from tomei.engine.tensor import Tensor, record
 
 _sliding_window_view = np.lib.stride_tricks.sliding_window_view
@@ -197,7 +197,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
     Forward: im2col + one product; backward: two products + col2im (module docstring).
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NHWC", "conv2d")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
@@ -255,7 +255,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         ValueError: when conv2d of ``output_shape`` would not give the input's size, or the
             channels disagree. NotImplementedError: NCHW.
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NHWC", "conv2d_transpose")
     out_shape = tuple(int(d) for d in np.ravel(np.asarray(output_shape)))
     if x.ndim != 4 or w.ndim != 4 or len(out_shape) != 4:
@@ -301,7 +301,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
     Returns:
         (N, OW, O) Tensor.
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NWC", "conv1d")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(f"conv1d expects a 3-D input (N, W, C) and 3-D filters (K, C, O); "

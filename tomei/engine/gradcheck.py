@@ -124,6 +124,7 @@ def op_cases():
         ("reduce_max", lambda x: ops.reduce_max(x, axis=-1), [normal(3, 4)]),
         ("reduce_min", lambda x: ops.reduce_min(x, axis=0), [normal(3, 4)]),
         ("relu", nn_ops.relu, [away(3, 4)]),
+        ("bias_relu", nn_ops.bias_relu, [away(3, 4), rng.uniform(-0.02, 0.02, size=4)]),
         ("leaky_relu", nn_ops.leaky_relu, [away(3, 4)]),
         ("sigmoid", nn_ops.sigmoid, [normal(3, 4) * 3]),
         ("tanh", nn_ops.tanh, [normal(3, 4)]),

@@ -14,7 +14,7 @@ import numpy as np
 
 from tomei import config
 from tomei.engine import device, fused
-from tomei.engine.ops import convert_to_tensor, reshape, unbroadcast
+from tomei.engine.ops import align, convert_to_tensor, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
 
@@ -39,7 +39,7 @@ def bias_relu(x, bias) -> Tensor:
     Gradients: d/dx = [out > 0] (0 at 0, as ``relu``); d/dbias = that, summed over every
     axis but the last.
     """
-    x, bias = convert_to_tensor(x), convert_to_tensor(bias)
+    x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
     k = fused.loaded(x.value, bias.value)
     if k is not None and _fusable(x.value, bias.value):
         out = np.empty_like(x.value)

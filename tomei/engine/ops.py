@@ -38,13 +38,21 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 def _pair(a, b):
     a = convert_to_tensor(a)
     b = convert_to_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
-    if device.array_module(a) is not device.array_module(b):
-        # one operand on the GPU, one on the host: compute where the GPU one lives
-        if device.is_device_array(a.value):
-            b = Tensor(device.like(b.value, a.value))
-        else:
-            a = Tensor(device.like(a.value, b.value))
-    return a, b
+    return align(a, b)
+
+
+def align(*tensors) -> tuple:
+    """The tensors, all on one device: when any lives on the GPU, the host ones are copied
+    there (a recorded copy, so gradients flow back to the host). Same objects otherwise."""
+    gpu = next((t.value for t in tensors if device.is_device_array(t.value)), None)
+    if gpu is None:
+        return tensors
+    return tuple(t if device.is_device_array(t.value) else _copy_to(t, gpu) for t in tensors)
+
+
+def _copy_to(t, reference) -> Tensor:
+    # d copy(t)/dt = 1: the gradient goes back to where t lives
+    return record(device.like(t.value, reference), (t,), lambda g: (device.like(g, t.value),))
 
 
 # --- elementwise arithmetic -------------------------------------------------------
@@ -230,10 +238,7 @@ def concat(values, axis=-1) -> Tensor:
     """The tensors of ``values`` joined along ``axis`` (default -1) (``tf.concat``); their other
     axes must match. Gradient: each input gets its own slice of g."""
     tensors = [convert_to_tensor(v) for v in values]
-    on_gpu = [t.value for t in tensors if device.is_device_array(t.value)]
-    if on_gpu:  # gather every part on the GPU
-        tensors = [t if device.is_device_array(t.value) else Tensor(device.like(t.value, on_gpu[0]))
-                   for t in tensors]
+    tensors = align(*tensors)  # every part on one device
     ends = [int(e) for e in np.cumsum([t.shape[axis] for t in tensors])[:-1]]
 
     def backward(g):  # each input gets back its own slice of the gradient

@@ -61,7 +61,8 @@ def train(build, shape, loss, on_gpu, y_onehot=False, **fit):
 @pytest.mark.parametrize("build, shape, loss, onehot", [
     (tutorial_model, (28, 28),
      tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), False),
-], ids=["tutorial"])
+    (convnet, (12, 12, 1), "categorical_crossentropy", True),
+], ids=["tutorial", "convnet"])
 def test_fit_on_the_device_gives_the_host_numbers(gpu, build, shape, loss, onehot):
     host_model, host_hist, x, y = train(build, shape, loss, False, onehot,
                                         validation_split=0.25)
