@@ -101,6 +101,12 @@ class StrictArray(NDArrayOperatorsMixin):
             return _wrap(attr(*args, **kwargs))
         return method
 
+    def min(self, axis=None, out=None, keepdims=False):  # CuPy's signature: no initial=
+        return _wrap(self.a.min(axis=axis, keepdims=keepdims))
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return _wrap(self.a.max(axis=axis, keepdims=keepdims))
+
     def __getitem__(self, index):
         plain = []
         index = _unwrap(index, plain)

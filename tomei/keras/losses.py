@@ -92,8 +92,8 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ValueError(f"Sparse labels must be whole numbers (class indices); received "
                              f"{argument}[{i}] = {labels.ravel()[i].item()!r}.")
-    if device.is_device_array(labels):  # two numbers come back from the GPU, not the labels
-        if labels.size == 0 or (0 <= float(labels.min()) and float(labels.max()) < num_classes):
+    if device.is_device_array(labels):  # one answer comes back from the GPU, not the labels
+        if labels.size == 0 or not bool(((labels < 0) | (labels >= num_classes)).any()):
             return
         labels = device.to_host(labels)
     lo, hi = labels.min(initial=0), labels.max(initial=0)
@@ -139,8 +139,12 @@ def _warn_once(owner, key, message):
 def _check_probabilities(loss, y_pred):
     """Warns once when from_logits=False receives rows that are not probability vectors."""
     v = y_pred.value
-    if v.min(initial=0) < 0 or v.max(initial=0) > 1 or (
-            v.ndim and v.shape[-1] > 1 and np.abs(v.sum(axis=-1) - 1).max() > 1e-3):
+    if v.size == 0 or "probs" in loss.__dict__.get("_warned", ()):
+        return
+    off = (v.min() < 0) | (v.max() > 1)  # one answer to wait for when v is on the GPU
+    if v.ndim and v.shape[-1] > 1:
+        off = off | (np.abs(v.sum(axis=-1) - 1).max() > 1e-3)
+    if bool(off):
         _warn_once(loss, "probs", (
             f"{type(loss).__name__} got from_logits=False, but y_pred does not look like "
             f"probabilities (values outside [0, 1] or rows not summing to 1). If the last layer "

@@ -229,10 +229,11 @@ class Trainer:
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        value = float(loss.value)  # (from the GPU: one wait for the step to finish)
+        self._loss_tracker.update_state(value, sample_weight=_batch_len(x))
         self._update_output_losses(_batch_len(x))
         self._update_metrics(y, y_pred, sample_weight)
-        return float(loss.value)
+        return value
 
     def test_step(self, x, y, sample_weight=None):
         y_pred = self(x, training=False)
