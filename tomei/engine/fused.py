@@ -39,6 +39,9 @@ import types
 
 import numpy as np
 
+#: The float types the kernels take (native byte order); anything else stays on NumPy.
+FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 _MODES = ("auto", "off")
 _OFF_WORDS = ("0", "off", "false", "no", "numpy")
 _ON_WORDS = ("", "1", "on", "true", "yes", "auto")
