@@ -209,7 +209,7 @@ def main(argv=None):
     report["one_off"] = one_off_cost()
 
     print(f"\nKernels in isolation (min of {args.reps} calls, microseconds; numexpr 1 thread)\n")
-    print(f"| chain | NumPy | numba | numexpr | NumPy / numba |\n|---|---|---|---|---|")
+    print("| chain | NumPy | numba | numexpr | NumPy / numba |\n|---|---|---|---|---|")
     for name, row in report["kernels_us"].items():
         cells = [f"{row[i]['min_us']:.1f}" if i in row else "-"
                  for i in ("numpy", "numba", "numexpr")]

@@ -26,15 +26,40 @@ def _shape(shape) -> tuple:
 
 
 def zeros(shape, dtype="float32") -> Tensor:
+    """A Tensor of zeros of ``shape`` (ints, a list, or a Tensor such as ``tf.shape(x)``); dtype default float32."""
     return Tensor(np.zeros(_shape(shape), dtype=dtype))
 
 
 def ones(shape, dtype="float32") -> Tensor:
+    """A Tensor of ones of ``shape``; dtype default float32 (as ``tf.ones``)."""
     return Tensor(np.ones(_shape(shape), dtype=dtype))
 
 
 def shape(x) -> Tensor:
+    """The shape of ``x`` as a 1-D int32 Tensor (as ``tf.shape``)."""
     return Tensor(np.asarray(np.shape(np.asarray(x)), dtype=np.int32))
+
+
+def linspace(start, stop, num, name=None, axis=0) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive (``tf.linspace``).
+    Python numbers give float32; float64 inputs keep float64. Raises ValueError if
+    ``num`` < 1."""
+    if int(num) < 1:
+        raise ValueError(f"linspace: num must be a positive integer; received num={num!r}.")
+    dtype = np.result_type(*(np.asarray(v).dtype for v in (start, stop)
+                             if isinstance(v, (np.ndarray, np.generic, Tensor))), np.float32) \
+        if any(isinstance(v, (np.ndarray, np.generic, Tensor)) for v in (start, stop)) else np.float32
+    return Tensor(np.linspace(np.asarray(start), np.asarray(stop), int(num), axis=axis).astype(dtype))
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Tensor:
+    """Clips ``t`` to [clip_value_min, clip_value_max] element-wise; the gradient is 1 inside
+    the range and 0 outside (``tf.clip_by_value``). Raises ValueError if min > max."""
+    from tomei.engine.ops import clip
+    if np.any(np.asarray(clip_value_min) > np.asarray(clip_value_max)):
+        raise ValueError(f"clip_by_value: clip_value_min={clip_value_min} is larger than "
+                         f"clip_value_max={clip_value_max}.")
+    return clip(t, clip_value_min, clip_value_max)
 
 
 def argmax(x, axis=-1, output_type="int64") -> Tensor:

@@ -84,6 +84,8 @@ def sigmoid(x) -> Tensor:
 
 
 def tanh(x) -> Tensor:
+    """Hyperbolic tangent elementwise (``tf.tanh``), values in (-1, 1); same shape and dtype.
+    Gradient: g * (1 - tanh(x)^2)."""
     x = convert_to_tensor(x)
     out = np.tanh(x.value)
     return record(out, (x,), lambda g: (g * (1 - out * out),))  # d tanh/dx = 1 - tanh^2

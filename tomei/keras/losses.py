@@ -112,6 +112,12 @@ def _sparse_labels(y_true, y_pred):
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]  # (N, 1) -> (N,)
     if labels.shape != y_pred.shape[:-1]:
+        if labels.ndim == y_pred.ndim + 1 and labels.shape[:-1] == y_pred.shape:
+            raise ValueError(
+                f"The arguments look swapped: y_true has shape {labels.shape}, like predictions, "
+                f"and y_pred has shape {y_pred.shape}, like labels. The order is "
+                f"(y_true, y_pred): labels first, then the model's predictions, e.g. "
+                f"loss_fn(y_train[:1], predictions).")
         raise ValueError(f"Sparse labels must have shape {y_pred.shape[:-1]} (one class index "
                          f"per sample) to match predictions of shape {y_pred.shape}; received "
                          f"y_true with shape {labels.shape}.")
@@ -518,25 +524,33 @@ def _match_shape(t, y_pred):
 
 # Function forms (per-sample values, no reduction), as keras.losses.<name>.
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None):
+    """Per-sample -log p[label] for integer labels y_true (N,) and y_pred (N, C)
+    (probabilities, or logits with ``from_logits=True``); shape (N,). See SparseCategoricalCrossentropy."""
     return SparseCategoricalCrossentropy(from_logits, ignore_class).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample -sum(y_true * log p) for one-hot y_true (N, C); shape (N,).
+    See CategoricalCrossentropy (``from_logits``, ``label_smoothing``)."""
     return CategoricalCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample mean over the last axis of the binary cross-entropy; shape (N,).
+    See BinaryCrossentropy (``from_logits``, ``label_smoothing``)."""
     return BinaryCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_squared_error(y_true, y_pred):
+    """Per-sample mean((y_true - y_pred)^2) over the last axis; shape (N,)."""
     return MeanSquaredError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Per-sample mean(|y_true - y_pred|) over the last axis; shape (N,)."""
     return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
 
 

@@ -1,7 +1,7 @@
 """Weights and optimizer state in the Keras 3 HDF5 layout (``model.weights.h5``).
 
 The same layout is used inside a ``.keras`` archive and in a ``.weights.h5`` file
-(keras_facts.md §5; source: keras/src/saving/saving_lib.py)::
+(docs/keras_facts.md, 'The .keras file')::
 
     vars/                        the model's own variables (usually none); attr name=<model name>
     layers/<key>/vars/0, 1, ...  each layer's variables, trainable first, in creation order
@@ -27,7 +27,6 @@ depth); weights holding NaN or infinite values load with a warning naming them.
 """
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np

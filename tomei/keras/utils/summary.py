@@ -1,6 +1,6 @@
 """``model.summary()``: the Keras 3 table of layers, output shapes and parameter counts.
 
-Layout (keras_facts.md §4): box-drawing table, 76 characters wide when not on a terminal
+Layout (docs/keras_facts.md, 'model.summary()'): box-drawing table, 76 characters wide when not on a terminal
 (min(88, columns - 4) on one), columns at 45 % / 80 % / 100 % of the width, then
 " Total params: 101,770 (397.54 KB)" style footers (float32 = 4 bytes per parameter).
 """
@@ -20,6 +20,7 @@ def format_bytes(n: float) -> str:
 
 
 def format_shape(shape) -> str:
+    """A shape as ``summary()`` prints it: ``(None, 10)``, ``(None,)``; '?' when unknown."""
     if shape is None or isinstance(shape, str):
         return "?"  # not known (a layer of a subclassed model that was never traced)
     if isinstance(shape, list):
