@@ -37,6 +37,18 @@ CASES = {
     "ReLU": ({"max_value": 0.6, "negative_slope": 0.1, "threshold": 0.05}, (5,)),
     "Reshape": ({"target_shape": (3, 2)}, (6,)),
     "Softmax": ({}, (5,)),
+    "Conv1D": ({"filters": 3, "kernel_size": 3, "padding": "causal"}, (7, 2)),
+    "Conv2D": ({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (7, 6, 2)),
+    "Conv2DTranspose": ({"filters": 3, "kernel_size": 3, "strides": 2}, (3, 4, 2)),
+    "MaxPooling1D": ({"pool_size": 2}, (7, 3)),
+    "MaxPooling2D": ({"pool_size": 3, "strides": 2, "padding": "same"}, (7, 6, 2)),
+    "AveragePooling2D": ({"pool_size": 2}, (6, 5, 2)),
+    "GlobalAveragePooling1D": ({}, (7, 3)),
+    "GlobalAveragePooling2D": ({"keepdims": True}, (5, 4, 3)),
+    "GlobalMaxPooling2D": ({}, (5, 4, 3)),
+    "UpSampling2D": ({"size": (2, 3)}, (3, 4, 2)),
+    "ZeroPadding2D": ({"padding": ((1, 2), (0, 1))}, (3, 4, 2)),
+    "SpatialDropout2D": ({"rate": 0.3}, (3, 4, 2)),
 }
 NOT_CALLED_ON_DATA = {"InputLayer"}  # made by Input(); every model exercises it
 RTOL = ATOL = 1e-5
