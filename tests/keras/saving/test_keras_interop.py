@@ -65,6 +65,8 @@ CASES = {
     "BatchNormalization": ("seq", (6,), [("Dense", {"units": 5}), ("BatchNormalization", {}),
                                          ("Dense", {"units": 2})]),
     "Normalization": ("seq", (6,), [("Normalization", {"axis": -1}), ("Dense", {"units": 2})]),
+    "Embedding": ("seq", (7,), [("Embedding", {"input_dim": 12, "output_dim": 3}),
+                                ("Flatten", {}), ("Dense", {"units": 2})]),
     "Concatenate": MERGE("Concatenate"),
     "Add": MERGE("Add"),
     "Multiply": MERGE("Multiply"),
@@ -93,6 +95,9 @@ def build(lib, spec):
 
 def data(spec, n=16, seed=0):
     rng = np.random.default_rng(seed)
+    first = spec[2][0]
+    if first[0] == "Embedding":  # ids (whole numbers in float32, as Keras's default Input)
+        return rng.integers(0, first[1]["input_dim"], (n,) + tuple(spec[1])).astype(np.float32)
     return rng.normal(0, 1.5, (n,) + tuple(spec[1])).astype(np.float32)
 
 

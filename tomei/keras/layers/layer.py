@@ -60,6 +60,7 @@ class Layer:
     """
 
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
+    _same_input_shape = True  # later calls must match the built shape (False: any shape)
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
@@ -235,7 +236,8 @@ class Layer:
         return cached
 
     def _build_once(self, input_shape):
-        self._input_spec_shape = (None,) + tuple(input_shape[1:]) if _is_shape(input_shape) else None
+        self._input_spec_shape = (None,) + tuple(input_shape[1:]) \
+            if self._same_input_shape and _is_shape(input_shape) else None
         self.build(input_shape)
         self.built = True
 
