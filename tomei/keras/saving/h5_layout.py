@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer, snake_case
 from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
 
@@ -62,8 +63,7 @@ def children(layer) -> list:
     A model's layers go in a "layers" container; a custom layer's sublayers are stored under
     the attribute that holds them (sorted, private names last), lists as containers.
     """
-    from tomei.keras.models.model import Model
-    if isinstance(layer, Model):
+    if serialization.is_registered_instance(layer, "Model"):  # saving never imports models
         layers = layer.layers
         return [("layers", list(zip(unique_keys(layers), layers)))] if layers else []
     if not layer._sublayers:
