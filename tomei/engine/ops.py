@@ -10,8 +10,11 @@ Broadcasting (NumPy rules) is undone in one place, :func:`unbroadcast`.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from tomei.engine import tensor as _tensor_module
 from tomei.engine.tensor import Tensor, record
 
 
@@ -285,32 +288,5 @@ def reduce_min(x, axis=None, keepdims=False) -> Tensor:
 
 
 # --- Python operators on Tensor ------------------------------------------------------
-
-def _install_operators():
-    T = Tensor
-    T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(convert_to_tensor(b, a.dtype), a)
-    T.__sub__ = lambda a, b: subtract(a, b)
-    T.__rsub__ = lambda a, b: subtract(convert_to_tensor(b, a.dtype), a)
-    T.__mul__ = lambda a, b: multiply(a, b)
-    T.__rmul__ = lambda a, b: multiply(convert_to_tensor(b, a.dtype), a)
-    T.__truediv__ = lambda a, b: divide(a, b)
-    T.__rtruediv__ = lambda a, b: divide(convert_to_tensor(b, a.dtype), a)
-    T.__matmul__ = lambda a, b: matmul(a, b)
-    T.__rmatmul__ = lambda a, b: matmul(convert_to_tensor(b, a.dtype), a)
-    T.__pow__ = lambda a, b: power(a, b)
-    T.__rpow__ = lambda a, b: power(convert_to_tensor(b, a.dtype), a)
-    T.__neg__ = lambda a: negative(a)
-    T.__abs__ = lambda a: abs(a)
-    T.__getitem__ = lambda a, i: getitem(a, i._value if isinstance(i, Tensor) else i)
-    T.__lt__ = lambda a, b: Tensor(a._value < np.asarray(b))
-    T.__le__ = lambda a, b: Tensor(a._value <= np.asarray(b))
-    T.__gt__ = lambda a, b: Tensor(a._value > np.asarray(b))
-    T.__ge__ = lambda a, b: Tensor(a._value >= np.asarray(b))
-    T.__eq__ = lambda a, b: Tensor(a._value == np.asarray(b))
-    T.__ne__ = lambda a, b: Tensor(a._value != np.asarray(b))
-    T.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 else shape)
-    T.T = property(lambda a: transpose(a))
-
-
-_install_operators()
+# Tensor's operators (written out in tensor.py: ``a + b`` is ``add(a, b)``) call this module.
+_tensor_module._ops = sys.modules[__name__]

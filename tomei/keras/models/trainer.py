@@ -276,7 +276,7 @@ class Trainer:
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         if y is None:
             raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
         val = None
@@ -286,9 +286,9 @@ class Trainer:
             (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
                                                                    validation_split)
         n = data_mod.num_samples(("x", x), ("y", y))
-        if class_weight is not None:
-            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
         self._prepare_for_data(x, y)
+        if class_weight is not None:
+            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
         self._fit_input_range = data_mod.value_range(x)
         steps = math.ceil(n / batch_size)
         if steps_per_epoch:
@@ -414,7 +414,8 @@ class Trainer:
         batch_size = _check_batch_size(batch_size)
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
         self._warn_if_scaled_differently(x, "evaluate")
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+        steps = data_mod.check_steps(steps)
         n = data_mod.num_samples(("x", x), ("y", y))
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
@@ -453,6 +454,7 @@ class Trainer:
         batch_size = _check_batch_size(batch_size)
         x = data_mod.to_arrays(x, "x")
         self._warn_if_scaled_differently(x, "predict")
+        steps = data_mod.check_steps(steps)
         n = data_mod.num_samples(("x", x))
         total_steps = math.ceil(n / batch_size)
         if steps is not None:
@@ -509,18 +511,54 @@ class Trainer:
             first = start // batch_size
             yield range(first, math.ceil(stop / batch_size)), slice(start, stop)
 
+    def _class_weights_to_samples(self, y, class_weight, sample_weight):
+        """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
+        classes not in the dict weigh 1.0, as in Keras.
+
+        Raises:
+            ValueError: several outputs, class_weight together with sample_weight, a key that
+                is not a class index of this model's output, or a negative or non-finite
+                weight.
+        """
+        if not isinstance(y, np.ndarray):
+            raise ValueError("class_weight is supported for a single output only.")
+        if sample_weight is not None:  # Keras 3 refuses the pair too
+            raise ValueError("Pass either class_weight or sample_weight, not both: received "
+                             "both. To combine them, multiply the class weights into "
+                             "sample_weight.")
+        if not isinstance(class_weight, dict):
+            raise ValueError(f"class_weight must be a dict {{class index: weight}}; received "
+                             f"{type(class_weight).__name__}.")
+        one_hot = y.ndim > 1 and y.shape[-1] > 1
+        outputs = int(self.compute_output_shape_for_data()[-1])
+        num_classes = y.shape[-1] if one_hot else max(2, outputs)
+        for cls, w in class_weight.items():
+            if not isinstance(cls, (int, np.integer)) or isinstance(cls, bool) or \
+                    not 0 <= cls < num_classes:
+                raise ValueError(f"class_weight keys must be class indices 0..{num_classes - 1} "
+                                 f"(the model has {num_classes} classes); received key {cls!r}.")
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(w) or w < 0:
+                raise ValueError(f"class_weight[{cls}] must be a finite number >= 0; received "
+                                 f"{w!r}.")
+        labels = np.argmax(y, axis=-1) if one_hot else y.reshape(len(y))
+        weights = np.ones(len(labels), dtype=np.float32)
+        for cls, w in class_weight.items():
+            weights[labels == cls] = w
+        return weights
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch")
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        if class_weight is not None:
-            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
         self._prepare_for_data(x, y)
+        if class_weight is not None:
+            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
         batch = slice(0, n)
         self.train_step(data_mod.take(x, batch), data_mod.take(y, batch),
-                        data_mod.take(data_mod.to_arrays(sample_weight, "sample_weight"), batch))
+                        data_mod.take(data_mod.to_weights(sample_weight, "sample_weight"), batch))
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -532,7 +570,7 @@ class Trainer:
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
         self.test_step(data_mod.take(x, slice(0, n)), data_mod.take(y, slice(0, n)),
-                       data_mod.to_arrays(sample_weight, "sample_weight"))
+                       data_mod.to_weights(sample_weight, "sample_weight"))
         return self._batch_result(return_dict)
 
     def predict_on_batch(self, x):
@@ -586,18 +624,4 @@ def _unpack_validation(validation_data):
     x, y = validation_data[0], validation_data[1]
     w = validation_data[2] if len(validation_data) == 3 else None
     return (data_mod.to_arrays(x, "validation_data[0]"), data_mod.to_arrays(y, "validation_data[1]"),
-            data_mod.to_arrays(w, "validation_data[2]"))
-
-
-def _class_weights_to_samples(y, class_weight, sample_weight):
-    """Per-sample weights from {class: weight} (sparse labels or one-hot rows)."""
-    if not isinstance(y, np.ndarray):
-        raise ValueError("class_weight is supported for a single output only.")
-    if sample_weight is not None:  # Keras 3 refuses the pair too
-        raise ValueError("Pass either class_weight or sample_weight, not both: received both. "
-                         "To combine them, multiply the class weights into sample_weight.")
-    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    weights = np.ones(len(labels), dtype=np.float32)
-    for cls, w in class_weight.items():
-        weights[labels == cls] = w
-    return weights if sample_weight is None else weights * np.asarray(sample_weight, np.float32)
+            data_mod.to_weights(w, "validation_data[2]"))

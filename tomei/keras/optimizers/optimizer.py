@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from tomei.engine.tensor import Tensor, Variable
+from tomei.keras.naming import snake_case
 
 
 class Optimizer:
@@ -55,7 +56,6 @@ class Optimizer:
             if not np.isfinite(learning_rate) or learning_rate < 0:
                 raise ValueError(f"learning_rate must be a non-negative number; received "
                                  f"learning_rate={learning_rate!r}.")
-        from tomei.keras.layers.layer import snake_case
         self.name = name or snake_case(type(self).__name__)
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
