@@ -13,6 +13,7 @@ from tomei.engine.ops import (  # noqa: F401
 )
 from tomei.tf_functions import argmax, constant, ones, random, shape, zeros  # noqa: F401
 from tomei import nn  # noqa: F401
+from tomei import strings  # noqa: F401
 from tomei import keras  # noqa: F401
 
 newaxis = None  # tf.newaxis: x[..., tf.newaxis] adds an axis, as np.newaxis
@@ -21,6 +22,7 @@ float64 = "float64"
 int32 = "int32"
 int64 = "int64"
 uint8 = "uint8"
+string = "string"  # tf.string: Input(shape=(1,), dtype=tf.string) for text
 
 
 def __getattr__(name):

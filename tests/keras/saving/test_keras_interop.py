@@ -114,8 +114,12 @@ def to_np(x):
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
+# Layers whose files go both ways in their own reference tests (they need other inputs).
+ELSEWHERE = {"TextVectorization": "tests/reference/test_text_vectorization_reference.py"}
+
+
 def test_every_tomei_layer_type_has_a_case():
-    missing = sorted(set(serialization.registered("keras.layers")) - set(CASES))
+    missing = sorted(set(serialization.registered("keras.layers")) - set(CASES) - set(ELSEWHERE))
     assert not missing, (f"Add a model using {missing} to CASES: every tomei layer must save "
                          f"and load with real Keras.")
 

@@ -9,3 +9,4 @@ from tomei.keras.layers.merging import (  # noqa: F401
 from tomei.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from tomei.keras.layers.preprocessing import Normalization  # noqa: F401
 from tomei.keras.layers.embedding import Embedding  # noqa: F401
+from tomei.keras.layers.text_vectorization import TextVectorization  # noqa: F401

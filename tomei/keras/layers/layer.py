@@ -98,7 +98,7 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = _dtype_name(dtype)
-        self._compute_dtype = np.dtype(self.dtype)  # the same, as a NumPy dtype (fast compare)
+        self._compute_dtype = np.dtype(str) if self.dtype == "string" else np.dtype(self.dtype)  # the same, as a NumPy dtype (fast compare)
         self.built = False
         self._weights: list[Variable] = []
         self._input_spec_shape = None  # shape the layer was built for (batch axis None)
@@ -328,6 +328,8 @@ def _dtype_name(dtype):
         return config.floatx()
     if isinstance(dtype, dict):
         return dtype.get("config", {}).get("name", config.floatx())
+    if dtype in ("string", str):  # tf.string: text inputs (TextVectorization)
+        return "string"
     return np.dtype(dtype).name
 
 
