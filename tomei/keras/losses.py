@@ -518,25 +518,33 @@ def _match_shape(t, y_pred):
 
 # Function forms (per-sample values, no reduction), as keras.losses.<name>.
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None):
+    """Per-sample -log p[label] for integer labels y_true (N,) and y_pred (N, C)
+    (probabilities, or logits with ``from_logits=True``); shape (N,). See SparseCategoricalCrossentropy."""
     return SparseCategoricalCrossentropy(from_logits, ignore_class).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample -sum(y_true * log p) for one-hot y_true (N, C); shape (N,).
+    See CategoricalCrossentropy (``from_logits``, ``label_smoothing``)."""
     return CategoricalCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample mean over the last axis of the binary cross-entropy; shape (N,).
+    See BinaryCrossentropy (``from_logits``, ``label_smoothing``)."""
     return BinaryCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_squared_error(y_true, y_pred):
+    """Per-sample mean((y_true - y_pred)^2) over the last axis; shape (N,)."""
     return MeanSquaredError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Per-sample mean(|y_true - y_pred|) over the last axis; shape (N,)."""
     return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
 
 

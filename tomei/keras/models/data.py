@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from tomei import config
+from tomei.engine import fused
 from tomei.engine.string_ops import as_strings
 from tomei.engine.tensor import Tensor
 
@@ -146,6 +147,7 @@ def value_range(data, sample_rows=1024):
 
 
 def flat(data):
+    """The arrays of ``data`` as a list: [] for None, a dict's values by sorted key, a list as is, else [data]."""
     if data is None:
         return []
     if isinstance(data, dict):
@@ -183,10 +185,30 @@ def take(data, index):
         return {k: take(v, index) for k, v in data.items()}
     if isinstance(data, list):
         return [take(v, index) for v in data]
+    floatx = config.floatx_dtype()
+    if data.dtype.kind == "f" and data.dtype != floatx and isinstance(index, np.ndarray):
+        gathered = _gather_cast_fused(data, index, floatx)
+        if gathered is not None:
+            return gathered
     batch = data[index]
-    if batch.dtype.kind == "f" and batch.dtype != config.floatx_dtype():
-        batch = batch.astype(config.floatx_dtype())
+    if batch.dtype.kind == "f" and batch.dtype != floatx:
+        batch = batch.astype(floatx)
     return batch
+
+
+def _gather_cast_fused(data, index, floatx):
+    """``data[index].astype(floatx)`` in one pass (tomei/engine/fused.py gather_rows), or
+    None where the fused kernel is not loaded or does not apply (then ``take``'s two NumPy
+    lines do it)."""
+    k = fused.loaded()
+    if k is None or index.ndim != 1 or index.dtype.kind not in "iu" or data.ndim < 2 or \
+            not data.flags.c_contiguous:
+        return None
+    out = np.empty((len(index),) + data.shape[1:], floatx)
+    rows = data.reshape(len(data), -1)
+    if not k.gather_rows(rows, index.astype(np.intp, copy=False), out.reshape(len(index), -1)):
+        return None
+    return out
 
 
 def split_validation(x, y, sample_weight, fraction):

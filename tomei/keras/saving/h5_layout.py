@@ -27,7 +27,6 @@ depth); weights holding NaN or infinite values load with a warning naming them.
 """
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
