@@ -265,7 +265,11 @@ def test_embedding_outputs_gradients_and_config(keras, to_np, torch, fresh_names
 COMPARED = {"InputLayer", "Normalization", "Embedding", "TextVectorization", "Dense", "Flatten",
             "Reshape", "Activation", "Softmax", "ReLU",
             "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
-            "LayerNormalization", "BatchNormalization"}
+            "LayerNormalization", "BatchNormalization",
+            # compared in test_conv_reference.py:
+            "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D",
+            "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+            "GlobalMaxPooling2D", "UpSampling2D", "ZeroPadding2D", "SpatialDropout2D"}
 
 
 def test_every_exported_layer_is_compared_here():

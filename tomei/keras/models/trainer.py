@@ -13,6 +13,7 @@ evaluate and predict run the forward pass without a tape, so they build no graph
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import warnings
 
@@ -294,27 +295,45 @@ class Trainer:
             range, NaN/inf inputs, input shapes that do not fit the model.
         """
         self._require_compiled("fit")
-        batch_size = _check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
-        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
-        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
-        if y is None:
-            raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
+        weigh = None if class_weight is None else (
+            lambda y_batch, w_batch: self._class_weights_to_samples(y_batch, class_weight, w_batch))
+        stream = data_mod.as_stream(x, y, sample_weight, batch_size, "fit", steps_per_epoch,
+                                    shuffle, weigh)
         val = None
         if validation_data is not None:
             val = _unpack_validation(validation_data)
-        elif validation_split:
-            (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
-                                                                   validation_split)
-        n = data_mod.num_samples(("x", x), ("y", y))
-        self._prepare_for_data(x, y)
-        if class_weight is not None:
-            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
-        self._fit_input_range = data_mod.value_range(x)
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch:
-            steps = min(steps, int(steps_per_epoch))
+        if stream is not None:
+            if validation_split:
+                raise ValueError("validation_split works with arrays only; with a dataset or "
+                                 "generator pass validation_data=<another dataset> instead.")
+            steps, epoch_batches = stream.steps, stream.epoch
+            batch_size = 32  # only sizes the BLAS thread choice; batches come from the stream
+            self._fit_input_range = None
+        else:
+            batch_size = _check_batch_size(batch_size)
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+            sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+            if y is None:
+                raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
+            if val is None and validation_split:
+                (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
+                                                                       validation_split)
+            n = data_mod.num_samples(("x", x), ("y", y))
+            self._prepare_for_data(x, y)
+            if class_weight is not None:
+                sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
+            self._fit_input_range = data_mod.value_range(x)
+            steps = math.ceil(n / batch_size)
+            if steps_per_epoch:
+                steps = min(steps, int(steps_per_epoch))
+
+            def epoch_batches():
+                for index in itertools.islice(data_mod.batches(n, batch_size, shuffle), steps):
+                    yield (data_mod.take(x, index), data_mod.take(y, index),
+                           data_mod.take(sample_weight, index))
+        prepared = stream is None
         verbose = 1 if verbose == "auto" else verbose
         history = History()
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
@@ -331,14 +350,15 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                for step, index in enumerate(data_mod.batches(n, batch_size, shuffle)):
-                    if step >= steps:
-                        break
+                step = -1
+                for step, (x_batch, y_batch, w_batch) in enumerate(epoch_batches()):
                     if step < skip_steps:
                         continue  # done before the interruption; same shuffle order
+                    if not prepared:  # a stream: build the model from its first batch
+                        self._prepare_for_data(x_batch, y_batch)
+                        prepared = True
                     cbs.on_train_batch_begin(step)
-                    loss = self.train_step(data_mod.take(x, index), data_mod.take(y, index),
-                                           data_mod.take(sample_weight, index))
+                    loss = self.train_step(x_batch, y_batch, w_batch)
                     logs = self._logs()
                     cbs.on_train_batch_end(step, logs)
                     if not np.isfinite(loss):
@@ -347,10 +367,14 @@ class Trainer:
                         break
                 skip_steps = 0
                 logs = self._logs()
+                if step < 0 and stream is not None:
+                    break  # the stream gave not one batch this epoch: nothing left to train on
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self.evaluate(*val[:2], sample_weight=val[2], verbose=0,
-                                             batch_size=validation_batch_size or batch_size,
-                                             return_dict=True, steps=validation_steps)
+                    val_is_stream = data_mod.is_stream(val[0])
+                    val_logs = self.evaluate(
+                        *val[:2], sample_weight=val[2], verbose=0, return_dict=True,
+                        batch_size=None if val_is_stream else validation_batch_size or batch_size,
+                        steps=validation_steps)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -433,17 +457,27 @@ class Trainer:
             metrics), or a dict ``{'loss': ..., 'accuracy': ...}`` if ``return_dict``.
         """
         self._require_compiled("evaluate")
-        batch_size = _check_batch_size(batch_size)
-        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
-        self._warn_if_scaled_differently(x, "evaluate")
-        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         steps = data_mod.check_steps(steps)
-        n = data_mod.num_samples(("x", x), ("y", y))
-        if not self.built:
-            self._build_from_batch(data_mod.take(x, slice(0, 1)))
-        self._check_targets(y)
-        total_steps = math.ceil(n / batch_size) if steps is None else min(int(steps),
-                                                                           math.ceil(n / batch_size))
+        stream = data_mod.as_stream(x, y, sample_weight, batch_size, "evaluate", steps)
+        if stream is not None:
+            total_steps, rows = stream.steps, 32
+            calls = ((range(k, k + 1),) + batch for k, batch in enumerate(stream.epoch()))
+        else:
+            batch_size = _check_batch_size(batch_size)
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+            self._warn_if_scaled_differently(x, "evaluate")
+            sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+            n = data_mod.num_samples(("x", x), ("y", y))
+            if not self.built:
+                self._build_from_batch(data_mod.take(x, slice(0, 1)))
+            self._check_targets(y)
+            total_steps = math.ceil(n / batch_size) if steps is None else \
+                min(int(steps), math.ceil(n / batch_size))
+            rows = self._rows_per_call(batch_size, evaluating=True)
+            calls = ((steps_done, data_mod.take(x, index), data_mod.take(y, index),
+                      data_mod.take(sample_weight, index))
+                     for steps_done, index in self._inference_calls(n, batch_size, rows,
+                                                                    total_steps))
         verbose = 1 if verbose == "auto" else verbose
         in_fit = getattr(self, "_in_fit", False)
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
@@ -452,11 +486,11 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        rows = self._rows_per_call(batch_size, evaluating=True)
         with self._blas_threads(rows):
-            for steps_done, index in self._inference_calls(n, batch_size, rows, total_steps):
-                self.test_step(data_mod.take(x, index), data_mod.take(y, index),
-                               data_mod.take(sample_weight, index))
+            for steps_done, x_batch, y_batch, w_batch in calls:
+                if stream is not None and not self.built:
+                    self._build_from_batch(x_batch)
+                self.test_step(x_batch, y_batch, w_batch)
                 logs = self._logs()
                 for step in steps_done:
                     cbs.on_test_batch_begin(step)
@@ -473,23 +507,30 @@ class Trainer:
 
         Runs in batches (default 32) with training=False (dropout off) and no tape.
         """
-        batch_size = _check_batch_size(batch_size)
-        x = data_mod.to_arrays(x, "x", self._takes_text())
-        self._warn_if_scaled_differently(x, "predict")
         steps = data_mod.check_steps(steps)
-        n = data_mod.num_samples(("x", x))
-        total_steps = math.ceil(n / batch_size)
-        if steps is not None:
-            total_steps = min(total_steps, int(steps))
+        stream = data_mod.as_stream(x, None, None, batch_size, "predict", steps)
+        if stream is not None:
+            total_steps, rows = stream.steps, 32
+            calls = ((range(k, k + 1), batch[0]) for k, batch in enumerate(stream.epoch()))
+        else:
+            batch_size = _check_batch_size(batch_size)
+            x = data_mod.to_arrays(x, "x", self._takes_text())
+            self._warn_if_scaled_differently(x, "predict")
+            n = data_mod.num_samples(("x", x))
+            total_steps = math.ceil(n / batch_size)
+            if steps is not None:
+                total_steps = min(total_steps, int(steps))
+            rows = self._rows_per_call(batch_size)
+            calls = ((steps_done, data_mod.take(x, index)) for steps_done, index in
+                     self._inference_calls(n, batch_size, rows, total_steps))
         verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
         outputs = []
-        rows = self._rows_per_call(batch_size)
         with self._blas_threads(rows):
-            for steps_done, index in self._inference_calls(n, batch_size, rows, total_steps):
-                outputs.append(self.predict_step(data_mod.take(x, index)))
+            for steps_done, x_batch in calls:
+                outputs.append(self.predict_step(x_batch))
                 for step in steps_done:
                     cbs.on_predict_batch_begin(step)
                     cbs.on_predict_batch_end(step, {})
@@ -638,6 +679,8 @@ def _check_batch_size(batch_size):
 
 
 def _unpack_validation(validation_data):
+    if data_mod.is_stream(validation_data):
+        return validation_data, None, None
     if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                          "(x_val, y_val, sample_weight_val); received "
