@@ -6,7 +6,8 @@ differentiable, and nothing is recorded on a GradientTape.
 
 Each op accepts a Python ``str``, a list (nested lists too) of strings, a NumPy array of
 strings or bytes, or a Tensor holding one, and returns a Tensor of strings of the same
-shape (``.numpy()`` gives the unicode array; TensorFlow would give bytes).
+shape; as in TensorFlow, a Tensor holds text as UTF-8 bytes (``.numpy()`` gives bytes;
+``as_strings`` gives them back as ``str``).
 """
 from __future__ import annotations
 

@@ -304,9 +304,9 @@ class TextVectorization(Layer):
     def _standardize(self, strings: np.ndarray) -> np.ndarray:
         mode = self.standardize
         if mode in ("lower", "lower_and_strip_punctuation"):
-            strings = lower(strings).value
+            strings = as_strings(lower(strings))
         if mode in ("strip_punctuation", "lower_and_strip_punctuation"):
-            strings = regex_replace(strings, PUNCTUATION, "").value
+            strings = as_strings(regex_replace(strings, PUNCTUATION, ""))
         if callable(mode):
             result = as_strings(mode(strings), "the standardize callable's result")
             if result.shape != strings.shape:
