@@ -1,7 +1,7 @@
 """Weights and optimizer state in the Keras 3 HDF5 layout (``model.weights.h5``).
 
 The same layout is used inside a ``.keras`` archive and in a ``.weights.h5`` file
-(keras_facts.md §5; source: keras/src/saving/saving_lib.py)::
+(docs/keras_facts.md, 'The .keras file')::
 
     vars/                        the model's own variables (usually none); attr name=<model name>
     layers/<key>/vars/0, 1, ...  each layer's variables, trainable first, in creation order

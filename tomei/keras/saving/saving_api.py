@@ -119,7 +119,7 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     when ``model.class_names`` / ``model.dataset_name`` are set; Keras 3 does not read this
     file, so it still opens the archive), ``config.json`` (the architecture and
     ``compile_config``) and ``model.weights.h5`` (weights and optimizer state in Keras's HDF5
-    layout; see :mod:`tomei.keras.saving.h5_layout`). Format source: keras_facts.md §5.
+    layout; see :mod:`tomei.keras.saving.h5_layout`). Format: docs/keras_facts.md.
 
     Args:
         model: a built Model. filepath: str or PathLike ending in ``.keras``.
@@ -180,7 +180,7 @@ def save_weights(model, filepath, overwrite=True):
     """Saves the weights (and the optimizer state, once it exists) to ``.weights.h5``.
 
     Layout: Keras 3's HDF5 layout, identical to ``model.weights.h5`` inside a ``.keras``
-    file, so Keras's ``load_weights`` reads it (keras_facts.md §5).
+    file, so Keras's ``load_weights`` reads it (docs/keras_facts.md).
 
     Raises:
         ValueError: a name not ending in ``.weights.h5``, or an unbuilt model.
