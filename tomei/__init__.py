@@ -17,6 +17,7 @@ from tomei.tf_functions import (  # noqa: F401
 from tomei.eager import device, function  # noqa: F401
 from tomei import config, linalg, math, nn, saved_model, train, version  # noqa: F401
 from tomei import data  # noqa: F401
+from tomei import strings  # noqa: F401
 from tomei.data import TensorSpec  # noqa: F401
 from tomei import keras  # noqa: F401
 from tomei.keras import metrics  # noqa: F401  (tf.metrics is tf.keras.metrics)

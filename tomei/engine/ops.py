@@ -242,6 +242,36 @@ def getitem(x, index) -> Tensor:
     return record(x.value[index], (x,), backward)
 
 
+def gather(params, indices) -> Tensor:
+    """Rows of ``params`` picked by integer ``indices`` (``tf.gather(params, indices)``, axis 0).
+
+    Args:
+        params: Tensor of shape (n, ...). indices: integer array of any shape, each in [0, n).
+
+    Returns:
+        Tensor of shape indices.shape + params.shape[1:], dtype of ``params``.
+
+    Raises:
+        TypeError: non-integer indices. IndexError: an index outside [0, n), naming it.
+    """
+    params = convert_to_tensor(params)
+    idx = np.asarray(indices.value if isinstance(indices, Tensor) else indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather expects integer indices; received dtype {idx.dtype}.")
+    n = params.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].ravel()[0]
+        raise IndexError(f"gather: index {int(bad)} is outside [0, {n}) (the first axis of "
+                         f"params, shape {params.shape}).")
+
+    def backward(g):  # each picked row receives the gradient of every place it was used:
+        # a scatter-add into a zero table (rows never picked get 0; repeats add up)
+        full = np.zeros(params.shape, dtype=g.dtype)
+        np.add.at(full, idx.reshape(-1), g.reshape((-1,) + params.shape[1:]))
+        return (full,)
+    return record(params.value[idx], (params,), backward)
+
+
 def squeeze(x, axis=None) -> Tensor:
     """Removes size-1 axes: all of them (``axis=None``) or those listed in ``axis`` (int or
     list). Raises ValueError naming the axis when that axis is not of size 1."""

@@ -16,3 +16,5 @@ from tomei.keras.layers.pooling import (  # noqa: F401
 )
 from tomei.keras.layers.reshaping import UpSampling2D, ZeroPadding2D  # noqa: F401
 from tomei.keras.layers.preprocessing import Normalization  # noqa: F401
+from tomei.keras.layers.embedding import Embedding  # noqa: F401
+from tomei.keras.layers.text_vectorization import TextVectorization  # noqa: F401

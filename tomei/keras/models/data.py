@@ -16,11 +16,15 @@ import numpy as np
 
 from tomei import config
 from tomei.engine import fused
+from tomei.engine.string_ops import as_strings
 from tomei.engine.tensor import Tensor
 
 
-def to_arrays(data, argument: str):
+def to_arrays(data, argument: str, text_ok: bool = False):
     """Converts ``data`` (array, Tensor, list/tuple/dict of them) to NumPy, checking values.
+
+    ``text_ok=True`` (x of a model whose first layer reads strings, e.g. TextVectorization)
+    lets strings through as a NumPy unicode array.
 
     Raises:
         ValueError: naming ``argument``: NaN or infinite values (and the first position),
@@ -30,16 +34,19 @@ def to_arrays(data, argument: str):
     if data is None:
         return None
     if isinstance(data, dict):
-        return {k: to_arrays(v, f"{argument}[{k!r}]") for k, v in data.items()}
+        return {k: to_arrays(v, f"{argument}[{k!r}]", text_ok) for k, v in data.items()}
     if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) and \
             np.ndim(data[0]) > 0 and not _is_ragged_numbers(data):
-        return [to_arrays(v, f"{argument}[{i}]") for i, v in enumerate(data)]
+        return [to_arrays(v, f"{argument}[{i}]", text_ok) for i, v in enumerate(data)]
     try:
         arr = np.asarray(data.value if isinstance(data, Tensor) else data)
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"{argument} must be a rectangular numeric array; received "
                          f"{type(data).__name__} that NumPy cannot make one array of "
                          f"({err}).") from None
+    if text_ok and (arr.dtype.kind in "US" or arr.dtype.kind == "O" and arr.size and
+                    all(isinstance(v, (str, bytes)) for v in arr.ravel())):
+        return as_strings(arr, argument)
     if arr.dtype.kind not in _NUMERIC:
         what = _KIND_NAMES.get(arr.dtype.kind, f"dtype {arr.dtype}")
         hint = "; labels given as text must first become class indices 0, 1, 2, ..." \

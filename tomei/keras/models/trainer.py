@@ -96,6 +96,28 @@ class Trainer:
                 f'softmax, so its outputs are probabilities, not logits." Use from_logits=False, '
                 f'or remove the softmax from the last layer.', UserWarning, stacklevel=3)
 
+    def _takes_text(self) -> bool:
+        """True when x may be strings: an input declared dtype 'string', or a first layer
+        that reads text (TextVectorization), also inside a nested Sequential."""
+        model = self
+        while True:
+            entry = getattr(model, "_input_layer", None)
+            if entry is not None and entry.dtype == "string":
+                return True
+            layers = list(getattr(model, "layers", []) or [])
+            if any(type(layer).__name__ == "InputLayer" and layer.dtype == "string"
+                   for layer in layers):
+                return True
+            first = next((layer for layer in layers if type(layer).__name__ != "InputLayer"),
+                         None)
+            if first is None:
+                return False
+            if getattr(first, "_takes_strings", False):
+                return True
+            if not hasattr(first, "layers"):
+                return False
+            model = first
+
     def _require_compiled(self, what):
         if not self.compiled or self._losses_per_output is None:
             raise RuntimeError(f"You must call compile() with a loss before {what}(); e.g. "
@@ -291,7 +313,7 @@ class Trainer:
             self._fit_input_range = None
         else:
             batch_size = _check_batch_size(batch_size)
-            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             if y is None:
                 raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
@@ -442,7 +464,7 @@ class Trainer:
             calls = ((range(k, k + 1),) + batch for k, batch in enumerate(stream.epoch()))
         else:
             batch_size = _check_batch_size(batch_size)
-            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             self._warn_if_scaled_differently(x, "evaluate")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             n = data_mod.num_samples(("x", x), ("y", y))
@@ -492,7 +514,7 @@ class Trainer:
             calls = ((range(k, k + 1), batch[0]) for k, batch in enumerate(stream.epoch()))
         else:
             batch_size = _check_batch_size(batch_size)
-            x = data_mod.to_arrays(x, "x")
+            x = data_mod.to_arrays(x, "x", self._takes_text())
             self._warn_if_scaled_differently(x, "predict")
             n = data_mod.num_samples(("x", x))
             total_steps = math.ceil(n / batch_size)
@@ -591,7 +613,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch")
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
             sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
@@ -605,7 +627,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on exactly this batch, without updating weights."""
         self._require_compiled("test_on_batch")
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
         self.reset_metrics()
@@ -616,7 +638,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as NumPy."""
-        x = data_mod.to_arrays(x, "x")
+        x = data_mod.to_arrays(x, "x", self._takes_text())
         return self.predict_step(data_mod.take(x, slice(None)))
 
     def _batch_result(self, return_dict):

@@ -90,6 +90,17 @@ def children(layer) -> list:
     return out
 
 
+def layer_paths(layer, prefix=""):
+    """(Keras path, layer) for every layer below ``layer``: ("layers/dense", ...), ...
+    (the names of the groups in the weights file and of the folders under assets/)."""
+    for name, content in children(layer):
+        entries = content if isinstance(content, list) else [(None, content)]
+        for key, child in entries:
+            path = f"{prefix}{name}/{key}" if key is not None else f"{prefix}{name}"
+            yield path, child
+            yield from layer_paths(child, path + "/")
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 

@@ -262,9 +262,25 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model = _build_within_file(h5, where, config, custom_objects, compile, safe_mode,
                                        path)
             _read_open_h5(h5, model, where, skip_mismatch=False, optimizer=compile)
+        _read_vocabulary_assets(archive, model, path)
     for name, value in extensions.items():
         setattr(model, name, value)
     return model
+
+
+def _read_vocabulary_assets(archive, model, path):
+    """Keras stores an adapted lookup layer's vocabulary (TextVectorization) as the text file
+    ``assets/<layer path>/vocabulary.txt``, one token per line; the layer reads it back."""
+    names = set(archive.namelist())
+    for layer_path, layer in h5_layout.layer_paths(model):
+        member = f"assets/{layer_path}/vocabulary.txt"
+        if member in names and hasattr(layer, "load_vocabulary_asset"):
+            raw = safety.read_member(archive, member, path)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ModelFileError(f"{path}: {member} is not UTF-8 text ({err}).") from None
+            layer.load_vocabulary_asset(text)
 
 
 def _build_within_file(h5, where, config, custom_objects, compile, safe_mode, path):
