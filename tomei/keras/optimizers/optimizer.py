@@ -137,6 +137,11 @@ class Optimizer:
         self.iterations += 1
         return self.iterations
 
+    def scale_loss(self, loss):
+        """``loss * loss_scale_factor`` when a factor is set, else ``loss`` (Keras 3); the
+        gradients are divided by the same factor in ``apply_gradients``."""
+        return loss
+
     def apply(self, grads, trainable_variables=None):
         """Keras 3 form: ``optimizer.apply(grads, model.trainable_variables)``."""
         return self.apply_gradients(zip(grads, trainable_variables or self._variables))
