@@ -3,7 +3,7 @@
 Write ``import tomei as tf`` in a TensorFlow/Keras beginner script and it runs here,
 with every forward, gradient and update readable as plain NumPy.
 """
-__version__ = "0.1.0"
+from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.ops import (  # noqa: F401

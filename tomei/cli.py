@@ -15,6 +15,7 @@ COMMANDS = {
     "export": ("tomei.tools.model_cmds", "Export a saved .keras model to ONNX."),
     "report": ("tomei.tools.report", "Write a training report (PNG plots + index.html)."),
     "predict": ("tomei.tools.predict", "Classify your own image files with a saved model."),
+    "playground": ("tomei.tools.playground", "Draw digits and watch the network learn, in a browser."),
 }
 
 

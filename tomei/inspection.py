@@ -94,24 +94,14 @@ def _forward(model, x, training, fn):
         for layer in model.layers:
             out = _call_layer(layer, out, training, trace)
         return trace, out
-    from tomei.keras.layers.keras_tensor import flatten, pack_like, topological_nodes
+    from tomei.keras.layers.keras_tensor import replay, topological_nodes
     given = [x[t.layer.name] for t in model.inputs] if isinstance(x, dict) else \
         (list(x) if isinstance(x, (list, tuple)) and len(model.inputs) > 1 else [x])
     if len(given) != len(model.inputs):
         raise ValueError(f"x: model {model.name!r} expects {len(model.inputs)} input arrays; "
                          f"received {len(given)}.")
-    values = {id(t): v for t, v in zip(model.inputs, given)}
-    done = {}
-    for node in topological_nodes(model.outputs):
-        if id(node) in values:
-            continue
-        key = (id(node.layer), tuple(id(p) for p in node.inputs))
-        if key not in done:
-            args = pack_like(node.structure, [values[id(p)] for p in node.inputs])
-            done[key] = _call_layer(node.layer, args, training, trace, node.call_kwargs)
-        out = done[key]
-        values[id(node)] = out[node.index] if isinstance(out, (list, tuple)) else out
-    outs = [values[id(t)] for t in flatten(model.outputs)]
+    outs = replay(topological_nodes(model.outputs), model.inputs, model.outputs, given,
+                  lambda layer, args, kwargs: _call_layer(layer, args, training, trace, kwargs))
     return trace, (outs[0] if len(outs) == 1 else outs)
 
 

@@ -1,4 +1,5 @@
-"""TensorFlow's ``tf.nn`` functions: activations, softmax and losses on logits.
+"""TensorFlow's ``tf.nn`` functions: activations, softmax, losses on logits, convolution
+and pooling (NHWC).
 
 Each accepts NumPy arrays or Tensors and returns a Tensor (use ``.numpy()``).
 """
@@ -7,6 +8,9 @@ from tomei.engine.nn_ops import (  # noqa: F401
     sparse_softmax_cross_entropy, tanh,
 )
 from tomei.engine.nn_ops import silu as swish  # noqa: F401
+from tomei.engine.conv_ops import (  # noqa: F401
+    avg_pool1d, avg_pool2d, conv1d, conv2d, conv2d_transpose, max_pool1d, max_pool2d,
+)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits):

@@ -226,7 +226,18 @@ def test_functional_model_forward_with_every_layer_kind(keras, to_np):
     assert [w.shape for w in t_model.weights] == [tuple(w.shape) for w in k_model.weights]
 
 
-COMPARED = {"InputLayer", "Dense", "Flatten", "Reshape", "Activation", "Softmax", "ReLU",
+def test_normalization_with_set_weights(keras, to_np):
+    # more in test_preprocessing_reference.py (adapt, invert, config, files)
+    def stats(layer):
+        mean, variance, count = layer.get_weights()
+        rng = np.random.default_rng(4)
+        return [rng.normal(0, 2, mean.shape).astype(np.float32),
+                rng.uniform(0.1, 4, variance.shape).astype(np.float32), count]
+    _compare_layer(keras, to_np, lambda lib: lib.layers.Normalization(axis=(1, 2)), [(4, 3, 5)],
+                   weights=stats)
+
+
+COMPARED = {"InputLayer", "Normalization", "Dense", "Flatten", "Reshape", "Activation", "Softmax", "ReLU",
             "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
             "LayerNormalization", "BatchNormalization"}
 

@@ -28,6 +28,17 @@ def registered(module: str) -> dict:
     return dict(_REGISTRY.get(module, {}))
 
 
+def is_registered_instance(obj, class_name: str, module: str = "keras") -> bool:
+    """True if ``obj`` is an instance of the class registered as ``module``/``class_name``.
+
+    This is how ``tomei.keras.saving`` recognises a ``Sequential`` or ``Functional`` model
+    without importing ``tomei.keras.models`` (which imports saving: see docs/architecture.md).
+    False when no such class is registered yet.
+    """
+    cls = _REGISTRY.get(module, {}).get(class_name)
+    return cls is not None and isinstance(obj, cls)
+
+
 def serialize(obj) -> dict | str | None:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj

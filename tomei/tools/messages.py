@@ -170,6 +170,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cannot write the report into {path}: {detail}",
         "レポートを {path} に書き込めません: {detail}",
     ),
+    # --- tomei playground ---------------------------------------------------------------------
+    "playground_url": (
+        "The playground is at {url}  (open it in a browser; Ctrl-C stops it)",
+        "プレイグラウンドは {url} で開いています (ブラウザで開いてください。Ctrl-C で終了します)",
+    ),
+    "playground_training": (
+        "Training the tutorial's model for {epochs} epoch(s) first ...",
+        "まずチュートリアルのモデルを {epochs} エポック学習させます ...",
+    ),
+    "playground_no_data": (
+        "{dataset} is not on this machine: drawing works, training from the page does not.",
+        "{dataset} がこのマシンにありません。描いて試すことはできますが、ページからの学習はできません。",
+    ),
+    "playground_host_warning": (
+        "Warning: listening on {host}, so other computers on the network can use this page "
+        "and train or save the model. Use --host 127.0.0.1 to keep it on this computer.",
+        "警告: {host} で待ち受けるため、ネットワーク上の他のコンピューターからもこのページを使い、"
+        "モデルを学習・保存できます。このコンピューターだけにするには --host 127.0.0.1 を使ってください。",
+    ),
+    "playground_port_busy": (
+        "cannot listen on port {port}: {detail} (try --port 0 for any free port)",
+        "ポート {port} で待ち受けできません: {detail} (--port 0 で空いているポートを使えます)",
+    ),
+    "playground_stopped": ("The playground has stopped.", "プレイグラウンドを終了しました。"),
 }
 
 

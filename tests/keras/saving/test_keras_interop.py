@@ -64,6 +64,7 @@ CASES = {
     "LayerNormalization": ("seq", (6,), [("Dense", {"units": 5}), ("LayerNormalization", {})]),
     "BatchNormalization": ("seq", (6,), [("Dense", {"units": 5}), ("BatchNormalization", {}),
                                          ("Dense", {"units": 2})]),
+    "Normalization": ("seq", (6,), [("Normalization", {"axis": -1}), ("Dense", {"units": 2})]),
     "Concatenate": MERGE("Concatenate"),
     "Add": MERGE("Add"),
     "Multiply": MERGE("Multiply"),

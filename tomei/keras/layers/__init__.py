@@ -7,3 +7,4 @@ from tomei.keras.layers.merging import (  # noqa: F401
     Add, Concatenate, Multiply, add, concatenate, multiply,
 )
 from tomei.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from tomei.keras.layers.preprocessing import Normalization  # noqa: F401

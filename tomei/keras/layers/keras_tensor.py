@@ -109,3 +109,36 @@ def topological_nodes(outputs) -> list:
     for out in flatten(outputs):
         visit(out)
     return order
+
+
+def call_key(t) -> tuple:
+    """Identifies one layer call, shared by all of that call's output KerasTensors."""
+    return (id(t.layer), tuple(id(p) for p in t.inputs))
+
+
+def replay(nodes, inputs, outputs, given, call) -> list:
+    """Runs a recorded graph of layer calls on real values: THE one graph walk of tomei
+    (``Functional.call``, ``tomei.inspect`` and the ONNX export all use it).
+
+    Args:
+        nodes: KerasTensors in topological order, e.g. ``topological_nodes(outputs)``.
+        inputs: the graph's input KerasTensors (flat list); ``given``: one value for each.
+        outputs: the output KerasTensors (flat list).
+        call: ``call(layer, args, recorded_kwargs) -> output``. It runs once per layer call,
+            even when that call has several outputs (they then share its result).
+
+    Returns:
+        The values of ``outputs``, as a flat list in their order.
+    """
+    values = {id(t): v for t, v in zip(inputs, given)}
+    done = {}
+    for node in nodes:
+        if id(node) in values:
+            continue
+        key = call_key(node)
+        if key not in done:
+            args = pack_like(node.structure, [values[id(p)] for p in node.inputs])
+            done[key] = call(node.layer, args, node.call_kwargs)
+        out = done[key]
+        values[id(node)] = out[node.index] if isinstance(out, (list, tuple)) else out
+    return [values[id(t)] for t in outputs]

@@ -172,6 +172,12 @@ class Layer:
         for var, value in zip(own, weights):
             var.assign(np.asarray(value, dtype=var.dtype))
 
+    @property
+    def built_input_shape(self):
+        """The input shape the layer was built for, batch axis None (e.g. ``(None, 28, 28)``);
+        None before ``build`` or when the input is a structure of several tensors."""
+        return self._input_spec_shape
+
     def count_params(self) -> int:
         return int(sum(w.value.size for w in self.weights))
 

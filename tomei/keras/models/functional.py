@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from tomei.keras.layers.core import InputLayer
-from tomei.keras.layers.keras_tensor import KerasTensor, flatten, pack_like, topological_nodes
+from tomei.keras.layers.keras_tensor import (
+    KerasTensor, call_key, flatten, pack_like, replay, topological_nodes,
+)
 from tomei.keras.layers.layer import unique_name
 from tomei.keras.models.model import Model
 from tomei.keras.serialization import register
@@ -77,24 +79,21 @@ class Functional(Model):
         if len(given) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s); "
                              f"received {len(given)}.")
-        values = {id(t): v for t, v in zip(self.inputs, given)}
-        done = {}  # one call per (layer, inputs), even when it has several outputs
-        for node in self._nodes:
-            if id(node) in values:
-                continue
-            key = (id(node.layer), tuple(id(p) for p in node.inputs))
-            if key not in done:
-                args = pack_like(node.structure, [values[id(p)] for p in node.inputs])
-                kwargs = dict(node.call_kwargs)
-                if training is not None or "training" not in kwargs:
-                    kwargs["training"] = training  # the call's training wins over a recorded one
-                done[key] = node.layer(args, **kwargs)
-            out = done[key]
-            values[id(node)] = out[node.index] if isinstance(out, (list, tuple)) else out
-        return pack_like(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+        def call(layer, args, recorded):
+            kwargs = dict(recorded)
+            if training is not None or "training" not in kwargs:
+                kwargs["training"] = training  # the call's training wins over a recorded one
+            return layer(args, **kwargs)
+        outs = replay(self._nodes, self.inputs, self.outputs, given, call)
+        return pack_like(self._outputs_struct, outs)
 
     def compute_output_shape(self, input_shape):
         return self._output_shape_cache
+
+    def get_build_config(self) -> dict:
+        """``{"input_shape": None}``: a functional model's shapes are in its Input layers."""
+        return {"input_shape": None}
 
     def _summary_rows(self):
         # One row per layer in ``self.layers`` order, as Keras; "Connected to" lists the
@@ -103,13 +102,13 @@ class Functional(Model):
         index_of = {key: i for per_layer in calls.values() for i, (key, _) in enumerate(per_layer)}
         rows = []
         for layer in self.layers:
-            links = [f"{p.layer.name}[{index_of[_call_key(p)]}][{p.index}]"
+            links = [f"{p.layer.name}[{index_of[call_key(p)]}][{p.index}]"
                      for _, t in calls.get(id(layer), []) for p in t.inputs]
             rows.append((layer.name, type(layer).__name__, layer._output_shape,
                          layer.count_params(), ", ".join(links) or "-"))
         # A plain chain (one input, one output, every call fed by at most one tensor that no
         # other call uses, no shared layer) prints like a Sequential: no "Connected to".
-        used = [_call_key(p) for per_layer in calls.values() for _, t in per_layer
+        used = [call_key(p) for per_layer in calls.values() for _, t in per_layer
                 for p in t.inputs]
         chain = len(self.inputs) == len(self.outputs) == 1 and len(used) == len(set(used)) \
             and all(len(per_layer) == 1 and len(per_layer[0][1].inputs) <= 1
@@ -190,11 +189,6 @@ class Functional(Model):
 
 # --- layer order -----------------------------------------------------------------------------
 
-def _call_key(t):
-    """One layer call, shared by all of its output tensors."""
-    return (id(t.layer), tuple(id(p) for p in t.inputs))
-
-
 def keras_layer_order(inputs, outputs) -> list:
     """The layers of a graph in the order Keras 3 lists them (``model.layers``).
 
@@ -208,7 +202,7 @@ def keras_layer_order(inputs, outputs) -> list:
     first_seen, postorder, visited = {}, [], set()
 
     def visit(t):
-        key = _call_key(t)
+        key = call_key(t)
         if key in visited:
             return
         first_seen.setdefault(id(t.layer), len(first_seen))
@@ -223,13 +217,13 @@ def keras_layer_order(inputs, outputs) -> list:
     layer_of = {id(t.layer): t.layer for t in postorder}
     call_depth, layer_depth = {}, {}
     for t in reversed(postorder):  # outputs first
-        key = _call_key(t)
+        key = call_key(t)
         depth = max(call_depth.get(key, 0), layer_depth.get(id(t.layer), 0))
         layer_depth[id(t.layer)] = depth
         call_depth[key] = depth
         if id(t) not in input_ids:
             for parent in t.inputs:
-                pkey = _call_key(parent)
+                pkey = call_key(parent)
                 call_depth[pkey] = max(depth + 1, call_depth.get(pkey, 0))
     for t in flatten(inputs):  # an input no output uses still belongs to the model
         if id(t.layer) not in layer_depth:
@@ -245,7 +239,7 @@ def _calls_per_layer(nodes):
     """id(layer) -> [(call key, one output tensor of that call)], in graph order."""
     calls, seen = {}, set()
     for t in nodes:
-        key = _call_key(t)
+        key = call_key(t)
         if key not in seen:
             seen.add(key)
             calls.setdefault(id(t.layer), []).append((key, t))
@@ -255,7 +249,7 @@ def _calls_per_layer(nodes):
 def _tensor_config(t, index_of):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(t.shape), "dtype": str(t.dtype),
-                       "keras_history": [t.layer.name, index_of[_call_key(t)], t.index]}}
+                       "keras_history": [t.layer.name, index_of[call_key(t)], t.index]}}
 
 
 def _structure_config(structure, flat_inputs, index_of):
@@ -282,7 +276,7 @@ def _endpoints_config(structure, index_of):
         return [_endpoints_config(s, index_of) for s in structure]
     if isinstance(structure, dict):
         return {k: _endpoints_config(v, index_of) for k, v in structure.items()}
-    return [structure.layer.name, index_of[_call_key(structure)], structure.index]
+    return [structure.layer.name, index_of[call_key(structure)], structure.index]
 
 
 def _is_ref(x):

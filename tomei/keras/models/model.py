@@ -10,7 +10,7 @@ import numpy as np
 
 from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
-from tomei.keras.serialization import register
+from tomei.keras.serialization import register, registered
 
 
 @register("keras")
@@ -23,8 +23,10 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from tomei.keras.models.functional import Functional
-            return Functional.__new__(Functional)  # Python then runs Functional.__init__ once
+            # Functional (functional.py) subclasses Model, so it is found through the registry
+            # rather than imported here: no import cycle.
+            functional = registered("keras")["Functional"]
+            return functional.__new__(functional)  # Python then runs Functional.__init__ once
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -94,6 +96,12 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
+
+    def get_build_config(self) -> dict:
+        """``{"input_shape": [None, 28, 28]}``: the input shape the model was built for, as
+        Keras 3 writes it in ``config.json`` (``None`` when not known yet)."""
+        shape = self.built_input_shape
+        return {"input_shape": list(shape) if shape is not None else None}
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Saves architecture, weights and optimizer state (``.keras`` zip; see saving)."""

@@ -56,6 +56,16 @@ class Sequential(Model):
         if self._input_layer is not None:
             self.build(self._input_layer.batch_shape)
 
+    @property
+    def input_layer(self):
+        """The InputLayer holding the batch shape (from ``Input`` or ``input_shape=``), or None."""
+        return self._input_layer
+
+    def get_build_config(self) -> dict:
+        """``{"input_shape": [None, ...]}`` from the input layer, or ``None`` as the shape."""
+        layer = self._input_layer
+        return {"input_shape": list(layer.batch_shape) if layer is not None else None}
+
     def _set_input_layer(self, layer):
         # Not a tracked sublayer: Keras lists no InputLayer in a Sequential's ``layers``.
         object.__setattr__(self, "_input_layer", layer)

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer, snake_case
 from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
 
@@ -62,8 +63,7 @@ def children(layer) -> list:
     A model's layers go in a "layers" container; a custom layer's sublayers are stored under
     the attribute that holds them (sorted, private names last), lists as containers.
     """
-    from tomei.keras.models.model import Model
-    if isinstance(layer, Model):
+    if serialization.is_registered_instance(layer, "Model"):  # saving never imports models
         layers = layer.layers
         return [("layers", list(zip(unique_keys(layers), layers)))] if layers else []
     if not layer._sublayers:
@@ -186,7 +186,7 @@ class _Loader:
                 self.problem(f"weight '{var.path}' of layer {label} has shape {tuple(var.shape)}; "
                              f"the file's {path}/{name} has shape {tuple(ds.shape)}")
                 return
-            if ds.dtype.kind != "f" or np.dtype(var.dtype).kind != "f":
+            if _kind(ds.dtype) is None or _kind(ds.dtype) != _kind(var.dtype):
                 self.problem(f"weight '{var.path}' of layer {label} is {np.dtype(var.dtype).name}; "
                              f"the file's {path}/{name} holds {ds.dtype} values")
                 return
@@ -239,6 +239,11 @@ class _Loader:
                                      f"{ds.name} failed ({err}).") from None
         for (var, _), value in zip(self.assignments, values):
             var.assign(value)
+
+
+def _kind(dtype):
+    """'float' or 'int' (a Normalization's count is an int32 weight); None for anything else."""
+    return {"f": "float", "i": "int", "u": "int"}.get(np.dtype(dtype).kind)
 
 
 def _child_group(group, name):

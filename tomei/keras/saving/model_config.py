@@ -36,48 +36,34 @@ _HARMLESS = {"sparse": False, "ragged": False, "optional": False, "autocast": Tr
 def model_to_config(model) -> dict:
     """The model as Keras 3's config.json dict (with build_config and compile_config)."""
     entry = serialize_layer(model)
-    entry["build_config"] = {"input_shape": _model_input_shape(model)}
+    entry["build_config"] = model.get_build_config()
     compiled = compile_config(model)
     if compiled is not None:
         entry["compile_config"] = compiled
     return entry
 
 
-def _model_input_shape(model):
-    from tomei.keras.models.functional import Functional
-    from tomei.keras.models.sequential import Sequential
-    if isinstance(model, Functional):
-        return None
-    if isinstance(model, Sequential):
-        layer = model._input_layer
-        return list(layer.batch_shape) if layer is not None else None
-    shape = getattr(model, "_input_spec_shape", None)
-    return list(shape) if shape is not None else None
-
-
 def serialize_layer(layer, input_shape=None) -> dict:
     """``serialization.serialize(layer)`` completed to the Keras 3 form, recursively for
     nested models."""
     from tomei.keras.layers.core import InputLayer
-    from tomei.keras.models.functional import Functional
-    from tomei.keras.models.sequential import Sequential
-    if isinstance(layer, Sequential):
+    if serialization.is_registered_instance(layer, "Sequential"):
         entry = serialization.serialize(layer)
         cfg = entry["config"]
-        shape = layer._input_layer.batch_shape if layer._input_layer is not None else None
+        shape = layer.input_layer.batch_shape if layer.input_layer is not None else None
         layers = []
-        if layer._input_layer is not None:
-            layers.append(serialization.serialize(layer._input_layer))
+        if layer.input_layer is not None:
+            layers.append(serialization.serialize(layer.input_layer))
         for sub in layer.layers:
             layers.append(serialize_layer(sub, shape if sub.built else None))
             if shape is not None:
                 shape = getattr(sub, "_output_shape", None) or sub.compute_output_shape(shape)
         cfg["layers"] = layers
-    elif isinstance(layer, Functional):
+    elif serialization.is_registered_instance(layer, "Functional"):
         entry = {"module": "keras.src.models.functional", "class_name": "Functional",
                  "config": layer.get_config(), "registered_name": "Functional"}
         for sub_entry, sub in zip(entry["config"]["layers"], layer.layers):
-            if isinstance(sub, (Sequential, Functional)):
+            if serialization.is_registered_instance(sub, "Sequential") or serialization.is_registered_instance(sub, "Functional"):
                 nested = serialize_layer(sub)
                 sub_entry.update({k: nested[k] for k in ("module", "class_name", "config",
                                                          "registered_name")})
@@ -343,8 +329,9 @@ def _fit_arguments(cls, cfg, where, path):
     Classes with their own from_config (models, metric wrappers) read their config
     themselves and are left alone.
     """
-    from tomei.keras.models.model import Model
-    if not isinstance(cls, type) or issubclass(cls, Model) or "from_config" in vars(cls):
+    model_class = serialization.registered("keras").get("Model")
+    if not isinstance(cls, type) or (model_class is not None and issubclass(cls, model_class)) \
+            or "from_config" in vars(cls):
         return cfg
     accepted = _accepted(cls)
     out = {}

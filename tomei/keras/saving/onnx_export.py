@@ -36,6 +36,7 @@ import os
 import numpy as np
 
 from tomei.keras.saving import safety
+from tomei.keras.serialization import is_registered_instance
 
 
 def _import_onnx():
@@ -114,14 +115,12 @@ def _activation(g, fn, x, hint):
 def _emit(g, layer, x):
     """Adds the ONNX nodes of ``layer`` applied to tensor name(s) ``x``; returns the output
     name(s)."""
-    from tomei.keras.models.functional import Functional
-    from tomei.keras.models.sequential import Sequential
     kind, hint = type(layer).__name__, layer.name
-    if isinstance(layer, Sequential):
+    if is_registered_instance(layer, "Sequential"):
         for sub in layer.layers:
             x = _emit(g, sub, x)
         return x
-    if isinstance(layer, Functional):
+    if is_registered_instance(layer, "Functional"):
         return _emit_functional(g, layer, x)
     emit = _EMITTERS.get(kind)
     if emit is None:
@@ -226,24 +225,13 @@ _EMITTERS = {
 
 
 def _emit_functional(g, model, x):
-    from tomei.keras.layers.keras_tensor import flatten, pack_like
-    from tomei.keras.models.functional import _call_key
+    from tomei.keras.layers.keras_tensor import flatten, replay, topological_nodes
     given = flatten(x) if isinstance(x, (list, tuple, dict)) else [x]
     if len(given) != len(model.inputs):
         raise ValueError(f"ONNX export: model '{model.name}' has {len(model.inputs)} inputs; "
                          f"received {len(given)}.")
-    values = {id(t): name for t, name in zip(model.inputs, given)}
-    done = {}
-    for node in model._nodes:
-        if id(node) in values:
-            continue
-        key = _call_key(node)
-        if key not in done:
-            args = pack_like(node.structure, [values[id(p)] for p in node.inputs])
-            done[key] = _emit(g, node.layer, args)
-        out = done[key]
-        values[id(node)] = out[node.index] if isinstance(out, (list, tuple)) else out
-    outs = [values[id(t)] for t in model.outputs]
+    outs = replay(topological_nodes(model.outputs), model.inputs, model.outputs, given,
+                  lambda layer, args, kwargs: _emit(g, layer, args))
     return outs if len(outs) > 1 else outs[0]
 
 
@@ -254,13 +242,11 @@ def _value_info(helper, name, shape):
 
 
 def _input_specs(model):
-    from tomei.keras.models.functional import Functional
-    from tomei.keras.models.sequential import Sequential
-    if isinstance(model, Functional):
+    if is_registered_instance(model, "Functional"):
         return [(t.layer.name, t.shape) for t in model.inputs]
-    if isinstance(model, Sequential) and model._input_layer is not None:
-        return [(model._input_layer.name, model._input_layer.batch_shape)]
-    shape = getattr(model, "_input_spec_shape", None)
+    if is_registered_instance(model, "Sequential") and model.input_layer is not None:
+        return [(model.input_layer.name, model.input_layer.batch_shape)]
+    shape = model.built_input_shape
     if shape is None:
         raise ValueError("ONNX export needs the model's input shape; build the model first "
                          "(call it on data, or start it with Input(shape=...)).")
@@ -314,7 +300,7 @@ def export_onnx(model, filepath, opset=17):
         [_value_info(helper, n, shape) for n, (_, shape) in zip(names, specs)],
         [_value_info(helper, n, shape) for n, shape in zip(out_names, _output_shapes(model))],
         g.initializers)
-    from tomei import __version__
+    from tomei.version import __version__
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                                    producer_name="tomei", producer_version=__version__)
     onnx_model.ir_version = min(onnx_model.ir_version, 10)  # readable by older runtimes too

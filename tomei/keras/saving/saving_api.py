@@ -139,7 +139,7 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     _check_built(model, "model.save")
     _check_overwrite(path, overwrite)
     config = model_config.model_to_config(model)
-    from tomei import __version__
+    from tomei.version import __version__
     metadata = {"keras_version": KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "tomei_version": __version__}

@@ -1,0 +1,468 @@
+"""Convolution and pooling ops (``tf.nn.conv2d`` and friends), forward and gradient side by side.
+
+Layout, as TensorFlow's defaults: images are NHWC, ``(batch, height, width, channels)``;
+convolution filters are HWIO, ``(kernel_height, kernel_width, in_channels, out_channels)``.
+Only NHWC / NWC is implemented: ``data_format="NCHW"`` raises NotImplementedError.
+
+How a convolution becomes one matrix product ("im2col", Chellapilla, Puri & Simard, 2006,
+"High Performance Convolutional Neural Networks for Document Processing"):
+
+1. Pad the input (``padding``), giving ``xp`` of shape (N, Hp, Wp, C).
+2. Every output position (n, i, j) looks at a KH x KW window of ``xp`` whose top-left
+   corner is (i*stride_h, j*stride_w), with taps ``dilation`` apart:
+   ``window[n, i, j, a, b, c] = xp[n, i*sh + a*dh, j*sw + b*dw, c]``.
+   ``np.lib.stride_tricks.sliding_window_view`` gives all windows as a *view* (no copy).
+3. Lay each window out as one row: ``cols`` of shape (N*OH*OW, KH*KW*C) (this is the copy).
+4. The filters, reshaped to (KH*KW*C, O), multiply the rows: ``cols @ W`` is the output,
+   (N*OH*OW, O) -> (N, OH, OW, O). All the arithmetic is in this one BLAS product.
+
+The gradient runs the same picture backwards (g = dLoss/dOutput, reshaped to (N*OH*OW, O)):
+- dW = cols^T @ g (the windows, weighted by how much each output mattered);
+- dcols = g @ W^T, and "col2im" adds each row's entries back onto the input pixels its
+  window was read from (overlapping windows add up), then crops the padding off.
+
+A transposed convolution (``conv2d_transpose``) is exactly the gradient of a convolution with
+respect to its input, so its forward is "product, then col2im" and its backward is
+"im2col, then product": the two ops share the two helpers below.
+
+Output sizes and padding follow TensorFlow's rules (tensorflow.org, ``tf.nn`` "Notes on
+padding"): with effective kernel size ``k_eff = (k - 1) * dilation + 1``,
+- ``"VALID"``: no padding, ``out = (in - k_eff) // stride + 1``;
+- ``"SAME"``: ``out = ceil(in / stride)``, padding ``max((out - 1) * stride + k_eff - in, 0)``
+  split with the smaller half first (top/left), the extra pixel last (bottom/right).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tomei.engine.ops import convert_to_tensor, reshape
+from tomei.engine.tensor import Tensor, record
+
+_sliding_window_view = np.lib.stride_tricks.sliding_window_view
+
+
+# --- arguments, in TensorFlow's conventions -----------------------------------------------------
+
+def _check_format(data_format, expected, op):
+    if data_format != expected:
+        raise NotImplementedError(
+            f"{op}: data_format={data_format!r} is not implemented; tomei supports "
+            f"{expected!r} (channels last) only. Transpose your data to {expected}.")
+
+
+def _spatial(value, name, op, rank=2, allow_none=False) -> tuple:
+    """An int, or a list of 1, ``rank`` or ``rank + 2`` ints (TF's strides/ksize/dilations)."""
+    if value is None and allow_none:
+        return (1,) * rank
+    vals = (value,) if isinstance(value, (int, np.integer)) else tuple(np.ravel(value))
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        raise TypeError(f"{op}: {name} must be an int or a list of ints; received {value!r}.")
+    vals = tuple(int(v) for v in vals)
+    if len(vals) == 1:
+        vals = vals * rank
+    elif len(vals) == rank + 2:
+        if vals[0] != 1 or vals[-1] != 1:
+            raise ValueError(f"{op}: {name} must be 1 on the batch and channel axes; "
+                             f"received {value!r}.")
+        vals = vals[1:-1]
+    elif len(vals) != rank:
+        raise ValueError(f"{op}: {name} must be an int or a list of 1, {rank} or {rank + 2} "
+                         f"ints; received {value!r}.")
+    if any(v < 1 for v in vals):
+        raise ValueError(f"{op}: {name} must be positive; received {value!r}.")
+    return vals
+
+
+def _geometry(in_hw, k_hw, strides, dilations, padding, op):
+    """Padding ((top, bottom), (left, right)) and output size (OH, OW) for one conv/pool.
+
+    ``padding`` is "VALID", "SAME" (any case) or explicit pairs: 4 pairs for NHWC, with the
+    batch and channel pairs [0, 0], as ``tf.nn.conv2d`` takes them.
+    """
+    k_eff = [(k - 1) * d + 1 for k, d in zip(k_hw, dilations)]
+    if isinstance(padding, str) and padding.upper() == "SAME":
+        out = [-(-n // s) for n, s in zip(in_hw, strides)]  # ceil(in / stride)
+        pads = []
+        for n, o, s, k in zip(in_hw, out, strides, k_eff):
+            total = max((o - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads), tuple(out)
+    if isinstance(padding, str) and padding.upper() == "VALID":
+        pads = ((0, 0),) * len(in_hw)
+    elif isinstance(padding, (list, tuple)) and not isinstance(padding, str):
+        pairs = [tuple(int(v) for v in p) for p in padding]
+        if len(pairs) == len(in_hw) + 2:
+            if pairs[0] != (0, 0) or pairs[-1] != (0, 0):
+                raise ValueError(f"{op}: explicit padding must be [0, 0] on the batch and "
+                                 f"channel axes; received {padding!r}.")
+            pairs = pairs[1:-1]
+        if len(pairs) != len(in_hw) or any(len(p) != 2 or min(p) < 0 for p in pairs):
+            raise ValueError(f"{op}: explicit padding must be {len(in_hw) + 2} pairs of "
+                             f"non-negative ints; received {padding!r}.")
+        pads = tuple(pairs)
+    else:
+        raise ValueError(f"{op}: padding must be 'SAME', 'VALID' or a list of pairs; "
+                         f"received {padding!r}.")
+    out = tuple((n + p[0] + p[1] - k) // s + 1 for n, p, k, s in zip(in_hw, pads, k_eff, strides))
+    if min(out) < 1:
+        raise ValueError(f"{op}: the window (size {tuple(k_eff)} with dilation) is larger than "
+                         f"the padded input {tuple(n + p[0] + p[1] for n, p in zip(in_hw, pads))}"
+                         f"; the output would be empty.")
+    return pads, out
+
+
+def _pad(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+    """Pads the two spatial axes of an NHWC array (a copy only when there is padding)."""
+    if not any(any(p) for p in pads):
+        return x
+    return np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),), constant_values=value)
+
+
+# --- im2col and its adjoint, col2im ------------------------------------------------------------
+
+def _windows(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> np.ndarray:
+    """All the windows of ``xp`` (N, Hp, Wp, C) as a read-only view (N, OH, OW, KH, KW, C).
+
+    ``view[n, i, j, a, b, c] = xp[n, i*sh + a*dh, j*sw + b*dw, c]``: a window of the
+    dilated size at every position, then every stride-th position and every dilation-th tap.
+    """
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = k_hw, strides, dilations, out_hw
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    view = _sliding_window_view(xp, span, axis=(1, 2))  # (N, Hp-spanH+1, Wp-spanW+1, C, spanH, spanW)
+    view = view[:, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, :, ::dh, ::dw]
+    return view.transpose(0, 1, 2, 4, 5, 3)  # channels last inside each window
+
+
+def _im2col(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> np.ndarray:
+    """The windows as rows: a (N*OH*OW, KH*KW*C) matrix (one copy)."""
+    n, c = xp.shape[0], xp.shape[3]
+    return _windows(xp, k_hw, strides, dilations, out_hw).reshape(
+        n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
+
+
+def _taps(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> list:
+    """For each kernel tap (a, b), row by row: the (N, OH, OW, C) view of the pixels that tap
+    reads in every window, ``xp[:, a*dh + i*sh, b*dw + j*sw, :]``. KH*KW views, no copies."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = k_hw, strides, dilations, out_hw
+    return [xp[:, a * dh:a * dh + (oh - 1) * sh + 1:sh, b * dw:b * dw + (ow - 1) * sw + 1:sw, :]
+            for a in range(kh) for b in range(kw)]
+
+
+def _col2im(cols: np.ndarray, padded_shape, k_hw, strides, dilations, out_hw) -> np.ndarray:
+    """The adjoint of ``_windows``: adds window entries back onto the pixels they came from.
+
+    ``cols`` is (N, OH, OW, KH, KW, C) (or reshapes to it); returns (N, Hp, Wp, C). One
+    strided add per kernel tap: all the windows' entries for that tap at once.
+    """
+    n, c = padded_shape[0], padded_shape[3]
+    cols = cols.reshape(n, out_hw[0], out_hw[1], k_hw[0] * k_hw[1], c)
+    out = np.zeros(padded_shape, dtype=cols.dtype)
+    for t, tap in enumerate(_taps(out, k_hw, strides, dilations, out_hw)):
+        tap += cols[:, :, :, t, :]
+    return out
+
+
+def _crop(xp: np.ndarray, pads, in_hw) -> np.ndarray:
+    (top, _), (left, _) = pads
+    return xp[:, top:top + in_hw[0], left:left + in_hw[1], :]
+
+
+# --- convolution ---------------------------------------------------------------------------------
+
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
+           name=None) -> Tensor:
+    """2-D convolution (cross-correlation, as every deep-learning library), ``tf.nn.conv2d``.
+
+    Args:
+        input: (N, H, W, C) float Tensor or array.
+        filters: (KH, KW, C, O) float Tensor or array (HWIO).
+        strides: int or list of 1, 2 or 4 ints (4: batch and channel entries 1).
+        padding: "VALID", "SAME", or explicit [[0, 0], [top, bottom], [left, right], [0, 0]].
+        data_format: "NHWC" only (NotImplementedError otherwise).
+        dilations: int or list of 1, 2 or 4 ints; default 1 (taps ``dilation`` pixels apart).
+        name: ignored, as in eager TensorFlow.
+
+    Returns:
+        (N, OH, OW, O) Tensor of the input's dtype:
+        ``out[n, i, j, o] = sum_{a, b, c} xp[n, i*sh + a*dh, j*sw + b*dw, c] * filters[a, b, c, o]``
+        (output sizes: see the module docstring).
+
+    Raises:
+        ValueError: wrong ranks, channel counts that disagree, bad strides/padding, or an
+            empty output. NotImplementedError: NCHW, or grouped filters (C not equal to the
+            filters' in-channels).
+
+    Forward: im2col + one product; backward: two products + col2im (module docstring).
+    """
+    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    _check_format(data_format, "NHWC", "conv2d")
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
+                         f"received input shape {x.shape} and filters shape {w.shape}.")
+    n, h, wd, c = x.shape
+    kh, kw, c_in, o = w.shape
+    if c != c_in:
+        if c_in and c % c_in == 0:
+            raise NotImplementedError(
+                f"conv2d: grouped convolution (input channels {c}, filters' in-channels "
+                f"{c_in}) is not implemented.")
+        raise ValueError(f"conv2d: the input has {c} channels but the filters expect {c_in} "
+                         f"(filters shape {w.shape}).")
+    strides = _spatial(strides, "strides", "conv2d")
+    dilations = _spatial(dilations, "dilations", "conv2d", allow_none=True)
+    pads, (oh, ow) = _geometry((h, wd), (kh, kw), strides, dilations, padding, "conv2d")
+    geometry = ((kh, kw), strides, dilations, (oh, ow))
+
+    xp = _pad(x.value, pads)
+    cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
+    w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
+    out = (cols @ w_mat).reshape(n, oh, ow, o)
+
+    def backward(g):
+        g_mat = g.reshape(n * oh * ow, o)
+        dx = dw = None
+        if x.tracked:  # d out / d cols = W: each row's gradient, then back onto the pixels
+            dxp = _col2im(g_mat @ w_mat.T, xp.shape, *geometry)
+            dx = _crop(dxp, pads, (h, wd))
+        if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
+            dw = (cols.T @ g_mat).reshape(w.shape)
+        return dx, dw
+    return record(out, (x, w), backward)
+
+
+def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NHWC",
+                     dilations=None, name=None) -> Tensor:
+    """Transposed convolution, ``tf.nn.conv2d_transpose``: the gradient of ``conv2d`` with
+    respect to its input, used to upsample ("deconvolution").
+
+    Args:
+        input: (N, H, W, C) float Tensor or array.
+        filters: (KH, KW, O, C) (note: output channels before input channels, as TF).
+        output_shape: (N, OH, OW, O), a list, tuple or 1-D Tensor: the shape of the result,
+            which must be one that ``conv2d`` with the same arguments maps to (N, H, W, ...).
+        strides, padding, dilations: as ``conv2d`` (those of the convolution being
+            transposed); padding defaults to "SAME", as TensorFlow's.
+        data_format: "NHWC" only. name: ignored.
+
+    Returns:
+        Tensor of ``output_shape``. Each input pixel scatters ``filters`` times its value onto
+        a KH x KW patch of the output, ``stride`` pixels apart; overlaps add up.
+
+    Raises:
+        ValueError: when conv2d of ``output_shape`` would not give the input's size, or the
+            channels disagree. NotImplementedError: NCHW.
+    """
+    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    _check_format(data_format, "NHWC", "conv2d_transpose")
+    out_shape = tuple(int(d) for d in np.ravel(np.asarray(output_shape)))
+    if x.ndim != 4 or w.ndim != 4 or len(out_shape) != 4:
+        raise ValueError(f"conv2d_transpose expects a 4-D input, 4-D filters (KH, KW, O, C) and "
+                         f"a 4-entry output_shape; received {x.shape}, {w.shape}, {out_shape}.")
+    n, h, wd, c = x.shape
+    kh, kw, o, c_in = w.shape
+    if c != c_in or out_shape[3] != o or out_shape[0] != n:
+        raise ValueError(f"conv2d_transpose: input {x.shape}, filters {w.shape} (KH, KW, O, C) "
+                         f"and output_shape {out_shape} disagree on batch or channels.")
+    strides = _spatial(strides, "strides", "conv2d_transpose")
+    dilations = _spatial(dilations, "dilations", "conv2d_transpose", allow_none=True)
+    out_hw = out_shape[1:3]
+    pads, in_hw = _geometry(out_hw, (kh, kw), strides, dilations, padding, "conv2d_transpose")
+    if in_hw != (h, wd):
+        raise ValueError(f"conv2d_transpose: output_shape {out_shape} is not one that conv2d with "
+                         f"these strides/padding maps to the input's size {(h, wd)} (it gives "
+                         f"{in_hw}).")
+    geometry = ((kh, kw), strides, dilations, (h, wd))
+    padded = (n, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]), o)
+    w_mat = w.value.reshape(kh * kw * o, c)           # (KH*KW*O, C)
+    x_mat = x.value.reshape(n * h * wd, c)            # one row per input pixel
+    out = _crop(_col2im(x_mat @ w_mat.T, padded, *geometry), pads, out_hw)
+
+    def backward(g):  # the forward of conv2d: im2col of the gradient, then products
+        g_cols = _im2col(_pad(g, pads), *geometry)    # (N*H*W, KH*KW*O)
+        dx = (g_cols @ w_mat).reshape(x.shape) if x.tracked else None
+        dw = (g_cols.T @ x_mat).reshape(w.shape) if w.tracked else None
+        return dx, dw
+    return record(np.ascontiguousarray(out), (x, w), backward)
+
+
+def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
+           name=None) -> Tensor:
+    """1-D convolution, ``tf.nn.conv1d``: ``conv2d`` on a height-1 image.
+
+    Args:
+        input: (N, W, C). filters: (K, C, O). stride: int or list of 1 or 3 ints.
+        padding: "VALID", "SAME" or explicit [[0, 0], [left, right], [0, 0]] (Keras's
+            "causal" padding is [[0, 0], [(K - 1) * dilation, 0], [0, 0]]).
+        data_format: "NWC" only. dilations: int or list; default 1.
+
+    Returns:
+        (N, OW, O) Tensor.
+    """
+    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    _check_format(data_format, "NWC", "conv1d")
+    if x.ndim != 3 or w.ndim != 3:
+        raise ValueError(f"conv1d expects a 3-D input (N, W, C) and 3-D filters (K, C, O); "
+                         f"received {x.shape} and {w.shape}.")
+    stride = _spatial(stride, "stride", "conv1d", rank=1)
+    dilations = _spatial(dilations, "dilations", "conv1d", rank=1, allow_none=True)
+    if not isinstance(padding, str):  # [[0, 0], [l, r], [0, 0]] or [[l, r]] -> NHWC pairs
+        pairs = [tuple(p) for p in padding]
+        padding = [pairs[0], (0, 0)] + pairs[1:] if len(pairs) == 3 else [(0, 0)] + pairs
+    y = conv2d(reshape(x, (x.shape[0], 1) + x.shape[1:]), reshape(w, (1,) + w.shape),
+               (1,) + stride, padding, dilations=(1,) + dilations)
+    return reshape(y, (y.shape[0],) + y.shape[2:])
+
+
+# --- pooling ----------------------------------------------------------------------------------------
+
+def _pool_args(x, ksize, strides, padding, data_format, op):
+    _check_format(data_format, "NHWC", op)
+    if x.ndim != 4:
+        raise ValueError(f"{op} expects a 4-D input (N, H, W, C); received shape {x.shape}.")
+    if not isinstance(padding, str):
+        raise NotImplementedError(f"{op}: explicit padding lists are not implemented; use "
+                                  f"'SAME' or 'VALID' (received {padding!r}).")
+    k = _spatial(ksize, "ksize", op)
+    strides = _spatial(strides, "strides", op)
+    pads, out_hw = _geometry(x.shape[1:3], k, strides, (1, 1), padding, op)
+    return k, strides, pads, out_hw
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:
+    """Max pooling, ``tf.nn.max_pool2d``: the largest value in each KH x KW window.
+
+    Args:
+        input: (N, H, W, C). ksize, strides: int or list of 1, 2 or 4 ints.
+        padding: "VALID" or "SAME" (padded pixels are -inf, so they never win).
+        data_format: "NHWC" only. name: ignored.
+
+    Returns:
+        (N, OH, OW, C) Tensor. The gradient goes to the first (in row-major tap order)
+        largest pixel of each window, as TensorFlow's; overlapping windows add up.
+
+    Pooling has no product: it runs over the KH*KW taps of the window, each tap being one
+    strided view of all windows at once (a 2x2 pool is 4 whole-array ``np.maximum`` calls).
+    """
+    x = convert_to_tensor(input)
+    k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "max_pool2d")
+    n, h, wd, c = x.shape
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    xp = _pad(x.value, pads, lowest)
+    taps = _taps(xp, k, strides, (1, 1), (oh, ow))
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        np.maximum(out, tap, out=out)
+
+    def backward(g):  # d max / d pixel = 1 for the window's (first) winner, 0 elsewhere
+        dxp = np.zeros(xp.shape, dtype=g.dtype)
+        d_taps = _taps(dxp, k, strides, (1, 1), (oh, ow))
+        unclaimed = np.ones(out.shape, dtype=bool)  # windows whose winner is not found yet
+        for tap, d_tap in zip(taps, d_taps):
+            wins = (tap == out) & unclaimed
+            unclaimed &= ~wins
+            d_tap += np.where(wins, g, 0)
+        return (_crop(dxp, pads, (h, wd)),)
+    return record(out, (x,), backward)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:
+    """Average pooling, ``tf.nn.avg_pool2d``: the mean of each KH x KW window.
+
+    With "SAME" padding the padded pixels are left out of the mean (each window is divided
+    by the number of real pixels in it), as TensorFlow and Keras do.
+
+    Args and returns: as :func:`max_pool2d`.
+    """
+    x = convert_to_tensor(input)
+    k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "avg_pool2d")
+    n, h, wd, c = x.shape
+    xp = _pad(x.value, pads)
+    # how many real pixels each window covers: the same sum over an image of ones
+    ones = _pad(np.ones((1, h, wd, 1), dtype=x.dtype), pads)
+    count = sum(_taps(ones, k, strides, (1, 1), (oh, ow)))  # (1, OH, OW, 1)
+    total = np.zeros((n, oh, ow, c), dtype=x.dtype)
+    for tap in _taps(xp, k, strides, (1, 1), (oh, ow)):
+        total += tap
+    out = total / count
+
+    def backward(g):  # d mean / d pixel = 1 / count for every pixel of the window
+        dxp = np.zeros(xp.shape, dtype=g.dtype)
+        share = g / count
+        for d_tap in _taps(dxp, k, strides, (1, 1), (oh, ow)):
+            d_tap += share
+        return (_crop(dxp, pads, (h, wd)),)
+    return record(out.astype(x.dtype, copy=False), (x,), backward)
+
+
+def _pool1d(pool, op, input, ksize, strides, padding, data_format):
+    x = convert_to_tensor(input)
+    _check_format(data_format, "NWC", op)
+    if x.ndim != 3:
+        raise ValueError(f"{op} expects a 3-D input (N, W, C); received shape {x.shape}.")
+    k = _spatial(ksize, "ksize", op, rank=1)
+    s = _spatial(strides, "strides", op, rank=1)
+    y = pool(reshape(x, (x.shape[0], 1) + x.shape[1:]), (1,) + k, (1,) + s, padding)
+    return reshape(y, (y.shape[0],) + y.shape[2:])
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None) -> Tensor:
+    """Max pooling over (N, W, C), ``tf.nn.max_pool1d``: :func:`max_pool2d` on height 1."""
+    return _pool1d(max_pool2d, "max_pool1d", input, ksize, strides, padding, data_format)
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None) -> Tensor:
+    """Average pooling over (N, W, C), ``tf.nn.avg_pool1d``: :func:`avg_pool2d` on height 1."""
+    return _pool1d(avg_pool2d, "avg_pool1d", input, ksize, strides, padding, data_format)
+
+
+# --- reshaping helpers for the upsampling and padding layers ------------------------------------
+
+def upsample_nearest2d(input, size) -> Tensor:
+    """Repeats each pixel of an NHWC image ``size = (sh, sw)`` times along height and width.
+
+    Returns (N, H*sh, W*sw, C). The gradient of a pixel is the sum over its sh x sw copies.
+    """
+    x = convert_to_tensor(input)
+    sh, sw = size
+    n, h, w, c = x.shape
+    out = np.broadcast_to(x.value[:, :, None, :, None, :], (n, h, sh, w, sw, c))
+
+    def backward(g):  # every copy's gradient flows back to the one pixel it came from
+        return (g.reshape(n, h, sh, w, sw, c).sum(axis=(2, 4)),)
+    return record(out.reshape(n, h * sh, w * sw, c), (x,), backward)
+
+
+def pad(input, paddings, constant_values=0) -> Tensor:
+    """Constant padding, ``tf.pad(x, paddings)`` in "CONSTANT" mode.
+
+    Args:
+        input: Tensor of rank r. paddings: r pairs (before, after) of non-negative ints.
+        constant_values: the fill value (default 0).
+
+    Returns:
+        The padded Tensor; its gradient is the gradient's middle part (the padding is a
+        constant, so it passes nothing back).
+    """
+    x = convert_to_tensor(input)
+    pairs = [tuple(int(v) for v in p) for p in np.asarray(paddings).tolist()]
+    if len(pairs) != x.ndim or any(len(p) != 2 or min(p) < 0 for p in pairs):
+        raise ValueError(f"pad: paddings must be {x.ndim} pairs of non-negative ints (one per "
+                         f"axis of the input of shape {x.shape}); received {paddings!r}.")
+    inside = tuple(slice(b, b + d) for (b, _), d in zip(pairs, x.shape))
+    return record(np.pad(x.value, pairs, constant_values=constant_values), (x,),
+                  lambda g: (g[inside],))
+
+
+def conv_output_length(length, kernel, stride, padding, dilation=1):
+    """Output length of one spatial axis: "valid", "same" or "causal" (Keras's rules).
+
+    Returns None when ``length`` is None (an unknown size stays unknown).
+    """
+    if length is None:
+        return None
+    k_eff = (kernel - 1) * dilation + 1
+    if padding in ("same", "causal"):
+        return math.ceil(length / stride)
+    return max((length - k_eff) // stride + 1, 0)
