@@ -739,10 +739,12 @@ class BackupAndRestore(Callback):
             return
         if os.path.exists(self._path):
             os.remove(self._path)
-        # temporary files of backups cut short by a kill (see saving.safety.atomic_path)
+        # temporary files of backups cut short by a kill (see utils.atomic_write)
+        from tomei.keras.utils.atomic_write import is_our_temp_name
         for leftover in glob.glob(os.path.join(glob.escape(self.backup_dir),
-                                               f".{self.BACKUP_NAME}.tmp-*")):
-            os.remove(leftover)
+                                               f".{self.BACKUP_NAME}.*")):
+            if is_our_temp_name(os.path.basename(leftover)) is not None:
+                os.remove(leftover)
         for folder in self._own_folders:  # as Keras 3 removes backup_dir; only empty folders
             try:
                 os.rmdir(folder)

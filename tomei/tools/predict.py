@@ -280,9 +280,9 @@ def _save_png(array_2d, path):
     from PIL import Image
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    Image.fromarray((np.clip(array_2d, 0, 1) * 255).round().astype(np.uint8)).save(tmp, "PNG")
-    os.replace(tmp, path)
+    from tomei.keras.utils.atomic_write import atomic_path
+    with atomic_path(path) as tmp:
+        Image.fromarray((np.clip(array_2d, 0, 1) * 255).round().astype(np.uint8)).save(tmp, "PNG")
 
 
 def _parser():

@@ -38,6 +38,7 @@ import sys
 
 import numpy as np
 
+from tomei.keras.utils.atomic_write import atomic_path, write_bytes
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
 
@@ -99,7 +100,7 @@ def _history_dict(history):
 def save_history(history, path) -> str:
     """Writes ``history`` (a History or its ``.history`` dict) as JSON to ``path``; returns it."""
     data = _history_dict(history) or {}
-    _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
+    write_bytes(path, json.dumps(data, indent=1).encode("utf-8"))
     return os.fspath(path)
 
 
@@ -127,27 +128,9 @@ def _accuracy_key(hist):
 
 
 # --- files ----------------------------------------------------------------------------------------
-def _write_atomic(path, data: bytes):
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def _save_figure(fig, out_dir, name):
-    path = os.path.join(out_dir, name)
-    tmp = os.path.join(out_dir, f".{name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(os.path.join(out_dir, name)) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return name
 
 
@@ -454,7 +437,7 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
     with matplotlib.rc_context(rc):
         if hist and hist.get("loss"):
             figures["curves"] = _plot_curves(hist, out_dir, plot_lang)
-            _write_atomic(os.path.join(out_dir, "history.json"),
+            write_bytes(os.path.join(out_dir, "history.json"),
                           json.dumps(hist, indent=1).encode("utf-8"))
         figures["confusion"] = _plot_confusion(cm, names, out_dir, plot_lang)
         wrong = np.flatnonzero(~correct)
@@ -476,12 +459,12 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
     summary = {"test_loss": loss, "test_accuracy": accuracy, "test_samples": len(y),
                "per_class": per_class, "confusion_matrix": cm.tolist(),
                "activations": drawn, "files": sorted(figures.values())}
-    _write_atomic(os.path.join(out_dir, "summary.json"),
+    write_bytes(os.path.join(out_dir, "summary.json"),
                   json.dumps(summary, indent=1, ensure_ascii=False).encode("utf-8"))
     page = _html(model, summary, hist, figures, dense, lang, model_path,
                  n_wrong=int((~correct).sum()))
     index = os.path.join(out_dir, "index.html")
-    _write_atomic(index, page.encode("utf-8"))
+    write_bytes(index, page.encode("utf-8"))
     return index
 
 

@@ -430,7 +430,7 @@ def test_killed_process_leaves_no_file_a_later_run_trusts(server, tmp_path):
     folder = cache_dir(tmp_path)
     assert not (folder / "data.bin").exists()
     assert all(
-        name.endswith(".part") and name.startswith(".data.bin.") for name in leftovers(folder)
+        name.endswith(".tmp") and name.startswith(".data.bin.tomei-") for name in leftovers(folder)
     )
     server.add("/data.bin")  # the server works again
     path = get_file("data.bin", url, file_hash=PAYLOAD_SHA256)

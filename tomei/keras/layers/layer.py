@@ -12,8 +12,11 @@ first use, checks the input's shape against the one the layer was built for, and
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
+import math
 import re
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -25,6 +28,35 @@ from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
 
 _name_counts: dict[str, int] = defaultdict(int)
+_budget = threading.local()  # .left (elements), .error (callable) while loading a file
+
+
+@contextlib.contextmanager
+def weight_budget(elements: int, error):
+    """While active (in this thread), ``add_weight`` refuses, before allocating anything, a
+    weight that would take the total past ``elements`` values, raising ``error(message)``.
+
+    Loading a model file sets it to what the file actually stores, so a crafted config
+    (``Dense(units=10**9)``) cannot make tomei allocate gigabytes the file does not hold.
+    """
+    previous = getattr(_budget, "state", None)
+    _budget.state = [int(elements), error]
+    try:
+        yield
+    finally:
+        _budget.state = previous
+
+
+def _spend_budget(layer, name, shape):
+    state = getattr(_budget, "state", None)
+    if state is None:
+        return
+    count = math.prod(shape)
+    if count > state[0]:
+        raise state[1](f"layer '{layer.name}' ({type(layer).__name__}) would create weight "
+                       f"'{name}' of shape {shape} ({count:,} values), but the file stores "
+                       f"only {state[0]:,} more values; its config does not match its weights.")
+    state[0] -= count
 
 
 def unique_name(base: str) -> str:
@@ -115,7 +147,9 @@ class Layer:
         """
         dtype = dtype or self.dtype
         init = initializers.get(initializer) if initializer is not None else initializers.Zeros()
-        value = np.asarray(init(tuple(shape), dtype=dtype), dtype=dtype)
+        shape = _checked_shape(self, name, shape)
+        _spend_budget(self, name, shape)
+        value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
         var = Variable(value, trainable=trainable, name=name or f"variable_{len(self._weights)}")
         var.path = f"{self.name}/{var.name}"
         var.regularizer = regularizer
@@ -337,3 +371,16 @@ def _shape_of(inputs):
 def _fmt_shape(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
+
+
+def _checked_shape(layer, name, shape) -> tuple:
+    """``shape`` as a tuple of non-negative Python ints, or a ValueError naming the layer."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                               and d >= 0 for d in dims):
+        raise ValueError(f"layer '{layer.name}' ({type(layer).__name__}): weight '{name}' needs "
+                         f"a shape of non-negative integers; received shape={shape!r}.")
+    return tuple(int(d) for d in dims)

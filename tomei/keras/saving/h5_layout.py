@@ -21,7 +21,9 @@ moments per variable (kernel_m, kernel_v, bias_m, bias_v, ...) and add any furth
 ``u_product`` scalar last.
 
 Reading checks every dataset's count, shape and dtype before any weight is written, so a file
-that does not fit leaves the model untouched.
+that does not fit leaves the model untouched. Every group and dataset of the file is reached
+through :func:`tomei.keras.saving.safety.h5_get` (hard links inside the file only, bounded
+depth); weights holding NaN or infinite values load with a warning naming them.
 """
 from __future__ import annotations
 
@@ -32,7 +34,14 @@ import numpy as np
 
 from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer, snake_case
-from tomei.keras.saving.safety import ModelFileError, check_h5_dataset, check_h5_link
+from tomei.keras.saving.safety import (
+    ModelFileError,
+    h5_get,
+    h5_has,
+    h5_names,
+    h5_walk_datasets,
+    parse_json_text,
+)
 
 # --- naming ----------------------------------------------------------------------------------
 
@@ -180,8 +189,7 @@ class _Loader:
             return
         pending = []
         for name, var in zip(names, variables):
-            ds = group[name]
-            check_h5_dataset(ds, f"{self.where}/{path}/{name}")
+            ds = h5_get(group, name, f"{self.where}/{path}")
             if tuple(ds.shape) != tuple(var.shape):
                 self.problem(f"weight '{var.path}' of layer {label} has shape {tuple(var.shape)}; "
                              f"the file's {path}/{name} has shape {tuple(ds.shape)}")
@@ -196,9 +204,9 @@ class _Loader:
     def layer(self, group, layer, path):
         label = f"'{layer.name}' ({type(layer).__name__})"
         own = own_variables(layer)
-        if "vars" in group:
-            check_h5_link(group, "vars", f"{self.where}/{path}")
-            self.read_vars(group["vars"], f"{path}/vars", own, label)
+        if h5_has(group, "vars"):
+            self.read_vars(h5_get(group, "vars", f"{self.where}/{path}"), f"{path}/vars", own,
+                           label)
         elif own:
             self.problem(f"layer {label} has {len(own)} weight(s) but the file has no {path}/vars")
         for name, content in children(layer):
@@ -215,15 +223,17 @@ class _Loader:
 
     def container(self, group, entries, path):
         keys = {key for key, _ in entries}
+        where = f"{self.where}/{path}"
         for key, child in entries:
-            if key not in group:
+            if not h5_has(group, key):
                 if _has_variables(child):
                     self.problem(f"the file has no group {path}/{key} for layer '{child.name}' "
-                                 f"({type(child).__name__}); it holds: {sorted(group)}")
+                                 f"({type(child).__name__}); it holds: "
+                                 f"{_listing(h5_names(group))}")
                 continue
-            check_h5_link(group, key, f"{self.where}/{path}")
-            self.layer(group[key], child, f"{path}/{key}")
-        extra = [k for k in group if k not in keys and _group_has_data(group[k])]
+            self.layer(h5_get(group, key, where), child, f"{path}/{key}")
+        extra = [k for k in h5_names(group)
+                 if k not in keys and _group_has_data(h5_get(group, k, where), where)]
         if extra:
             self.problem(f"the file has weights for layers the model does not have: "
                          f"{', '.join(f'{path}/{k}' for k in sorted(extra))}")
@@ -234,11 +244,32 @@ class _Loader:
         for var, ds in self.assignments:
             try:
                 values.append(np.asarray(ds[()], dtype=var.dtype))
-            except (OSError, RuntimeError, KeyError) as err:
+            except (OSError, RuntimeError, KeyError, ValueError) as err:
                 raise ModelFileError(f"{self.where} is truncated or damaged: reading "
                                      f"{ds.name} failed ({err}).") from None
+            warn_if_not_finite(values[-1], f"weight '{var.path}'", f"{self.where}:{ds.name}")
         for (var, _), value in zip(self.assignments, values):
             var.assign(value)
+
+
+def warn_if_not_finite(array, what, where):
+    """A UserWarning naming ``what`` when the float ``array`` read from ``where`` holds NaN
+    or infinite values (they load, as in Keras, but training or predicting on them gives
+    NaN)."""
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return
+    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+    if bad:
+        warnings.warn(f"{what} loaded from {where} holds {bad} NaN or infinite value(s) of "
+                      f"{array.size}; predictions and training with it will give NaN. The file "
+                      f"was saved from a diverged run or has been tampered with.",
+                      UserWarning, stacklevel=5)
+
+
+def _listing(names, limit=20):
+    shown = sorted(names)[:limit]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{shown}{more}"
 
 
 def _kind(dtype):
@@ -248,9 +279,8 @@ def _kind(dtype):
 
 def _child_group(group, name):
     for candidate in ([name, "_layer_checkpoint_dependencies"] if name == "layers" else [name]):
-        if candidate in group:
-            check_h5_link(group, candidate, group.name)
-            return group[candidate]
+        if h5_has(group, candidate):
+            return h5_get(group, candidate, group.file.filename)
     return None
 
 
@@ -260,20 +290,16 @@ def _has_variables(content):
     return bool(content.weights)
 
 
-def _group_has_data(group):
-    import h5py
-    if isinstance(group, h5py.Dataset):
-        return True
-    return any(_group_has_data(group[k]) for k in group
-               if isinstance(group.get(k, getlink=True), h5py.HardLink))
+def _group_has_data(node, where):
+    return next(h5_walk_datasets(node, where), None) is not None
 
 
 def _dataset_names(group, where) -> list[str]:
     import h5py
-    names = sorted(group, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+    names = sorted(h5_names(group),
+                   key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
     for n in names:
-        check_h5_link(group, n, where)
-        if not isinstance(group[n], h5py.Dataset) or not n.isdigit():
+        if not n.isdigit() or not isinstance(h5_get(group, n, where), h5py.Dataset):
             raise ModelFileError(f"{where} should hold datasets named 0, 1, ...; found {n!r}.")
     if [int(n) for n in names] != list(range(len(names))):
         raise ModelFileError(f"{where} should hold datasets 0..{len(names) - 1}; found {names}.")
@@ -281,7 +307,7 @@ def _dataset_names(group, where) -> list[str]:
 
 
 def _shapes(group, names):
-    return ", ".join(str(tuple(group[n].shape)) for n in names) or "none"
+    return ", ".join(str(tuple(h5_get(group, n, group.name).shape)) for n in names) or "none"
 
 
 def read_model(h5, model, where, skip_mismatch=False, optimizer=True):
@@ -292,15 +318,16 @@ def read_model(h5, model, where, skip_mismatch=False, optimizer=True):
             ``skip_mismatch``), or a damaged file.
     """
     try:
-        if "layer_names" in h5.attrs or "model_weights" in h5:
+        if "layer_names" in h5.attrs or h5_has(h5, "model_weights"):
             return read_legacy(h5, model, where, skip_mismatch)
         loader = _Loader(where, skip_mismatch)
         loader.layer(h5, model, "")
         opt_state = None
-        if optimizer and getattr(model, "optimizer", None) is not None and "optimizer" in h5:
-            check_h5_link(h5, "optimizer", where)
-            if "vars" in h5["optimizer"]:
-                opt_state = _read_optimizer_arrays(h5["optimizer"]["vars"],
+        if optimizer and getattr(model, "optimizer", None) is not None and \
+                h5_has(h5, "optimizer"):
+            opt_group = h5_get(h5, "optimizer", where)
+            if h5_has(opt_group, "vars"):
+                opt_state = _read_optimizer_arrays(h5_get(opt_group, "vars", where),
                                                    f"{where}/optimizer/vars")
         loader.assign()
     except OSError as err:
@@ -313,8 +340,7 @@ def _read_optimizer_arrays(group, where):
     names = _dataset_names(group, where)
     arrays = []
     for n in names:
-        ds = group[n]
-        check_h5_dataset(ds, f"{where}/{n}")
+        ds = h5_get(group, n, where)
         if ds.dtype.kind not in "fiu":
             raise ModelFileError(f"{where}/{n} holds {ds.dtype} values; expected numbers.")
         arrays.append(ds)
@@ -344,6 +370,13 @@ def restore_optimizer(model, datasets, where):
     if datasets[0].shape != () or datasets[0].dtype.kind not in "iu":
         raise ModelFileError(f"{where}/0 (iteration) must be an integer scalar; found "
                              f"{datasets[0].dtype} of shape {datasets[0].shape}.")
+    scalars = [(1, "learning_rate")] if has_lr else []
+    if extra and len(datasets) == full:
+        scalars.append((len(datasets) - 1, "u_product"))
+    for index, what in scalars:  # checked before reading: a huge "scalar" is never loaded
+        if datasets[index].shape != () or datasets[index].dtype.kind not in "fiu":
+            raise ModelFileError(f"{where}/{index} ({what}) must be a number (a scalar); found "
+                                 f"{datasets[index].dtype} of shape {datasets[index].shape}.")
     slots_data = datasets[base:base + per_var * len(variables)]
     expected = [tuple(v.shape) for g in groups for v in variables for _ in g]
     for ds, shape in zip(slots_data, expected):
@@ -355,8 +388,15 @@ def restore_optimizer(model, datasets, where):
         lr = float(datasets[1][()]) if has_lr else None
         slot_values = [np.asarray(ds[()]) for ds in slots_data]
         u_product = float(datasets[-1][()]) if extra and len(datasets) == full else None
-    except OSError as err:
+    except (OSError, RuntimeError, ValueError) as err:
         raise ModelFileError(f"{where} is truncated or damaged ({err}).") from None
+    if iterations < 0:
+        raise ModelFileError(f"{where}/0 (iteration) is {iterations}; a step count is >= 0.")
+    if lr is not None and not (np.isfinite(lr) and lr >= 0):
+        raise ModelFileError(f"{where}/1 (learning_rate) is {lr}; expected a finite number "
+                             f">= 0.")
+    for ds, value in zip(slots_data, slot_values):
+        warn_if_not_finite(value, f"optimizer variable {ds.name}", where)
     opt.iterations = iterations
     if lr is not None and np.float32(lr) != np.float32(opt.learning_rate):
         opt.learning_rate = lr
@@ -382,27 +422,54 @@ def restore_optimizer(model, datasets, where):
 def _attr_strings(attrs, name):
     """A list-of-strings attribute, joining the chunks name0, name1... Keras 2 splits large
     attributes into."""
+    def strings(key):
+        try:
+            value = attrs[key]
+        except (OSError, RuntimeError, TypeError, ValueError) as err:
+            raise ModelFileError(f"attribute {key} cannot be read from the file "
+                                 f"({err}).") from None
+        if isinstance(value, (str, bytes)):
+            value = [value]
+        value = np.asarray(value)
+        if value.size == 0:
+            return []
+        if value.ndim != 1 or value.dtype.kind not in "SUO":
+            raise ModelFileError(f"attribute {key} should be a list of names; found "
+                                 f"{value.dtype} of shape {value.shape}.")
+        out = []
+        for v in value:
+            if isinstance(v, bytes):
+                try:
+                    v = v.decode("utf8")
+                except UnicodeDecodeError:
+                    raise ModelFileError(f"attribute {key} holds a name that is not UTF-8: "
+                                         f"{v[:60]!r}.") from None
+            elif not isinstance(v, str):
+                raise ModelFileError(f"attribute {key} holds a {type(v).__name__}, not a name.")
+            out.append(v)
+        return out
+
     if name in attrs:
-        values = list(attrs[name])
-    else:
-        values, i = [], 0
-        while f"{name}{i}" in attrs:
-            values.extend(attrs[f"{name}{i}"])
-            i += 1
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+        return strings(name)
+    values, i = [], 0
+    while f"{name}{i}" in attrs:
+        values.extend(strings(f"{name}{i}"))
+        i += 1
+    return values
 
 
 def read_legacy(h5, model, where, skip_mismatch=False):
     """Loads weights from a Keras 2 HDF5 file (``save_weights('w.h5')`` or the
     ``model_weights`` group of ``model.save('m.h5')``), matching layers with weights in order.
     """
-    group = h5["model_weights"] if "model_weights" in h5 else h5
+    import h5py
+    group = h5_get(h5, "model_weights", where) if h5_has(h5, "model_weights") else h5
     loader = _Loader(where, skip_mismatch)
     file_layers = []
     for name in _attr_strings(group.attrs, "layer_names"):
-        if name not in group:
+        if not h5_has(group, name):
             raise ModelFileError(f"{where}: layer_names lists {name!r} but there is no such group.")
-        weight_names = _attr_strings(group[name].attrs, "weight_names")
+        weight_names = _attr_strings(h5_get(group, name, where).attrs, "weight_names")
         if weight_names:
             file_layers.append((name, weight_names))
     model_layers = [layer for layer in model.layers if layer.weights]
@@ -418,12 +485,8 @@ def read_legacy(h5, model, where, skip_mismatch=False):
                            f"{name} has {len(weight_names)}")
             continue
         for wname, var in zip(weight_names, variables):
-            try:
-                ds = group[name][wname]
-            except KeyError:
-                raise ModelFileError(f"{where}: {name}/{wname} is listed but missing.") from None
-            check_h5_dataset(ds, f"{where}/{name}/{wname}")
-            if tuple(ds.shape) != tuple(var.shape) or ds.dtype.kind != "f":
+            ds = h5_get(h5_get(group, name, where), wname, where)
+            if not isinstance(ds, h5py.Dataset) or tuple(ds.shape) != tuple(var.shape) or ds.dtype.kind != "f":
                 loader.problem(f"weight '{var.path}' of layer {label} has shape "
                                f"{tuple(var.shape)}; the file's {name}/{wname} has "
                                f"{tuple(ds.shape)} ({ds.dtype})")
@@ -437,9 +500,4 @@ def legacy_model_config(h5, where):
     raw = h5.attrs.get("model_config")
     if raw is None:
         return None
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf8")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as err:
-        raise ModelFileError(f"{where}: model_config is not valid JSON ({err}).") from None
+    return parse_json_text(raw, where, "model_config")

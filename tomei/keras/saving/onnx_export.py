@@ -35,8 +35,8 @@ import os
 
 import numpy as np
 
-from tomei.keras.saving import safety
 from tomei.keras.serialization import is_registered_instance
+from tomei.keras.utils.atomic_write import atomic_path
 
 
 def _import_onnx():
@@ -307,6 +307,6 @@ def export_onnx(model, filepath, opset=17):
     onnx.checker.check_model(onnx_model)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    with safety.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         onnx.save(onnx_model, tmp)
     return path

@@ -11,15 +11,15 @@ Reading (``.keras`` zips and HDF5 weight files):
   or virtual datasets pointing at other files);
 - truncated or damaged files give a :class:`ModelFileError` saying which file and member.
 
-Writing: :func:`atomic_path` hands out a temporary name in the destination folder; the file
-replaces the destination (``os.replace``, atomic on POSIX and Windows) only once it is
-complete and flushed to disk. A process killed mid-save leaves the previous file intact.
+Writing goes through :func:`tomei.keras.utils.atomic_write.atomic_path` (one mechanism for
+the whole package): a process killed mid-save leaves the previous file intact, and its
+temporary file is removed by the next write into that folder.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import secrets
 import shutil
 import tempfile
 import zipfile
@@ -28,8 +28,10 @@ import zlib
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
-# Limits (bytes). Tests and unusual deployments may change them at run time.
-MAX_JSON_BYTES = 64 * 2**20  # config.json / metadata.json
+# Limits. Tests and unusual deployments may change them at run time; docs/saving.md lists them.
+MAX_JSON_BYTES = 32 * 2**20  # config.json / metadata.json / JSON attributes
+MAX_JSON_CONTAINERS = 500_000  # '{' + '[' in one JSON text (a 1000-layer model has ~15,000)
+MAX_JSON_DEPTH = 128  # nesting of objects and lists (a model nests ~4 levels per submodel)
 MAX_WEIGHTS_BYTES = 16 * 2**30  # model.weights.h5 inside a .keras archive
 MAX_MEMBERS = 10_000
 IN_MEMORY_BYTES = 512 * 2**20  # weights up to this size are read into memory, else a temp file
@@ -103,6 +105,72 @@ def open_archive(path) -> zipfile.ZipFile:
     return archive
 
 
+def parse_json_text(raw, where, what, limit=None):
+    """The JSON object in ``raw`` (str, bytes or an HDF5 string attribute) from an untrusted
+    file, refused before parsing when it is over ``limit`` bytes (default
+    :data:`MAX_JSON_BYTES`) or has more than :data:`MAX_JSON_CONTAINERS` objects and lists,
+    and after parsing when it nests deeper than :data:`MAX_JSON_DEPTH`.
+
+    Raises:
+        ModelFileError: any of the above, text that is not UTF-8 JSON, or JSON that is not an
+            object. Never RecursionError or MemoryError.
+    """
+    import numpy as np
+    limit = MAX_JSON_BYTES if limit is None else limit
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw[()]
+    if isinstance(raw, (np.bytes_, np.str_)):
+        raw = raw.item()
+    if not isinstance(raw, (str, bytes)):
+        raise ModelFileError(f"{where}: {what} should be JSON text; found "
+                             f"{type(raw).__name__}.")
+    if len(raw) > limit:
+        raise ModelFileError(f"Refusing {where}: {what} is {len(raw):,} bytes, over the limit of "
+                             f"{limit:,} (tomei.keras.saving.safety.MAX_JSON_BYTES).")
+    opening = (b"{", b"[") if isinstance(raw, bytes) else ("{", "[")
+    containers = raw.count(opening[0]) + raw.count(opening[1])
+    if containers > MAX_JSON_CONTAINERS:
+        raise ModelFileError(f"Refusing {where}: {what} has {containers:,} JSON objects/lists, "
+                             f"over the limit of {MAX_JSON_CONTAINERS:,} "
+                             f"(tomei.keras.saving.safety.MAX_JSON_CONTAINERS).")
+    try:
+        text = raw.decode("utf8") if isinstance(raw, bytes) else raw
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        depth = MAX_JSON_DEPTH + 1
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{where}: {what} is not valid JSON ({err}).") from None
+    else:
+        depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ModelFileError(f"Refusing {where}: {what} nests objects/lists more than "
+                             f"{MAX_JSON_DEPTH} deep (tomei.keras.saving.safety.MAX_JSON_DEPTH); "
+                             f"no real model needs that.")
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{where}: {what} should hold a JSON object; found "
+                             f"{type(value).__name__}.")
+    return value
+
+
+def json_depth(value) -> int:
+    """How deep dicts and lists nest in ``value`` (0 for a number or string), without
+    recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return deepest
+
+
 def member_info(archive: zipfile.ZipFile, name: str, path) -> zipfile.ZipInfo:
     try:
         return archive.getinfo(name)
@@ -166,51 +234,149 @@ def member_as_file(archive: zipfile.ZipFile, name: str, path):
         yield tmp
 
 
-def check_h5_link(group, name, where):
-    """Raises ModelFileError unless ``group[name]`` is a hard link inside the same file."""
-    import h5py
-    link = group.get(name, getlink=True)
-    if not isinstance(link, h5py.HardLink):
-        raise ModelFileError(f"Refusing {where}/{name}: it is a {type(link).__name__} to "
-                             f"another file or path; weight files must be self-contained.")
+# --- HDF5: one accessor for every object read from an untrusted file ------------------------
+#
+# HDF5 follows soft links (to any path in the file), external links (to other files, any
+# path on the machine) and reads dataset bytes from external raw files or other files'
+# datasets (virtual datasets) without being asked. tomei's readers never index an untrusted
+# h5py Group directly: they call h5_has / h5_names / h5_get, which look at links without
+# following them and open only hard links, inside the file, at most MAX_H5_DEPTH deep.
+
+MAX_H5_DEPTH = 64  # groups below the root; Keras's deepest files use ~10 (nested models)
 
 
-def check_h5_dataset(dataset, where):
-    """Refuses datasets whose data lives outside the file (external storage, virtual)."""
-    if dataset.external or getattr(dataset, "is_virtual", False):
-        raise ModelFileError(f"Refusing {where}: its data is stored outside the file.")
+def h5_open(source, where):
+    """Opens ``source`` (a path or a binary file object) read-only as HDF5.
 
-
-@contextlib.contextmanager
-def atomic_path(filepath):
-    """Yields a temporary path next to ``filepath``; on success the file there replaces
-    ``filepath`` in one step (after an fsync), on failure it is removed.
-
-    Readers, and a process killed mid-write, only ever see the old file or the new one.
+    Raises:
+        ModelFileError: not an HDF5 file, or truncated or damaged.
     """
-    filepath = os.fspath(filepath)
-    folder = os.path.dirname(os.path.abspath(filepath))
-    tmp = os.path.join(folder, f".{os.path.basename(filepath)}.tmp-{os.getpid()}-"
-                               f"{secrets.token_hex(4)}")
+    import h5py
     try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, filepath)
-        _fsync_folder(folder)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        return h5py.File(source, "r")
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"{where} is not a readable HDF5 file: it is truncated or damaged "
+                             f"({err}).") from None
 
 
-def _fsync_folder(folder):
+def _link_type(group, name):
+    """The HDF5 link type of ``group``'s member ``name`` (never following it), or None."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
-        return
+        return group.id.links.get_info(name.encode("utf8")).type
+    except (KeyError, ValueError, RuntimeError):
+        return None
+
+
+def h5_has(group, name: str) -> bool:
+    """True when ``group`` has a link called ``name`` (of any kind; nothing is followed).
+    Names with '/' are not links of this group: False."""
+    return "/" not in name and name not in ("", ".", "..") and \
+        _link_type(group, name) is not None
+
+
+def h5_names(group) -> list:
+    """The link names in ``group``, in HDF5's (alphabetical) order; nothing is followed.
+
+    Raises:
+        ModelFileError: ``group`` is a dataset where the layout needs a group.
+    """
+    import h5py
+    if not isinstance(group, h5py.Group):
+        raise ModelFileError(f"{group.file.filename}: {group.name} is a dataset where a group "
+                             f"is expected; the file does not have the weights layout.")
     try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+        return list(group)
+    except (OSError, RuntimeError) as err:
+        raise ModelFileError(f"{group.file.filename}:{group.name} cannot be listed: the file "
+                             f"is damaged ({err}).") from None
+
+
+def h5_get(group, path: str, where: str):
+    """``group[path]`` for an untrusted file, checked at every step.
+
+    ``path`` may have several parts ("dense_1/kernel:0"); each must be a hard link (soft,
+    external and user-defined links are refused, so nothing outside the file and no alias
+    inside it is reached), the result at most :data:`MAX_H5_DEPTH` groups deep (a hard-link
+    cycle makes paths grow without end), and a dataset must keep its bytes in the file (no
+    external raw storage, no virtual dataset).
+
+    Args:
+        where: the file and group, for messages.
+
+    Raises:
+        ModelFileError: a missing member, a refused link or dataset, or too deep a path.
+    """
+    import h5py
+    parts = path.split("/")
+    if not path or any(p in ("", ".", "..") for p in parts):
+        raise ModelFileError(f"Refusing {where}: the member name {path!r} is empty, absolute "
+                             f"or has '.'/'..' parts.")
+    node = group
+    for part in parts:
+        kind = _link_type(node, part)
+        if kind is None:
+            raise ModelFileError(f"{where}: {node.name.rstrip('/')}/{part} is missing.")
+        if kind != h5py.h5l.TYPE_HARD:
+            label = {h5py.h5l.TYPE_SOFT: "a soft link (SoftLink, an alias)",
+                     h5py.h5l.TYPE_EXTERNAL: "an external link (ExternalLink, to another "
+                     "file)"}.get(kind, f"a user-defined link (type {kind})")
+            raise ModelFileError(f"Refusing {where}: {node.name.rstrip('/')}/{part} is {label}; "
+                                 f"tomei reads only objects stored inside the file itself.")
+        try:
+            node = node[part]
+        except (KeyError, OSError, RuntimeError, ValueError) as err:
+            raise ModelFileError(f"{where}: {node.name.rstrip('/')}/{part} cannot be opened: the "
+                                 f"file is damaged ({err}).") from None
+        if node.name.count("/") > MAX_H5_DEPTH:
+            raise ModelFileError(f"Refusing {where}: groups nest more than {MAX_H5_DEPTH} deep "
+                                 f"at {node.name[:200]}... (a hard-link cycle?).")
+    if isinstance(node, h5py.Dataset):
+        if node.external or node.is_virtual:
+            how = "external raw storage" if node.external else "a virtual dataset"
+            raise ModelFileError(f"Refusing {where}: the dataset {node.name} keeps its data "
+                                 f"outside the file ({how}).")
+    elif not isinstance(node, h5py.Group):  # pragma: no cover - committed datatypes
+        raise ModelFileError(f"Refusing {where}: {node.name} is neither a group nor a dataset.")
+    return node
+
+
+def h5_walk_datasets(group, where):
+    """Yields every dataset below ``group`` (through :func:`h5_get`), each object once: a
+    hard-link cycle or a diamond costs nothing, and depth stays bounded."""
+    import h5py
+    seen = set()
+    stack = [group]
+    while stack:
+        node = stack.pop()
+        key = hash(node.id)
+        if key in seen:
+            continue
+        seen.add(key)
+        if isinstance(node, h5py.Dataset):
+            yield node
+            continue
+        for name in h5_names(node):
+            stack.append(h5_get(node, name, where))
+
+
+MAX_H5_EXPANSION = 100  # values counted per stored byte of a compressed (filtered) dataset
+_BUDGET_SLACK = 2**16  # values a model may create beyond the file (seed and counter state)
+
+
+def h5_stored_values(h5, where) -> int:
+    """How many weight values ``h5`` really stores: for each dataset (reached through
+    :func:`h5_get`, so every link is checked too) its element count, but no more than its
+    bytes on disk allow (times :data:`MAX_H5_EXPANSION` when compressed). A file declaring a
+    10**10-element dataset it never wrote counts for nothing. Loading builds the model under
+    this budget (see ``tomei.keras.layers.layer.weight_budget``)."""
+    total = _BUDGET_SLACK
+    for ds in h5_walk_datasets(h5, where):
+        itemsize = max(ds.dtype.itemsize, 1)
+        try:
+            stored = ds.id.get_storage_size()
+            filtered = ds.id.get_create_plist().get_nfilters() > 0
+        except (OSError, RuntimeError, ValueError):
+            continue
+        allowed = stored * (MAX_H5_EXPANSION if filtered else 1) // itemsize
+        total += min(int(ds.size or 0), allowed)
+    return total

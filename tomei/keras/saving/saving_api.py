@@ -26,6 +26,7 @@ import zipfile
 from tomei.keras import serialization
 from tomei.keras.saving import h5_layout, model_config, safety
 from tomei.keras.saving.safety import ModelFileError
+from tomei.keras.utils.atomic_write import atomic_path, temp_path_beside
 
 KERAS_FORMAT_VERSION = "3.15.1"  # the Keras release whose .keras layout tomei writes
 CONFIG = "config.json"
@@ -144,8 +145,8 @@ def save_model(model, filepath, overwrite=True, **kwargs):
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "tomei_version": __version__}
     _makedirs(path)
-    with safety.atomic_path(path) as tmp_zip:
-        tmp_h5 = tmp_zip + ".weights"  # hidden, next to the target; removed in any case
+    with atomic_path(path) as tmp_zip:
+        tmp_h5 = temp_path_beside(path)  # a second temporary file, removed in any case
         try:
             _write_h5(tmp_h5, model, "compiled" if include_optimizer else "never")
             with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -184,7 +185,7 @@ def save_weights(model, filepath, overwrite=True):
     _check_built(model, "save_weights")
     _check_overwrite(path, overwrite)
     _makedirs(path)
-    with safety.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         _write_h5(tmp, model, "built")
     return None
 
@@ -249,26 +250,48 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                                  f"arrays); tomei never loads pickles. Re-save it with "
                                  f"model.save() in Keras, which writes model.weights.h5.")
         safety.member_info(archive, WEIGHTS, path)
-        model = model_from_config(config, custom_objects, compile, safe_mode, where=path)
-        with safety.member_as_file(archive, WEIGHTS, path) as fh:
-            _read_h5(fh, model, f"{path}/{WEIGHTS}", skip_mismatch=False, optimizer=compile)
+        where = f"{path}/{WEIGHTS}"
+        with safety.member_as_file(archive, WEIGHTS, path) as fh, safety.h5_open(fh, where) as h5:
+            model = _build_within_file(h5, where, config, custom_objects, compile, safe_mode,
+                                       path)
+            _read_open_h5(h5, model, where, skip_mismatch=False, optimizer=compile)
     return model
 
 
+def _build_within_file(h5, where, config, custom_objects, compile, safe_mode, path):
+    """model_from_config, refusing (before allocating) weights the file does not store."""
+    from tomei.keras.layers.layer import weight_budget
+    with weight_budget(safety.h5_stored_values(h5, where), ModelFileError):
+        return model_from_config(config, custom_objects, compile, safe_mode, where=path)
+
+
 def _read_json(archive, name, path):
-    raw = safety.read_member(archive, name, path)
-    try:
-        value = json.loads(raw.decode("utf8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as err:
-        raise ModelFileError(f"{path}: {name} is not valid JSON ({err}).") from None
-    if not isinstance(value, dict):
-        raise ModelFileError(f"{path}: {name} should hold a JSON object; found "
-                             f"{type(value).__name__}.")
-    return value
+    return safety.parse_json_text(safety.read_member(archive, name, path), path, name)
 
 
 def model_from_config(config, custom_objects=None, compile=True, safe_mode=True, where="config"):
-    """Builds (and optionally compiles) a model from a Keras 3 model config dict."""
+    """Builds (and optionally compiles) a model from a Keras 3 model config dict.
+
+    Raises:
+        ModelFileError: anything in the config that tomei cannot or will not build (an
+            unknown class, a lambda, a wrong type or value anywhere): never a raw KeyError,
+            TypeError, AttributeError or RecursionError.
+    """
+    if not isinstance(config, dict):
+        raise ModelFileError(f"Cannot rebuild the model from {where}: the config should be a "
+                             f"JSON object; found {type(config).__name__}.")
+    try:
+        return _model_from_config(config, custom_objects, compile, safe_mode, where)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+            OverflowError) as err:
+        what = "it nests too deeply" if isinstance(err, RecursionError) else str(err) \
+            if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        raise ModelFileError(f"Cannot rebuild the model from {where}: {what}") from None
+
+
+def _model_from_config(config, custom_objects, compile, safe_mode, where):
     compile_cfg = config.get("compile_config") if compile else None
     checked = {k: v for k, v in config.items() if k != "compile_config"}
     if compile_cfg:
@@ -276,20 +299,15 @@ def model_from_config(config, custom_objects=None, compile=True, safe_mode=True,
     model_config.check_config(checked, custom_objects, safe_mode, where)
     prepared = model_config.prepare(checked, custom_objects, where)
     with serialization.custom_object_scope(custom_objects):
-        try:
-            cls = model_config.lookup_class(prepared, custom_objects, where, "")
-            cfg = prepared.get("config") or {}
-            if hasattr(cls, "from_config"):
-                try:
-                    model = cls.from_config(cfg, custom_objects=custom_objects)
-                except TypeError:
-                    model = cls.from_config(cfg)
-            else:  # pragma: no cover - every tomei class has from_config
-                model = cls(**cfg)
-        except ModelFileError:
-            raise
-        except (TypeError, ValueError, KeyError, IndexError) as err:
-            raise ModelFileError(f"Cannot rebuild the model from {where}: {err}") from None
+        cls = model_config.lookup_class(prepared, custom_objects, where, "")
+        cfg = prepared.get("config") or {}
+        if hasattr(cls, "from_config"):
+            try:
+                model = cls.from_config(cfg, custom_objects=custom_objects)
+            except TypeError:
+                model = cls.from_config(cfg)
+        else:  # pragma: no cover - every tomei class has from_config
+            model = cls(**cfg)
         build = (prepared.get("build_config") or {}).get("input_shape")
         if not model.built and build:
             model.build(tuple(build))
@@ -299,14 +317,15 @@ def model_from_config(config, custom_objects=None, compile=True, safe_mode=True,
 
 
 def _read_h5(fileobj_or_path, model, where, skip_mismatch, optimizer=True):
-    import h5py
+    with safety.h5_open(fileobj_or_path, where) as h5:
+        _read_open_h5(h5, model, where, skip_mismatch, optimizer)
+
+
+def _read_open_h5(h5, model, where, skip_mismatch, optimizer=True):
     try:
-        h5 = h5py.File(fileobj_or_path, "r")
-    except OSError as err:
-        raise ModelFileError(f"{where} is not a readable HDF5 file: it is truncated or damaged "
-                             f"({err}).") from None
-    with h5:
         h5_layout.read_model(h5, model, where, skip_mismatch=skip_mismatch, optimizer=optimizer)
+    except RecursionError:
+        raise ModelFileError(f"Refusing {where}: its groups nest too deeply.") from None
 
 
 def load_weights(model, filepath, skip_mismatch=False):
@@ -345,18 +364,13 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 def _load_legacy_model(path, custom_objects, compile):
     """A Keras 2 whole-model .h5: the model_config attribute, then the weights."""
-    import h5py
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as err:
-        raise ModelFileError(f"{path} is not a readable HDF5 file ({err}).") from None
-    with h5:
+    with safety.h5_open(path, path) as h5:
         config = h5_layout.legacy_model_config(h5, path)
         if config is None:
             raise ValueError(f"load_model: {path} holds weights only (no model_config). Build "
                              f"the model in code, then call model.load_weights({path!r}).")
-        model = model_from_config(_upgrade_legacy(config), custom_objects, compile=False,
-                                  where=path)
+        model = _build_within_file(h5, path, _upgrade_legacy(config), custom_objects, False,
+                                   True, path)
         h5_layout.read_legacy(h5, model, path)
         training = h5.attrs.get("training_config") if compile else None
     if training is not None:
@@ -368,7 +382,7 @@ def _compile_legacy(model, raw, custom_objects, path):
     """compile() from a legacy file's training_config; a warning if tomei cannot."""
     import warnings
     try:
-        cfg = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
+        cfg = safety.parse_json_text(raw, path, "training_config")
         opt = cfg.get("optimizer_config")
         if isinstance(opt, dict) and "module" not in opt:
             opt = {**opt, "module": "keras.optimizers"}

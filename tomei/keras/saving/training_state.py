@@ -22,6 +22,7 @@ import numpy as np
 from tomei import config
 from tomei.keras.saving import h5_layout, safety
 from tomei.keras.saving.safety import ModelFileError
+from tomei.keras.utils.atomic_write import atomic_path
 
 STATE_ATTR = "tomei_training_state"
 
@@ -41,6 +42,9 @@ def _jsonable(value):
 def _from_json(value):
     if isinstance(value, dict):
         if set(value) == {"__ndarray__", "dtype"}:
+            if value["dtype"] not in _STATE_DTYPES:
+                raise ModelFileError(f"a random state array has dtype {value['dtype']!r}; "
+                                     f"expected one of {sorted(_STATE_DTYPES)}.")
             return np.asarray(value["__ndarray__"], dtype=value["dtype"])
         return {k: _from_json(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -48,23 +52,40 @@ def _from_json(value):
     return value
 
 
+_STATE_DTYPES = {"uint8", "uint16", "uint32", "uint64", "int32", "int64"}
+
+
 def generator_state(generator: np.random.Generator) -> dict:
     """The generator's bit_generator state as a JSON-able dict."""
     return _jsonable(generator.bit_generator.state)
 
 
-def set_generator_state(generator: np.random.Generator, state: dict):
+def _checked_state(generator, state, what):
+    """``state`` converted and tried on a scratch generator of the same kind, so a bad one
+    is refused before anything real changes."""
+    kind = type(generator.bit_generator).__name__
+    if not isinstance(state, dict) or state.get("bit_generator") != kind:
+        found = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
+        raise ModelFileError(f"The backup's {what} is for {found!r}, but tomei's generator is "
+                             f"{kind}.")
+    try:
+        converted = _from_json(state)
+        type(generator.bit_generator)().state = converted
+    except ModelFileError as err:
+        raise ModelFileError(f"The backup's {what} is not valid: {err}") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as err:
+        raise ModelFileError(f"The backup's {what} is not a valid {kind} state "
+                             f"({type(err).__name__}: {err}).") from None
+    return converted
+
+
+def set_generator_state(generator: np.random.Generator, state: dict, what="random state"):
     """Puts a state from :func:`generator_state` back, in place (holders keep their object).
 
     Raises:
-        ModelFileError: a state for another kind of bit generator.
+        ModelFileError: a state for another kind of bit generator, or one that is not valid.
     """
-    state = _from_json(state)
-    kind = type(generator.bit_generator).__name__
-    if state.get("bit_generator") != kind:
-        raise ModelFileError(f"The backup's random state is for {state.get('bit_generator')}, "
-                             f"but tomei's generator is {kind}.")
-    generator.bit_generator.state = state
+    generator.bit_generator.state = _checked_state(generator, state, what)
 
 
 def layer_generators(model) -> dict:
@@ -91,35 +112,50 @@ def write_backup(path, model, epoch, step, epoch_rng=None):
     state = {"epoch": int(epoch), "step": int(step), "rng": generator_state(config.rng()),
              "epoch_rng": epoch_rng,
              "layer_rngs": {k: generator_state(g) for k, g in layer_generators(model).items()}}
-    with safety.atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5_layout.write_model(h5, model, optimizer="built")
             h5.attrs[STATE_ATTR] = json.dumps(state)
+
+
+def _validate_state(state, model, path):
+    """Checks every field of a backup's state before the model or a generator changes."""
+    for key in ("epoch", "step"):
+        value = state.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ModelFileError(f"The backup {path} is not valid: {key} must be an integer "
+                                 f">= 0; found {value!r}. Delete it to start training from the "
+                                 f"beginning.")
+    rng = config.rng()
+    _checked_state(rng, state.get("rng"), "random state")
+    if state.get("epoch_rng") is not None:
+        _checked_state(rng, state["epoch_rng"], "epoch-start random state")
+    layer_rngs = state.get("layer_rngs") or {}
+    if not isinstance(layer_rngs, dict):
+        raise ModelFileError(f"The backup {path} is not valid: layer_rngs should be an object.")
+    generators = layer_generators(model)
+    for key, saved in layer_rngs.items():
+        if key in generators:
+            _checked_state(generators[key], saved, f"random state of {key}")
 
 
 def read_backup(path, model) -> dict:
     """Loads weights and optimizer state from a backup into ``model``; returns its state
     dict (generators not yet restored: see :func:`restore_generators`).
 
+    The backup is checked like a model file (safe HDF5 access, bounded JSON) and its state
+    (epoch and step >= 0, generator states) before anything in the model changes.
+
     Raises:
-        ModelFileError: a damaged backup or one made for another model.
+        ModelFileError: a damaged, crafted or foreign backup (the message says to delete it).
     """
-    import h5py
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as err:
-        raise ModelFileError(f"The backup {path} is not a readable HDF5 file ({err}). Delete "
-                             f"it to start training from the beginning.") from None
-    with h5:
+    with safety.h5_open(path, f"The backup {path}") as h5:
         raw = h5.attrs.get(STATE_ATTR)
         if raw is None:
             raise ModelFileError(f"{path} has no {STATE_ATTR} attribute; it is not a tomei "
                                  f"BackupAndRestore file.")
-        try:
-            state = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
-            int(state["epoch"]), int(state["step"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ModelFileError(f"{path}: the training state is not valid ({err}).") from None
+        state = safety.parse_json_text(raw, path, "the training state")
+        _validate_state(state, model, path)
         h5_layout.read_model(h5, model, path, optimizer=True)
     return state
 

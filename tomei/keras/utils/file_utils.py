@@ -30,6 +30,8 @@ import urllib.request
 import warnings
 import zipfile
 
+from tomei.keras.utils.atomic_write import atomic_path
+
 __all__ = [
     "CorruptDownloadError",
     "DownloadError",
@@ -393,25 +395,18 @@ def _copy_url_to_file(url, out, timeout, show_bar):
 
 
 def _download_one(url, folder, fname, check, timeout, show_bar):
-    """Downloads ``url`` to ``folder/fname`` through a temporary file renamed once verified."""
-    fd, part = tempfile.mkstemp(prefix=f".{fname}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    """Downloads ``url`` to ``folder/fname`` through a temporary file renamed once verified
+    (:func:`tomei.keras.utils.atomic_write.atomic_path`, which also removes the temporary
+    files of downloads killed earlier)."""
+    target = os.path.join(folder, fname)
+    with atomic_path(target) as part:
+        with open(part, "wb") as out:
             _copy_url_to_file(url, out, timeout, show_bar)
         if check is not None:
             reason = check.problem(part)
             if reason is not None:
                 raise _BadContent(reason, hash_mismatch=True)
-        os.chmod(part, 0o644)  # mkstemp makes 0600; a cached file is readable like any download
-        target = os.path.join(folder, fname)
-        os.replace(part, target)  # atomic: readers see the old file or the whole new one
-        return target
-    finally:
-        # Reached with the temporary file still there only on failure (including Ctrl-C).
-        try:
-            os.unlink(part)
-        except FileNotFoundError:
-            pass
+    return target
 
 
 def _remove_stale_parts(folder, fname):
