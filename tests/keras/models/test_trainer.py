@@ -137,6 +137,17 @@ def _functional(cls=Model):
     return cls(inputs, layers.Dense(1)(layers.Dense(6, activation="relu")(inputs)))
 
 
+def _guide_metric_loop(model, loss, y, y_pred):
+    """The guide's metric update: the loss tracker gets the loss, every other metric in
+    model.metrics (the compile_metrics container) gets (y, y_pred); returns the results."""
+    for metric in model.metrics:
+        if metric.name == "loss":
+            metric.update_state(loss)
+        else:
+            metric.update_state(y, y_pred)
+    return {m.name: m.result() for m in model.metrics}
+
+
 class GuideModel(Model):
     """The guide's first example, in our words: tape, compute_loss, optimizer.apply, and the
     metrics updated by a loop over self.metrics."""
@@ -148,12 +159,7 @@ class GuideModel(Model):
             loss = self.compute_loss(y=y, y_pred=y_pred)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
+        return _guide_metric_loop(self, loss, y, y_pred)
 
 
 def test_guide_train_step_subclass_of_functional_model_matches_default_fit():
@@ -239,12 +245,7 @@ def test_own_test_step_and_predict_step_are_used_by_evaluate_and_predict():
             x, y = data
             y_pred = self(x, training=False)
             loss = self.compute_loss(y=y, y_pred=y_pred)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
+            return _guide_metric_loop(self, loss, y, y_pred)
 
         def predict_step(self, data):
             return self(data, training=False) * 2.0
