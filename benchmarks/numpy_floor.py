@@ -5,10 +5,13 @@ Same model (784 -> 128 relu -> dropout 0.2 -> 10), same Adam (Keras form, epsilo
 batch 32, shuffled, float32, one BLAS thread, all weights in one buffer updated in one pass:
 every NumPy call a framework on NumPy must make, and nothing else (no tape, no layers, no
 metrics, no callbacks). Its seconds per epoch bound what any NumPy implementation of the
-tutorial can reach on this machine; compare with tomei's fit in the same run:
+tutorial can reach on this machine; compare with tomei's fit (fused kernels on, and off) in the same run:
 
-    python benchmarks/numpy_floor.py            # prints both, and their ratio
+    python benchmarks/numpy_floor.py                        # Debian's Fashion-MNIST
+    python benchmarks/numpy_floor.py --data-dir DIR         # MNIST's IDX files in DIR
 """
+import argparse
+import os
 import sys
 import time
 
@@ -54,8 +57,13 @@ def hand_fused_epoch(x, y, rng):
     return time.perf_counter() - start
 
 
-def tomei_epoch(x, y):
+def tomei_epoch(x, y, fusion):
+    """One tomei ``fit`` epoch (fresh model) with the fused kernels on ('auto') or off."""
     import tomei as tf
+    from tomei.engine import fused
+    fused.set_mode(fusion)
+    if fusion == "auto" and fused.kernels() is None:
+        return None
     tf.keras.utils.set_random_seed(0)
     model = tf.keras.models.Sequential([
         tf.keras.layers.Flatten(input_shape=(784,)), tf.keras.layers.Dense(128, activation="relu"),
@@ -67,18 +75,35 @@ def tomei_epoch(x, y):
     return time.perf_counter() - start
 
 
-def main():
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    from runners._common import read_fashion_mnist  # the harness's bare IDX reader
-    (x, y), _ = read_fashion_mnist()
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the four IDX files (MNIST or Fashion-MNIST, gzipped or "
+                        "not); default Debian's Fashion-MNIST")
+    p.add_argument("--reps", type=int, default=3, help="epochs of each, alternated")
+    args = p.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from runners._common import DEBIAN_DIR, read_idx_dataset  # the harness's bare reader
+    (x, y), _ = read_idx_dataset(args.data_dir or DEBIAN_DIR)
     x = x.reshape(len(x), -1) / 255.0
     rng = np.random.default_rng(0)
-    with threadpool_limits(limits=1, user_api="blas"):
-        floor = [hand_fused_epoch(x, y, rng) for _ in range(3)]
-    ours = [tomei_epoch(x, y) for _ in range(3)]
-    print(f"hand-fused NumPy epoch: {min(floor):.2f} s (runs: {', '.join(f'{s:.2f}' for s in floor)})")
-    print(f"tomei fit epoch:        {min(ours):.2f} s (runs: {', '.join(f'{s:.2f}' for s in ours)})")
-    print(f"tomei / floor: {min(ours) / min(floor):.2f}x")
+    runs = {"floor": [], "auto": [], "off": []}
+    for _ in range(args.reps):       # alternated, so drifts of a busy machine hit all three
+        with threadpool_limits(limits=1, user_api="blas"):
+            runs["floor"].append(hand_fused_epoch(x, y, rng))
+        for fusion in ("auto", "off"):
+            seconds = tomei_epoch(x, y, fusion)
+            if seconds is not None:
+                runs[fusion].append(seconds)
+    labels = {"floor": "hand-fused NumPy epoch", "auto": "tomei fit, fused kernels",
+              "off": "tomei fit, NumPy only"}
+    for key, values in runs.items():
+        if values:
+            print(f"{labels[key] + ':':<28}{min(values):.2f} s (runs: "
+                  f"{', '.join(f'{s:.2f}' for s in values)})")
+    for key in ("auto", "off"):
+        if runs[key]:
+            print(f"{labels[key]} / floor: {min(runs[key]) / min(runs['floor']):.2f}x")
 
 
 if __name__ == "__main__":

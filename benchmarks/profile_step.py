@@ -77,7 +77,7 @@ def load(args):
     """Fashion-MNIST through tomei (Debian files, no download), else synthetic; x / 255.0."""
     import tomei as tf
 
-    if not args.synthetic and C.debian_files_present():
+    if not args.synthetic and C.idx_files_present():
         os.environ.setdefault("TOMEI_OFFLINE", "1")
         (x, y), _ = tf.keras.datasets.fashion_mnist.load_data()
         source = "fashion-mnist"

@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""tomei vs TensorFlow/Keras vs PyTorch on the beginner tutorial (Fashion-MNIST).
+"""tomei vs TensorFlow/Keras, Keras 3 on JAX, Keras 3 on torch and PyTorch eager, on the
+beginner tutorial (MNIST or Fashion-MNIST).
 
 Each run of each framework is a fresh ``python benchmarks/runners/<fw>_run.py`` process, so
 import time and peak memory belong to that framework alone; frameworks alternate run by run
-(tomei, tf, torch, tomei, tf, torch, ...) so slow drifts of a shared machine hit all of them.
+(tomei, tf, keras-jax, keras-torch, torch, tomei, ...) so slow drifts of a shared machine hit
+all of them.
 Results are reported as mean and spread per framework and as ratios against tomei measured
 in the same invocation. See benchmarks/README.md.
 
@@ -32,14 +34,25 @@ RUNNERS = os.path.join(HERE, "runners")
 sys.path.insert(0, RUNNERS)
 import _common as C  # noqa: E402  (standard library only)
 
-# name -> (runner script, module whose presence means "installed", label in tables)
+# name -> (runner script, modules whose presence means "installed", label in tables)
 FRAMEWORKS = {
-    "tomei": ("tomei_run.py", "tomei", "tomei"),
-    "tf": ("tf_run.py", "tensorflow", "TensorFlow/Keras"),
-    "torch": ("torch_run.py", "torch", "PyTorch"),
+    "tomei": ("tomei_run.py", ("tomei",), "tomei"),
+    "tf": ("tf_run.py", ("tensorflow",), "TensorFlow/Keras"),
+    "keras-jax": ("keras_run.py", ("keras", "jax"), "Keras 3 on JAX"),
+    "keras-torch": ("keras_run.py", ("keras", "torch"), "Keras 3 on torch"),
+    "torch": ("torch_run.py", ("torch",), "PyTorch"),
 }
-ALIASES = {"tensorflow": "tf", "keras": "tf", "tf.keras": "tf", "pytorch": "torch"}
-SHORT = {"tomei": "tomei", "tf": "TF", "torch": "PyTorch"}
+ALIASES = {"tensorflow": "tf", "tf.keras": "tf", "pytorch": "torch", "jax": "keras-jax",
+           "keras_jax": "keras-jax", "keras_torch": "keras-torch"}
+SHORT = {"tomei": "tomei", "tf": "TF", "keras-jax": "Keras-JAX", "keras-torch": "Keras-torch",
+         "torch": "PyTorch"}
+DEFAULT_FRAMEWORKS = "tomei,tf,keras-jax,keras-torch,torch"
+# Keras 3's backend for the runners that run Keras 3 itself (keras_run.py).
+KERAS_BACKENDS = {"tf": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+# (hidden width, batch size, hidden layers): the tutorial's cell, then one factor at a time.
+DEFAULT_SCALING_CELLS = ("128x32x1,128x128x1,128x1024x1,"      # batch size
+                         "512x32x1,2048x32x1,2048x1024x1,"      # width
+                         "128x32x2,128x32x4,512x128x4")         # depth
 
 # (key, label, digits) for the main table; lower is better except for images/s and accuracy.
 # Ratios are "peer / tomei", so above 1 means tomei is faster or smaller.
@@ -55,6 +68,20 @@ METRICS = [
     ("peak_rss_mb", "peak RSS (MB)", None),
     ("process_wall_s", "whole tutorial process (s)", None),
 ]
+# Issue 16's targets: (text, kind, key, peer or None, threshold). "ratio": peer / tomei of
+# the mean must be at least the threshold; "max": tomei's mean at most; "min": at least.
+TARGETS = [
+    ("fit at least 1.25x faster than Keras 3 on JAX", "ratio", "fit_s_per_epoch", "keras-jax",
+     1.25),
+    ("fit at least 3.5x faster than TensorFlow", "ratio", "fit_s_per_epoch", "tf", 3.5),
+    ("fit at least 2x faster than PyTorch eager", "ratio", "fit_s_per_epoch", "torch", 2.0),
+    ("evaluate at least 3x faster than every peer", "ratio", "evaluate_s", "*", 3.0),
+    ("predict at least 3x faster than every peer", "ratio", "predict_s", "*", 3.0),
+    ("import tomei at most 0.2 s", "max", "import_s", None, 0.2),
+    ("peak RSS of the whole tutorial at most 0.6 GB", "max", "peak_rss_mb", None, 600.0),
+    ("test accuracy on MNIST at least 0.975 (mean of the seeds)", "min", "test_accuracy", None,
+     0.975),
+]
 RATIO_METRICS = ["import_s", "load_s", "fit_s_per_epoch", "fit_best_epoch_s", "evaluate_s",
                  "predict_s", "peak_rss_mb", "process_wall_s"]
 
@@ -65,8 +92,8 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--frameworks", default=None,
-                   help="comma-separated subset of tomei,tf,torch (default: all three; "
-                        "--smoke: tomei)")
+                   help=f"comma-separated subset of {DEFAULT_FRAMEWORKS} (default: all; "
+                        f"--smoke: tomei)")
     p.add_argument("--reps", type=int, default=None,
                    help="repetitions of the tutorial per framework, alternated (default 3; "
                         "--smoke: 1)")
@@ -80,8 +107,13 @@ def parse_args(argv=None):
                    help="first N training images (default all 60,000; --smoke: 2,000)")
     p.add_argument("--test-samples", type=int, default=None,
                    help="first N test images (default all 10,000; --smoke: 500)")
-    p.add_argument("--data-dir", default=C.DEBIAN_DIR,
-                   help="folder with the four Fashion-MNIST IDX .gz files")
+    p.add_argument("--dataset", choices=("fashion-mnist", "mnist"), default="fashion-mnist",
+                   help="which images the IDX files in --data-dir hold (a label in the report; "
+                        "tomei reads Fashion-MNIST through its own load_data, MNIST through "
+                        "the shared IDX reader like the peers)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the four IDX files, gzipped or not (default for "
+                        f"fashion-mnist: {C.DEBIAN_DIR}; mnist needs it)")
     p.add_argument("--synthetic", action="store_true",
                    help="use generated Fashion-MNIST-shaped data instead of the real files")
     p.add_argument("--smoke", action="store_true",
@@ -91,9 +123,10 @@ def parse_args(argv=None):
                    help="also time fit for every hidden width x batch size (see --scaling-*)")
     p.add_argument("--scaling-only", action="store_true",
                    help="run only the scaling table, not the tutorial table")
-    p.add_argument("--scaling-widths", default="128,512,2048")
-    p.add_argument("--scaling-batches", default="32,128,1024")
-    p.add_argument("--scaling-samples", type=int, default=10000,
+    p.add_argument("--scaling-cells", default=DEFAULT_SCALING_CELLS,
+                   help="comma-separated WIDTHxBATCHxLAYERS cells: hidden width, batch size, "
+                        "number of Dense(width, relu)+Dropout hidden blocks")
+    p.add_argument("--scaling-samples", type=int, default=6000,
                    help="training images per scaling epoch")
     p.add_argument("--scaling-epochs", type=int, default=2,
                    help="epochs per scaling cell; the LAST epoch is reported (the first "
@@ -112,7 +145,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
 
     smoke = args.smoke
-    args.frameworks = args.frameworks or ("tomei" if smoke else "tomei,tf,torch")
+    args.frameworks = args.frameworks or ("tomei" if smoke else DEFAULT_FRAMEWORKS)
     args.reps = args.reps if args.reps is not None else (1 if smoke else 3)
     args.epochs = args.epochs if args.epochs is not None else (1 if smoke else 5)
     args.train_samples = args.train_samples or (2000 if smoke else 60000)
@@ -130,10 +163,17 @@ def parse_args(argv=None):
         if getattr(args, key) < 1:
             p.error(f"--{key.replace('_', '-')} must be at least 1")
     try:
-        args.widths = [int(v) for v in args.scaling_widths.split(",")]
-        args.batches = [int(v) for v in args.scaling_batches.split(",")]
+        args.cells = [[int(v) for v in cell.lower().split("x")]
+                      for cell in args.scaling_cells.split(",")]
     except ValueError:
-        p.error("--scaling-widths and --scaling-batches take comma-separated integers")
+        args.cells = []
+    if not args.cells or any(len(c) != 3 or min(c) < 1 for c in args.cells):
+        p.error(f"--scaling-cells takes WIDTHxBATCHxLAYERS cells of positive integers, "
+                f"comma-separated (e.g. 128x32x1,512x128x2); received {args.scaling_cells!r}")
+    if args.data_dir is None:
+        if args.dataset == "mnist" and not args.synthetic:
+            p.error("--dataset mnist needs --data-dir: the folder with MNIST's four IDX files")
+        args.data_dir = C.DEBIAN_DIR
     args.scaling = args.scaling or args.scaling_only
     return args
 
@@ -146,13 +186,14 @@ def exact_command(argv=None) -> str:
 
 # --- running one framework ---------------------------------------------------------------------
 def installed(name: str) -> bool:
-    return importlib.util.find_spec(FRAMEWORKS[name][1]) is not None
+    return all(importlib.util.find_spec(m) is not None for m in FRAMEWORKS[name][1])
 
 
 def child_env(name: str) -> dict:
     env = dict(os.environ)
-    if name == "tf":
-        env["KERAS_BACKEND"] = "tensorflow"   # tf.keras is Keras 3: keep it on TensorFlow
+    if name in KERAS_BACKENDS:
+        # tf.keras is Keras 3: KERAS_BACKEND=torch left by the test command would move it
+        env["KERAS_BACKEND"] = KERAS_BACKENDS[name]
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if name == "tomei":
         env["TOMEI_OFFLINE"] = "1"
@@ -349,6 +390,9 @@ def render_markdown(report) -> str:
                 f"{SHORT[n]} fit / tomei fit = "
                 f"{report['ratios'][n]['fit_s_per_epoch']['ratio_of_means']:.1f}x"
                 for n in peers if report["ratios"][n].get("fit_s_per_epoch")) + "."]
+        targets = render_targets(report)
+        if targets:
+            parts += ["", targets]
         parts += ["", "### Seconds per epoch, each run", ""]
         rows = []
         for n in ok:
@@ -366,6 +410,34 @@ def render_markdown(report) -> str:
     return "\n".join(parts) + "\n"
 
 
+def render_targets(report) -> str:
+    """Each target of TARGETS: what was measured in this invocation and whether it is met."""
+    fws, ratios = report["frameworks"], report.get("ratios", {})
+    tomei = fws.get("tomei", {}).get("summary")
+    if not tomei:
+        return ""
+    rows = []
+    for text, kind, key, peer, threshold in TARGETS:
+        if kind == "ratio":
+            peers = [n for n in ratios if peer in ("*", n)]
+            values = {n: (ratios[n].get(key) or {}).get("ratio_of_means") for n in peers}
+            values = {n: v for n, v in values.items() if v is not None}
+            if not values:
+                continue
+            measured = ", ".join(f"{SHORT[n]} {v:.2f}x" for n, v in values.items())
+            met = all(v >= threshold for v in values.values())
+        else:
+            stat = tomei.get(key)
+            if not stat or (key == "test_accuracy" and report["data"]["source"] != "mnist"):
+                continue
+            value = stat["mean"]
+            measured = fmt(value, 4 if key == "test_accuracy" else None)
+            met = value <= threshold if kind == "max" else value >= threshold
+        rows.append([text, measured, "yes" if met else "**no**"])
+    return "\n".join(["### Against the targets of issue 16", "",
+                      md_table(["target", "measured (this invocation)", "met"], rows)])
+
+
 def fmt_points(peer, tomei):
     if not peer or not tomei:
         return "-"
@@ -376,12 +448,12 @@ def render_scaling(report) -> str:
     sc = report["scaling"]
     names = [n for n in report["framework_order"] if sc["frameworks"].get(n, {}).get("cells")]
     peers = [n for n in names if n != "tomei"] if "tomei" in names else []
-    header = ["hidden", "batch"] + [f"{FRAMEWORKS[n][2]} (s/epoch)" for n in names] + \
+    header = ["hidden", "batch", "layers"] + [f"{SHORT[n]} (s/epoch)" for n in names] + \
              [f"{SHORT[n]} / tomei" for n in peers]
     rows = []
     for cell in sc["cells"]:
-        key = f"{cell[0]}x{cell[1]}"
-        row = [cell[0], cell[1]]
+        key = cell_key(cell)
+        row = list(cell)
         for n in names:
             row.append(fmt_stat(sc["frameworks"][n]["cells"].get(key)))
         for n in peers:
@@ -393,21 +465,29 @@ def render_scaling(report) -> str:
             f"{sc['epochs']} epoch(s) per cell with the last one reported (the first includes "
             f"one-off warm-up), {sc['reps']} repetition(s) alternated, seed(s) "
             f"{', '.join(str(v) for v in sc['seeds'])}; "
-            f"Flatten, Dense(hidden, relu), Dropout(0.2), Dense(10), Adam, one process per "
-            f"framework per repetition running every cell.")
+            f"Flatten, then `layers` x [Dense(hidden, relu), Dropout(0.2)], then Dense(10); "
+            f"Adam; one process per framework per repetition running every cell. "
+            f"peer / tomei above 1: tomei is faster.")
     status = [f"- {FRAMEWORKS[n][2]}: {sc['frameworks'][n]['status']}"
               for n in report["framework_order"]
               if sc["frameworks"].get(n, {}).get("status") not in (None, "ok")]
-    return "\n".join(["## Scaling: hidden width x batch size", "", note, ""] +
+    return "\n".join(["## Scaling: hidden width x batch size x hidden layers", "", note, ""] +
                      ([*status, ""] if status else []) + [md_table(header, rows)])
 
 
 # --- main --------------------------------------------------------------------------------------
+def cell_key(cell) -> str:
+    return "x".join(str(v) for v in cell)
+
+
 def decide_data(args):
-    present = C.debian_files_present(args.data_dir)
+    present = C.idx_files_present(args.data_dir)
     if args.synthetic:
         return {"source": "synthetic", "description": "synthetic Fashion-MNIST-shaped data "
                 "(--synthetic: class blob patterns with shifts and noise)"}
+    if present and args.dataset == "mnist":
+        return {"source": "mnist", "path": args.data_dir,
+                "description": f"MNIST (IDX files in {args.data_dir})"}
     if present:
         where = ("Debian package dataset-fashion-mnist, " if args.data_dir == C.DEBIAN_DIR
                  else "")
@@ -417,6 +497,8 @@ def decide_data(args):
         return {"source": "synthetic",
                 "description": f"synthetic Fashion-MNIST-shaped data (the files are not in "
                                f"{args.data_dir}; --smoke falls back to generated data)"}
+    if args.dataset == "mnist":
+        raise SystemExit(f"MNIST's four IDX files not found in {args.data_dir}.")
     raise SystemExit(f"Fashion-MNIST files not found in {args.data_dir}. Install them with "
                      f"'apt-get install dataset-fashion-mnist', pass --data-dir, or use "
                      f"--synthetic.")
@@ -519,7 +601,7 @@ def main(argv=None):
 
 
 def run_scaling(args, base_cfg):
-    cells = [[w, b] for w in args.widths for b in args.batches]
+    cells = args.cells
     seeds = [args.seed + k for k in range(args.scaling_reps)]
     out = {"cells": cells, "samples": args.scaling_samples, "epochs": args.scaling_epochs,
            "reps": args.scaling_reps, "seeds": seeds, "frameworks": {}}
@@ -542,14 +624,14 @@ def run_scaling(args, base_cfg):
                 progress(f"    FAILED: {result['error']}")
                 continue
             fw["runs"].append(result)
-            progress("    " + ", ".join(f"{c['hidden']}x{c['batch_size']}: "
+            progress("    " + ", ".join(f"{c['hidden']}x{c['batch_size']}x{c['depth']}: "
                                         f"{fmt(c['epoch_s'][-1])} s" for c in result["cells"]))
     for name, fw in out["frameworks"].items():
         fw["cells"] = {}
-        for w, b in cells:
+        for cell in cells:
             last = [c["epoch_s"][-1] for r in fw["runs"] for c in r["cells"]
-                    if c["hidden"] == w and c["batch_size"] == b]
-            fw["cells"][f"{w}x{b}"] = summarize(last)
+                    if [c["hidden"], c["batch_size"], c.get("depth", 1)] == list(cell)]
+            fw["cells"][cell_key(cell)] = summarize(last)
     return out
 
 

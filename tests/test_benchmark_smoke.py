@@ -103,3 +103,42 @@ def test_smoke_run_falls_back_to_synthetic_data_when_files_are_missing(tmp_path)
     check_report(report, md)
     assert report["data"]["source"] == "synthetic"
     assert "falls back" in report["data"]["description"]
+
+
+def _write_idx(path, array):
+    """An uncompressed uint8 IDX file (the npm mnist packages' form)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype("uint8").tobytes())
+
+
+def test_mnist_from_uncompressed_idx_files(tmp_path):
+    """--dataset mnist reads the four IDX files, gzipped or not, for every framework."""
+    import numpy as np
+    data = tmp_path / "mnist"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 2000), ("t10k", 500)):
+        labels = rng.integers(0, 10, n)
+        images = rng.integers(0, 60, (n, 28, 28))
+        for i, label in enumerate(labels):          # a bright band in rows 2*label, +1
+            images[i, 2 * label:2 * label + 2] += 180
+        _write_idx(data / f"{name}-images-idx3-ubyte", images)
+        _write_idx(data / f"{name}-labels-idx1-ubyte", labels)
+    report, md = run_smoke(tmp_path, "--dataset", "mnist", "--data-dir", str(data))
+    check_report(report, md)
+    assert report["data"]["source"] == "mnist"
+    assert report["frameworks"]["tomei"]["runs"][0]["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "mnist"], "--dataset mnist needs --data-dir"),
+    (["--scaling-cells", "128x32"], "WIDTHxBATCHxLAYERS"),
+    (["--scaling-cells", "128x0x1"], "WIDTHxBATCHxLAYERS"),
+    (["--frameworks", "tomei,mxnet"], "unknown framework 'mxnet'"),
+])
+def test_bad_arguments_are_named(args, message):
+    proc = subprocess.run([sys.executable, BENCH, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr

@@ -1,4 +1,5 @@
-"""tomei.inspect (the module tomei/inspection.py): layer outputs, masks, gradients and one training step, checked by hand."""
+"""tomei.inspect (the module tomei/inspection.py): layer outputs, masks, gradients and one
+training step, checked by hand."""
 import subprocess
 import sys
 

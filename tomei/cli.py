@@ -20,6 +20,7 @@ COMMANDS = {
 
 
 def usage() -> str:
+    """The text of ``tomei --help``: one line per subcommand of ``COMMANDS``."""
     lines = ["usage: tomei COMMAND [options]", "", "commands:"]
     lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'tomei COMMAND --help' for the options of one command."]
@@ -27,6 +28,10 @@ def usage() -> str:
 
 
 def main(argv=None) -> int:
+    """Runs ``tomei COMMAND [options]``; ``argv`` default ``sys.argv[1:]``.
+
+    Returns the exit code: the subcommand's, 2 for no or an unknown command, 130 when
+    interrupted with Ctrl-C, 0 for ``--help`` and ``--version``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())

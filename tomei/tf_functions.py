@@ -26,14 +26,17 @@ def _shape(shape) -> tuple:
 
 
 def zeros(shape, dtype="float32") -> Tensor:
+    """A Tensor of zeros of ``shape`` (ints, a list, or a Tensor such as ``tf.shape(x)``); dtype default float32."""
     return Tensor(np.zeros(_shape(shape), dtype=dtype))
 
 
 def ones(shape, dtype="float32") -> Tensor:
+    """A Tensor of ones of ``shape``; dtype default float32 (as ``tf.ones``)."""
     return Tensor(np.ones(_shape(shape), dtype=dtype))
 
 
 def shape(x) -> Tensor:
+    """The shape of ``x`` as a 1-D int32 Tensor (as ``tf.shape``)."""
     return Tensor(np.asarray(np.shape(np.asarray(x)), dtype=np.int32))
 
 

@@ -62,19 +62,37 @@ def run_guarded(main) -> None:
 
 
 # --- data ------------------------------------------------------------------------------------
-def debian_files_present(data_dir: str = DEBIAN_DIR) -> bool:
-    return all(os.path.isfile(os.path.join(data_dir, name)) for name in FILES.values())
+def idx_paths(data_dir: str):
+    """The four IDX files in ``data_dir``: {key: path}, each the gzip file (Debian's, Keras's
+    mirror) or the uncompressed one (the npm ``mnist`` packages), whichever is there; None
+    when one is missing."""
+    out = {}
+    for key, name in FILES.items():
+        for candidate in (name, name[:-len(".gz")]):
+            path = os.path.join(data_dir, candidate)
+            if os.path.isfile(path):
+                out[key] = path
+                break
+        else:
+            return None
+    return out
 
 
-def read_idx_gz(path: str):
-    """A minimal IDX reader (gzip + NumPy), so the peer runners do not import tomei.
+def idx_files_present(data_dir: str = DEBIAN_DIR) -> bool:
+    return idx_paths(data_dir) is not None
+
+
+def read_idx(path: str):
+    """A minimal IDX reader (NumPy, plus gzip for ``.gz``), so the peer runners do not import
+    tomei.
 
     IDX: 2 zero bytes, a type code (0x08 = uint8), the number of dimensions, then each
     dimension as a big-endian uint32, then the data in C order.
     """
     import numpy as np
 
-    with gzip.open(path, "rb") as f:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
         raw = f.read()
     if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path}: not an unsigned-byte IDX file (header {raw[:4]!r})")
@@ -86,9 +104,14 @@ def read_idx_gz(path: str):
     return data.reshape(shape)
 
 
-def read_fashion_mnist(data_dir: str = DEBIAN_DIR):
-    """``((x_train, y_train), (x_test, y_test))`` as uint8 arrays, like Keras's load_data."""
-    arrays = {key: read_idx_gz(os.path.join(data_dir, name)) for key, name in FILES.items()}
+def read_idx_dataset(data_dir: str = DEBIAN_DIR):
+    """``((x_train, y_train), (x_test, y_test))`` as uint8 arrays, like Keras's load_data, from
+    the four IDX files in ``data_dir`` (Fashion-MNIST or MNIST: the same format)."""
+    paths = idx_paths(data_dir)
+    if paths is None:
+        raise FileNotFoundError(f"{data_dir}: the four IDX files ({', '.join(FILES.values())}, "
+                                f"gzipped or not) are not all there")
+    arrays = {key: read_idx(path) for key, path in paths.items()}
     return ((arrays["train_images"], arrays["train_labels"]),
             (arrays["test_images"], arrays["test_labels"]))
 
@@ -120,10 +143,10 @@ def synthetic_fashion_mnist(n_train: int, n_test: int, seed: int = 0):
 
 
 def load_for_peer(cfg: dict):
-    """Data for the TensorFlow and PyTorch runners: Debian's files or the synthetic set."""
+    """Data for the peer runners (and tomei on MNIST): the IDX files or the synthetic set."""
     if cfg["data"] == "synthetic":
         return synthetic_fashion_mnist(cfg["n_train"], cfg["n_test"], seed=12345)
-    return read_fashion_mnist(cfg.get("data_dir") or DEBIAN_DIR)
+    return read_idx_dataset(cfg.get("data_dir") or DEBIAN_DIR)
 
 
 def subset(data, cfg):

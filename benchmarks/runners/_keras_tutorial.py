@@ -1,20 +1,26 @@
 """The TensorFlow beginner tutorial, written once against a module called ``tf``.
 
-``tomei_run.py`` passes ``tomei`` (``import tomei as tf``) and ``tf_run.py`` passes
-``tensorflow``; every call below is the tutorial's own (quickstart for beginners), plus a
-callback that reads the clock at the start and end of each epoch, ``verbose=0``, and the
-seed. NumPy is imported here, after the runner has timed the framework import.
+``tomei_run.py`` passes ``tomei`` (``import tomei as tf``), ``tf_run.py`` passes
+``tensorflow`` and ``keras_run.py`` a stand-in holding Keras 3 (on JAX or torch); every call
+below is the tutorial's own (quickstart for beginners), plus a callback that reads the clock
+at the start and end of each epoch, ``verbose=0``, and the seed. NumPy is imported here,
+after the runner has timed the framework import.
 """
 from __future__ import annotations
 
 import _common as C
 
 
-def build_model(tf, hidden: int = 128):
+def build_model(tf, hidden: int = 128, depth: int = 1):
+    """The tutorial's model; ``depth`` > 1 (scaling only) repeats Dense(hidden, relu) +
+    Dropout(0.2)."""
+    hidden_layers = []
+    for _ in range(depth):
+        hidden_layers += [tf.keras.layers.Dense(hidden, activation='relu'),
+                          tf.keras.layers.Dropout(0.2)]
     return tf.keras.models.Sequential([
         tf.keras.layers.Flatten(input_shape=(28, 28)),
-        tf.keras.layers.Dense(hidden, activation='relu'),
-        tf.keras.layers.Dropout(0.2),
+        *hidden_layers,
         tf.keras.layers.Dense(10)
     ])
 
@@ -54,7 +60,7 @@ def load(tf, cfg, tomei_loader):
     """The tutorial's data lines: load, then ``x / 255.0`` (float64, as the tutorial does)."""
     if cfg["data"] == "synthetic":
         data = C.synthetic_fashion_mnist(cfg["n_train"], cfg["n_test"], seed=12345)
-    elif tomei_loader:
+    elif tomei_loader and cfg["data"] == "fashion-mnist":
         data_dir = cfg.get("data_dir")
         fashion_mnist = tf.keras.datasets.fashion_mnist
         if data_dir and data_dir != C.DEBIAN_DIR:
@@ -68,7 +74,13 @@ def load(tf, cfg, tomei_loader):
     return (x_train, y_train), (x_test, y_test)
 
 
-def run_tutorial(tf, cfg: dict, import_s: float, tomei_loader: bool) -> dict:
+def tensor_numpy(t):
+    """``t.numpy()``, as the tutorial writes it (TensorFlow and tomei tensors)."""
+    return t.numpy()
+
+
+def run_tutorial(tf, cfg: dict, import_s: float, tomei_loader: bool,
+                 to_numpy=tensor_numpy) -> dict:
     import numpy as np
 
     result = {"import_s": import_s}
@@ -83,10 +95,10 @@ def run_tutorial(tf, cfg: dict, import_s: float, tomei_loader: bool) -> dict:
     model = build_model(tf, cfg.get("hidden", 128))
 
     # The tutorial's first look at the untrained model.
-    predictions = model(x_train[:1]).numpy()
-    tf.nn.softmax(predictions).numpy()
+    predictions = to_numpy(model(x_train[:1]))
+    to_numpy(tf.nn.softmax(predictions))
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    loss_fn(y_train[:1], predictions).numpy()
+    to_numpy(loss_fn(y_train[:1], predictions))
 
     model.compile(optimizer='adam', loss=loss_fn, metrics=['accuracy'])
     result["build_compile_s"] = C.now() - t
@@ -125,25 +137,27 @@ def run_tutorial(tf, cfg: dict, import_s: float, tomei_loader: bool) -> dict:
     return result
 
 
-def run_scaling(tf, cfg: dict, import_s: float, tomei_loader: bool) -> dict:
-    """fit s/epoch for each (hidden width, batch size) cell, on a subset, in one process."""
+def run_scaling(tf, cfg: dict, import_s: float, tomei_loader: bool,
+                to_numpy=tensor_numpy) -> dict:
+    """fit s/epoch for each (hidden width, batch size, hidden layers) cell, on a subset, in
+    one process."""
     result = {"import_s": import_s, "cells": []}
     t = C.now()
     (x_train, y_train), _ = load(tf, cfg, tomei_loader)
     result["load_s"] = C.now() - t
     result["n_train"] = int(len(x_train))
     clear = getattr(getattr(tf.keras, "backend", None), "clear_session", None)
-    for hidden, batch in cfg["cells"]:
+    for hidden, batch, depth in cfg["cells"]:
         if clear is not None:
             clear()
         tf.keras.utils.set_random_seed(cfg["seed"])
-        model = build_model(tf, hidden)
+        model = build_model(tf, hidden, depth)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         model.compile(optimizer='adam', loss=loss_fn, metrics=['accuracy'])
         timer = epoch_timer(tf)
         model.fit(x_train, y_train, epochs=cfg["epochs"], batch_size=batch, verbose=0,
                   callbacks=[timer])
-        result["cells"].append({"hidden": hidden, "batch_size": batch,
+        result["cells"].append({"hidden": hidden, "batch_size": batch, "depth": depth,
                                 "epoch_s": list(timer.seconds)})
     result.update(C.peak_rss())
     return result

@@ -13,8 +13,8 @@ from importlib import metadata
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C  # noqa: E402
 
-DISTRIBUTIONS = ("tomei", "numpy", "threadpoolctl", "tensorflow", "tensorflow-cpu", "keras",
-                 "torch", "psutil", "pyinstrument")
+DISTRIBUTIONS = ("tomei", "numpy", "threadpoolctl", "numba", "llvmlite", "tensorflow",
+                 "tensorflow-cpu", "keras", "jax", "jaxlib", "torch", "psutil", "pyinstrument")
 
 
 def cpu_model():

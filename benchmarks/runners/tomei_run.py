@@ -25,6 +25,8 @@ def main():
     result["framework"] = "tomei"
     result["versions"] = {"tomei": tf.__version__, "numpy": np.__version__}
     result["threads"] = _threads()
+    from tomei.engine import fused
+    result["threads"]["fused_kernels"] = fused.status()   # TOMEI_FUSED, numba, cache
     return result
 
 

@@ -23,9 +23,13 @@ IMPORT_S = C.now() - _t0
 from torch import nn  # noqa: E402
 
 
-def build_model(hidden=128):
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(0.2),
-                          nn.Linear(hidden, 10))
+def build_model(hidden=128, depth=1):
+    """The tutorial's model; ``depth`` > 1 (scaling only) repeats Linear + ReLU + Dropout."""
+    layers, width = [nn.Flatten()], 784
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(0.2)]
+        width = hidden
+    model = nn.Sequential(*layers, nn.Linear(width, 10))
     for layer in model:
         if isinstance(layer, nn.Linear):
             nn.init.xavier_uniform_(layer.weight)   # = Keras glorot_uniform
@@ -162,10 +166,10 @@ def run_scaling(cfg):
     X, Y = to_tensors(x_train, y_train)
     result["load_s"] = C.now() - t
     result["n_train"] = int(len(X))
-    for hidden, batch in cfg["cells"]:
+    for hidden, batch, depth in cfg["cells"]:
         torch.manual_seed(cfg["seed"])
         generator = torch.Generator().manual_seed(cfg["seed"])
-        model = build_model(hidden)
+        model = build_model(hidden, depth)
         optimizer = make_optimizer(model)
         loss_fn = nn.CrossEntropyLoss()
         epoch_s = []
@@ -173,7 +177,8 @@ def run_scaling(cfg):
             e = C.now()
             train_epoch(model, optimizer, loss_fn, X, Y, batch, generator)
             epoch_s.append(C.now() - e)
-        result["cells"].append({"hidden": hidden, "batch_size": batch, "epoch_s": epoch_s})
+        result["cells"].append({"hidden": hidden, "batch_size": batch, "depth": depth,
+                                "epoch_s": epoch_s})
     result.update(C.peak_rss())
     return result
 

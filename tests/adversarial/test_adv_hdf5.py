@@ -13,7 +13,7 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from adv_helpers import (
+from .adv_helpers import (
     MB,
     assert_weights_equal,
     fifo_path,

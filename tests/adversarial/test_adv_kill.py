@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pytest
-from adv_helpers import X, Y, HostileServer, small_model, temp_leftovers
+from .adv_helpers import X, Y, HostileServer, small_model, temp_leftovers
 
 import tomei.keras as tk
 from tomei.keras import callbacks

@@ -86,7 +86,7 @@ def test_conv2d_gradients(shape, k, strides, padding, dilations):
 @pytest.mark.parametrize("dilations", [1, 2])
 def test_conv2d_transpose_is_the_adjoint_of_conv2d_and_has_gradients(out_shape, k, strides,
                                                                       padding, dilations):
-    n, c_out = out_shape[0], out_shape[3]
+    c_out = out_shape[3]
     probe = conv_ops.conv2d(np.zeros(out_shape), np.zeros(k + (c_out, 4)), strides, padding,
                             dilations=dilations)
     x, f = rand(*probe.shape, seed=5), rand(*k, c_out, 4, seed=6)

@@ -234,6 +234,13 @@ def test_sigmoid_cross_entropy():
     check_gradients(lambda z: nn_ops.sigmoid_cross_entropy(targets, z), away_from_zero(4, 3) * 4)
 
 
+def test_bias_relu():
+    x = away_from_zero(5, 4, seed=6, margin=0.5)
+    bias = rand(4, seed=7) * 0.1                      # |x + bias| stays away from the kink
+    assert np.abs(x + bias).min() > 0.1
+    check_gradients(nn_ops.bias_relu, x, bias)
+
+
 # --- dropout --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("noise_shape", [None, (1, 5), (4, 1)], ids=str)

@@ -3,4 +3,4 @@
 It knows nothing about Keras; ``tomei.keras`` is built on top of it.
 """
 from tomei.engine.tensor import GradientTape, Tensor, Variable  # noqa: F401
-from tomei.engine import ops, nn_ops  # noqa: F401  (ops installs the Tensor operators)
+from tomei.engine import ops, nn_ops  # noqa: F401  (ops connects the Tensor operators)

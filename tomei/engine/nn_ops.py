@@ -1,7 +1,10 @@
 """Neural-network ops: activations, softmax, fused losses and dropout, with their gradients.
 
-Fused ops (softmax cross-entropy from logits, dropout) exist because their hand-written
-gradient is shorter, faster and numerically safer than the chain of primitive ops.
+Fused ops (softmax cross-entropy from logits, dropout, Dense's bias-add + ReLU) exist
+because their hand-written gradient is shorter, faster and numerically safer than the chain
+of primitive ops. Each is written in NumPy; three of them can also run as one compiled
+loop (tomei/engine/fused.py) when numba is installed, with the same numbers: the NumPy
+lines here are the reference, and the ``k = fused.loaded()`` branch only reschedules them.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import math
 import numpy as np
 
 from tomei import config
+from tomei.engine import fused
 from tomei.engine.ops import convert_to_tensor, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
@@ -21,6 +25,44 @@ def relu(x) -> Tensor:
     x = convert_to_tensor(x)
     out = np.maximum(x.value, 0)
     return record(out, (x,), lambda g: (g * (out > 0),))  # d relu/dx = [x > 0]
+
+
+def bias_relu(x, bias) -> Tensor:
+    """relu(x + bias): Dense's bias-add and ReLU as one op (one tape entry instead of two).
+
+    Args:
+        x: Tensor of shape (..., U), e.g. ``inputs @ kernel``. bias: Tensor of shape (U,).
+
+    Returns:
+        Tensor of x's shape and dtype: max(x + bias, 0).
+
+    Gradients: d/dx = [out > 0] (0 at 0, as ``relu``); d/dbias = that, summed over every
+    axis but the last.
+    """
+    x, bias = convert_to_tensor(x), convert_to_tensor(bias)
+    k = fused.loaded()
+    if k is not None and _fusable(x.value, bias.value):
+        out = np.empty_like(x.value)
+        k.bias_relu_forward(x.value, bias.value, out)
+    else:
+        out = np.maximum(x.value + bias.value, 0)
+
+    def backward(g):
+        if k is not None and _fusable(g, out):
+            grad_x, grad_bias = np.empty_like(g), np.empty_like(bias.value)
+            k.bias_relu_backward(g, out, grad_x, grad_bias)
+        else:
+            grad_x = g * (out > 0)
+            grad_bias = grad_x.sum(axis=tuple(range(g.ndim - 1)))
+        return grad_x, (grad_bias if bias.tracked else None)
+    return record(out, (x, bias), backward)
+
+
+def _fusable(a, b) -> bool:
+    """The fused kernels' 2-D case: a (N, U) and b (U,) or (N, U), C-contiguous, one
+    float dtype."""
+    return (a.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f" and b.shape[-1] ==
+            a.shape[1] and a.flags.c_contiguous and b.flags.c_contiguous)
 
 
 def leaky_relu(x, negative_slope=0.2) -> Tensor:
@@ -42,6 +84,8 @@ def sigmoid(x) -> Tensor:
 
 
 def tanh(x) -> Tensor:
+    """Hyperbolic tangent elementwise (``tf.tanh``), values in (-1, 1); same shape and dtype.
+    Gradient: g * (1 - tanh(x)^2)."""
     x = convert_to_tensor(x)
     out = np.tanh(x.value)
     return record(out, (x,), lambda g: (g * (1 - out * out),))  # d tanh/dx = 1 - tanh^2
@@ -214,6 +258,12 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
         flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
         return reshape(flat, z.shape[:-1])
     rows, labels = np.arange(len(z)), np.asarray(labels)
+    k = fused.loaded()
+    if k is not None and z.dtype.kind == "f" and z.flags.c_contiguous and \
+            labels.shape == (len(z),) and labels.dtype.kind in "iu":
+        out = _sparse_softmax_cross_entropy_fused(k, labels.astype(np.intp, copy=False), logits)
+        if out is not None:
+            return out
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=-1)
@@ -223,6 +273,21 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
         grad = e / total[:, None]
         grad[rows, labels] -= 1
         return (grad * g[:, None],)
+    return record(out, (logits,), backward)
+
+
+def _sparse_softmax_cross_entropy_fused(k, labels, logits) -> Tensor:
+    """The same op and gradient as above, each as one compiled loop over the rows
+    (fused.sparse_xent_forward / _backward); None when a label is out of range."""
+    z = logits.value
+    probs, out = np.empty_like(z), np.empty(len(z), z.dtype)
+    if not k.sparse_xent_forward(z, labels, probs, out):
+        return None
+
+    def backward(g):
+        grad = np.empty_like(probs)
+        k.sparse_xent_backward(probs, labels, np.ascontiguousarray(g, z.dtype), grad)
+        return (grad,)
     return record(out, (logits,), backward)
 
 
@@ -274,7 +339,15 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
     rng = rng or config.rng()
     shape = x.shape if noise_shape is None else tuple(
         d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
-    kept = rng.random(shape, dtype=np.float32) < keep
+    uniform = rng.random(shape, dtype=np.float32)
+    k = fused.loaded()
+    if k is not None and shape == x.shape and x.value.flags.c_contiguous and \
+            x.dtype.kind == "f":
+        out, scale = np.empty_like(x.value), np.empty_like(x.value)
+        k.dropout_forward(x.value.reshape(-1), uniform.reshape(-1), np.float32(keep),
+                          x.dtype.type(1.0 / keep), out.reshape(-1), scale.reshape(-1))
+        return record(out, (x,), lambda g: (g * scale,))
+    kept = uniform < keep
     scale = kept * x.dtype.type(1.0 / keep)  # 0 for dropped units, 1/(1-rate) for kept ones
     # d out/dx = scale (0 for dropped units, 1/(1-rate) for kept ones)
     return record(x.value * scale, (x,), lambda g: (unbroadcast(g * scale, x.shape),))

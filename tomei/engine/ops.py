@@ -10,8 +10,11 @@ Broadcasting (NumPy rules) is undone in one place, :func:`unbroadcast`.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from tomei.engine import tensor as _tensor_module
 from tomei.engine.tensor import Tensor, record
 
 
@@ -40,6 +43,9 @@ def _pair(a, b):
 # --- elementwise arithmetic -------------------------------------------------------
 
 def add(a, b) -> Tensor:
+    """``a + b`` elementwise (``tf.add``), NumPy broadcasting: the result has the broadcast
+    shape; dtypes promote as in NumPy, and a ``b`` that is not a Tensor takes a's dtype.
+    Gradient: g to each input, summed over its broadcast axes."""
     a, b = _pair(a, b)
 
     def backward(g):  # d(a+b)/da = 1, d(a+b)/db = 1
@@ -49,6 +55,8 @@ def add(a, b) -> Tensor:
 
 
 def subtract(a, b) -> Tensor:
+    """``a - b`` elementwise (``tf.subtract``), NumPy broadcasting and dtypes (as ``add``).
+    Gradient: g to ``a``, -g to ``b``, each summed over its broadcast axes."""
     a, b = _pair(a, b)
 
     def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -58,6 +66,8 @@ def subtract(a, b) -> Tensor:
 
 
 def multiply(a, b) -> Tensor:
+    """``a * b`` elementwise (``tf.multiply``), NumPy broadcasting and dtypes (as ``add``).
+    Gradient: g * b to ``a``, g * a to ``b``, each summed over its broadcast axes."""
     a, b = _pair(a, b)
 
     def backward(g):  # d(ab)/da = b, d(ab)/db = a
@@ -67,6 +77,8 @@ def multiply(a, b) -> Tensor:
 
 
 def divide(a, b) -> Tensor:
+    """``a / b`` elementwise (``tf.divide``), NumPy broadcasting; division by 0 gives inf or
+    NaN as in NumPy. Gradient: g / b to ``a``, -g * a / b^2 to ``b``."""
     a, b = _pair(a, b)
 
     def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
@@ -76,11 +88,14 @@ def divide(a, b) -> Tensor:
 
 
 def negative(a) -> Tensor:
+    """``-a`` elementwise (``tf.negative``); same shape and dtype. Gradient: -g."""
     a = convert_to_tensor(a)
     return record(-a.value, (a,), lambda g: (-g,))  # d(-a)/da = -1
 
 
 def power(a, b) -> Tensor:
+    """``a ** b`` elementwise (``tf.pow``), NumPy broadcasting. Gradient: g * b * a^(b-1) to
+    ``a``; g * a^b * ln(a) to ``b`` where a > 0 (0 elsewhere)."""
     a, b = _pair(a, b)
     out = np.power(a.value, b.value)
 
@@ -96,6 +111,8 @@ def power(a, b) -> Tensor:
 
 
 def maximum(a, b) -> Tensor:
+    """Elementwise max(a, b) (``tf.maximum``), NumPy broadcasting. Gradient: g goes to the
+    larger input; on ties, to ``a``."""
     a, b = _pair(a, b)
     a_wins = a.value >= b.value  # ties send the gradient to ``a``
 
@@ -106,6 +123,8 @@ def maximum(a, b) -> Tensor:
 
 
 def minimum(a, b) -> Tensor:
+    """Elementwise min(a, b) (``tf.minimum``), NumPy broadcasting. Gradient: g goes to the
+    smaller input; on ties, to ``a``."""
     a, b = _pair(a, b)
     a_wins = a.value <= b.value
 
@@ -118,33 +137,41 @@ def minimum(a, b) -> Tensor:
 # --- elementwise functions --------------------------------------------------------
 
 def exp(x) -> Tensor:
+    """e^x elementwise (``tf.exp``); same shape and dtype. Gradient: g * e^x."""
     x = convert_to_tensor(x)
     out = np.exp(x.value)
     return record(out, (x,), lambda g: (g * out,))  # d e^x/dx = e^x
 
 
 def log(x) -> Tensor:
+    """Natural logarithm elementwise (``tf.math.log``); log(0) = -inf and log(x < 0) = NaN, as
+    NumPy. Same shape and dtype. Gradient: g / x."""
     x = convert_to_tensor(x)
     return record(np.log(x.value), (x,), lambda g: (g / x.value,))  # d ln x/dx = 1/x
 
 
 def sqrt(x) -> Tensor:
+    """Square root elementwise (``tf.sqrt``); same shape and dtype. Gradient: g / (2 sqrt(x))."""
     x = convert_to_tensor(x)
     out = np.sqrt(x.value)
     return record(out, (x,), lambda g: (g * 0.5 / out,))  # d sqrt(x)/dx = 1/(2 sqrt x)
 
 
 def square(x) -> Tensor:
+    """x^2 elementwise (``tf.square``); same shape and dtype. Gradient: 2 x g."""
     x = convert_to_tensor(x)
     return record(x.value * x.value, (x,), lambda g: (g * 2 * x.value,))  # d x^2/dx = 2x
 
 
 def abs(x) -> Tensor:  # noqa: A001 - TensorFlow's name
+    """|x| elementwise (``tf.abs``); same shape and dtype. Gradient: g * sign(x) (0 at x = 0)."""
     x = convert_to_tensor(x)
     return record(np.abs(x.value), (x,), lambda g: (g * np.sign(x.value),))  # d|x|/dx = sign x
 
 
 def clip(x, lo, hi) -> Tensor:
+    """x limited to [lo, hi] elementwise (``tf.clip_by_value``); same shape and dtype.
+    Gradient: g where lo <= x <= hi, 0 outside."""
     x = convert_to_tensor(x)
     inside = (x.value >= lo) & (x.value <= hi)
     # d clip(x)/dx = 1 inside [lo, hi], 0 outside
@@ -152,6 +179,8 @@ def clip(x, lo, hi) -> Tensor:
 
 
 def cast(x, dtype) -> Tensor:
+    """x converted to ``dtype`` (``tf.cast``), e.g. 'float32'; same shape. Gradient: g converted
+    back to x's dtype; none for integer inputs."""
     x = convert_to_tensor(x)
     out = x.value.astype(dtype)
     # the gradient flows back unchanged, in the input's dtype (none for integer inputs)
@@ -175,18 +204,24 @@ def matmul(a, b) -> Tensor:
 
 
 def reshape(x, shape) -> Tensor:
+    """x with a new ``shape`` (``tf.reshape``); one entry may be -1. Same values, same dtype.
+    Raises ValueError (NumPy's) when the sizes differ. Gradient: g reshaped to x's shape."""
     x = convert_to_tensor(x)
     # reshaping moves no numbers, so the gradient is reshaped back
     return record(x.value.reshape(shape), (x,), lambda g: (g.reshape(x.shape),))
 
 
 def transpose(x, perm=None) -> Tensor:
+    """x with its axes permuted (``tf.transpose``): ``perm`` (default: all axes reversed).
+    Gradient: g permuted back with the inverse permutation."""
     x = convert_to_tensor(x)
     inverse = None if perm is None else np.argsort(perm)
     return record(np.transpose(x.value, perm), (x,), lambda g: (np.transpose(g, inverse),))
 
 
 def concat(values, axis=-1) -> Tensor:
+    """The tensors of ``values`` joined along ``axis`` (default -1) (``tf.concat``); their other
+    axes must match. Gradient: each input gets its own slice of g."""
     tensors = [convert_to_tensor(v) for v in values]
     ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
 
@@ -196,6 +231,8 @@ def concat(values, axis=-1) -> Tensor:
 
 
 def getitem(x, index) -> Tensor:
+    """``x[index]`` with NumPy indexing (slices, integers, integer or boolean arrays); the
+    dtype of x. Gradient: g scattered back into zeros of x's shape (repeated indices add up)."""
     x = convert_to_tensor(x)
 
     def backward(g):  # scatter the gradient back to the positions that were read
@@ -221,6 +258,8 @@ def _axis(axis):
 
 
 def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
+    """Sum over ``axis`` (int, tuple or list; default None: all axes) (``tf.reduce_sum``);
+    ``keepdims`` default False. Gradient: g broadcast back over the summed axes."""
     x = convert_to_tensor(x)
     axis = _axis(axis)
     # d sum(x)/dx_i = 1
@@ -229,6 +268,8 @@ def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
 
 
 def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
+    """Mean over ``axis`` (default None: all axes) (``tf.reduce_mean``), in x's dtype;
+    ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged."""
     x = convert_to_tensor(x)
     axis = _axis(axis)
     out = np.mean(x.value, axis=axis, keepdims=keepdims)
@@ -239,6 +280,9 @@ def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
 
 
 def reduce_max(x, axis=None, keepdims=False) -> Tensor:
+    """Largest value over ``axis`` (default None: all axes) (``tf.reduce_max``);
+    ``keepdims`` default False. Gradient: g to the positions holding the maximum, split evenly
+    between ties."""
     x = convert_to_tensor(x)
     axis = _axis(axis)
     out = np.max(x.value, axis=axis, keepdims=keepdims)
@@ -251,36 +295,11 @@ def reduce_max(x, axis=None, keepdims=False) -> Tensor:
 
 
 def reduce_min(x, axis=None, keepdims=False) -> Tensor:
+    """Smallest value over ``axis`` (default None: all axes) (``tf.reduce_min``), computed
+    as -reduce_max(-x); the gradient follows (g to the minima, split between ties)."""
     return negative(reduce_max(negative(x), axis=axis, keepdims=keepdims))
 
 
 # --- Python operators on Tensor ------------------------------------------------------
-
-def _install_operators():
-    T = Tensor
-    T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(convert_to_tensor(b, a.dtype), a)
-    T.__sub__ = lambda a, b: subtract(a, b)
-    T.__rsub__ = lambda a, b: subtract(convert_to_tensor(b, a.dtype), a)
-    T.__mul__ = lambda a, b: multiply(a, b)
-    T.__rmul__ = lambda a, b: multiply(convert_to_tensor(b, a.dtype), a)
-    T.__truediv__ = lambda a, b: divide(a, b)
-    T.__rtruediv__ = lambda a, b: divide(convert_to_tensor(b, a.dtype), a)
-    T.__matmul__ = lambda a, b: matmul(a, b)
-    T.__rmatmul__ = lambda a, b: matmul(convert_to_tensor(b, a.dtype), a)
-    T.__pow__ = lambda a, b: power(a, b)
-    T.__rpow__ = lambda a, b: power(convert_to_tensor(b, a.dtype), a)
-    T.__neg__ = lambda a: negative(a)
-    T.__abs__ = lambda a: abs(a)
-    T.__getitem__ = lambda a, i: getitem(a, i._value if isinstance(i, Tensor) else i)
-    T.__lt__ = lambda a, b: Tensor(a._value < np.asarray(b))
-    T.__le__ = lambda a, b: Tensor(a._value <= np.asarray(b))
-    T.__gt__ = lambda a, b: Tensor(a._value > np.asarray(b))
-    T.__ge__ = lambda a, b: Tensor(a._value >= np.asarray(b))
-    T.__eq__ = lambda a, b: Tensor(a._value == np.asarray(b))
-    T.__ne__ = lambda a, b: Tensor(a._value != np.asarray(b))
-    T.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 else shape)
-    T.T = property(lambda a: transpose(a))
-
-
-_install_operators()
+# Tensor's operators (written out in tensor.py: ``a + b`` is ``add(a, b)``) call this module.
+_tensor_module._ops = sys.modules[__name__]

@@ -27,6 +27,8 @@ _active_tapes: list["GradientTape"] = []
 # Creation stamps of recorded results: an op's output is always newer than its inputs, so
 # visiting nodes newest-first is a valid reverse topological order.
 _clock = itertools.count()
+# The module tomei.engine.ops, which sets this when imported; the operators below call it.
+_ops = None
 
 
 class Tensor:
@@ -109,7 +111,82 @@ class Tensor:
                 return True
         return False
 
-    # Operators are attached in tomei.engine.ops (they need the op functions).
+    # --- Python operators ------------------------------------------------------------
+    # Each one is the differentiable op of the same name in tomei/engine/ops.py (``_ops``,
+    # set when ops.py is imported: ops imports this module, so this one cannot import it).
+    # A plain Python number or array on the other side takes this tensor's dtype.
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __sub__(self, other):
+        return _ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops.subtract(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __mul__(self, other):
+        return _ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.multiply(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __truediv__(self, other):
+        return _ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.divide(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __pow__(self, other):
+        return _ops.power(self, other)
+
+    def __rpow__(self, other):
+        return _ops.power(_ops.convert_to_tensor(other, self.dtype), self)
+
+    def __neg__(self):
+        return _ops.negative(self)
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index._value if isinstance(index, Tensor) else index)
+
+    def reshape(self, *shape):
+        """``t.reshape((2, 3))`` or ``t.reshape(2, 3)``: :func:`tomei.engine.ops.reshape`."""
+        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        """The transpose (all axes reversed): :func:`tomei.engine.ops.transpose`."""
+        return _ops.transpose(self)
+
+    # Comparisons give boolean Tensors, not differentiable.
+    def __lt__(self, other):
+        return Tensor(self._value < np.asarray(other))
+
+    def __le__(self, other):
+        return Tensor(self._value <= np.asarray(other))
+
+    def __gt__(self, other):
+        return Tensor(self._value > np.asarray(other))
+
+    def __ge__(self, other):
+        return Tensor(self._value >= np.asarray(other))
+
+    def __eq__(self, other):
+        return Tensor(self._value == np.asarray(other))
+
+    def __ne__(self, other):
+        return Tensor(self._value != np.asarray(other))
 
 
 class Variable(Tensor):
@@ -323,7 +400,9 @@ def _to_array(value, dtype=None) -> np.ndarray:
 def _as_grad(g, source):
     if g is None:
         return None
-    if g.shape != source.shape:  # a scalar seed on a broadcast path, e.g.
+    # A seed of another shape can reach a source unchanged, e.g. tape.gradient(x, x,
+    # output_gradients=1.0) with x of shape (3,): broadcast it to the source's shape.
+    if g.shape != source.shape:
         g = np.broadcast_to(g, source.shape)
     out = Tensor.__new__(Tensor)
     out._value, out._parents, out._backward, out._stamp = g.astype(source.dtype, copy=False), (), None, 0

@@ -36,6 +36,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis`` (default -1), computed stably as x - logsumexp(x)."""
     return nn_ops.log_softmax(x, axis)
 
 

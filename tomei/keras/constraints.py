@@ -10,6 +10,9 @@ from tomei.keras.serialization import register
 
 
 class Constraint:
+    """Base class: ``constraint(w) -> w'`` projects a weight array after each optimizer
+    update (the base class returns ``w`` unchanged)."""
+
     def __call__(self, w):
         return w
 
@@ -64,6 +67,8 @@ _NAMES = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm}
 
 
 def get(identifier):
+    """A constraint from None, a callable, a name ('max_norm', 'non_neg', 'unit_norm') or a
+    config dict. Raises ValueError for anything else, listing the names."""
     if identifier is None or callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier in _NAMES:

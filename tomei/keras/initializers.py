@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from tomei import config
+from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
 
 
@@ -63,6 +64,8 @@ class Zeros(Initializer):
 
 @register("keras.initializers")
 class Ones(Initializer):
+    """All ones (BatchNormalization's default gamma)."""
+
     def __call__(self, shape, dtype=None):
         return np.ones(shape, dtype=dtype or config.floatx())
 
@@ -168,30 +171,78 @@ class VarianceScaling(_Seeded):
                 "seed": self.seed}
 
 
-def _preset(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+class _Preset(VarianceScaling):
+    """A VarianceScaling with fixed scale, mode and distribution: only ``seed`` is its own."""
 
     def get_config(self):
         return {"seed": self.seed}
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
-                                           "__doc__": doc, "__module__": __name__})
-    return register("keras.initializers")(cls)
 
 
-GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
-                        "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)) "
-                        "(Glorot & Bengio, 2010). Dense's default kernel initializer.")
-GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
-                       "Truncated normal, stddev = sqrt(2 / (fan_in + fan_out)).")
-HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform",
-                    "U(-limit, limit), limit = sqrt(6 / fan_in) (He et al., 2015).")
-HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal",
-                   "Truncated normal, stddev = sqrt(2 / fan_in) (He et al., 2015).")
-LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform",
-                       "U(-limit, limit), limit = sqrt(3 / fan_in) (LeCun et al., 1998).")
-LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal",
-                      "Truncated normal, stddev = sqrt(1 / fan_in).")
+@register("keras.initializers")
+class GlorotUniform(_Preset):
+    """U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+
+    Dense's default kernel initializer. Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=1.0, mode="fan_avg", distribution="uniform", seed=seed)
+
+
+@register("keras.initializers")
+class GlorotNormal(_Preset):
+    """Truncated normal, stddev = sqrt(2 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+
+    Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=1.0, mode="fan_avg", distribution="truncated_normal", seed=seed)
+
+
+@register("keras.initializers")
+class HeUniform(_Preset):
+    """U(-limit, limit), limit = sqrt(6 / fan_in) (He et al., 2015).
+
+    Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=2.0, mode="fan_in", distribution="uniform", seed=seed)
+
+
+@register("keras.initializers")
+class HeNormal(_Preset):
+    """Truncated normal, stddev = sqrt(2 / fan_in) (He et al., 2015).
+
+    Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=seed)
+
+
+@register("keras.initializers")
+class LecunUniform(_Preset):
+    """U(-limit, limit), limit = sqrt(3 / fan_in) (LeCun et al., 1998).
+
+    Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=1.0, mode="fan_in", distribution="uniform", seed=seed)
+
+
+@register("keras.initializers")
+class LecunNormal(_Preset):
+    """Truncated normal, stddev = sqrt(1 / fan_in) (LeCun et al., 1998).
+
+    Args: seed: default None (the global generator).
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(scale=1.0, mode="fan_in", distribution="truncated_normal", seed=seed)
+
 
 _ALIASES = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
@@ -215,18 +266,14 @@ def get(identifier):
         from tomei.keras.serialization import deserialize
         return deserialize(identifier, "keras.initializers")
     if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _ALIASES.get(_snake(identifier))
+        cls = _ALIASES.get(identifier) or _ALIASES.get(snake_case(identifier))
         if cls is not None:
             return cls()
     raise ValueError(f"Unknown initializer: received {identifier!r}. Expected one of: "
                      f"{', '.join(sorted(_ALIASES))}, or an Initializer instance.")
 
 
-def _snake(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out
-
-
 def serialize(initializer):
+    """The Keras 3 config dict of ``initializer`` (see ``tomei.keras.serialization``)."""
     from tomei.keras.serialization import serialize as ser
     return ser(initializer)

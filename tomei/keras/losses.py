@@ -17,6 +17,7 @@ import numpy as np
 
 from tomei.engine import nn_ops, ops
 from tomei.engine.tensor import Tensor
+from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps]
@@ -36,7 +37,7 @@ class Loss:
             raise ValueError(f"Invalid reduction: expected one of {REDUCTIONS}; received "
                              f"reduction={reduction!r}.")
         self.reduction = reduction
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.convert_to_tensor(y_pred)
@@ -515,32 +516,35 @@ def _match_shape(t, y_pred):
                      f"{y_pred.shape}.")
 
 
-def _snake(name):
-    from tomei.keras.layers.layer import snake_case
-    return snake_case(name)
-
-
 # Function forms (per-sample values, no reduction), as keras.losses.<name>.
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None):
+    """Per-sample -log p[label] for integer labels y_true (N,) and y_pred (N, C)
+    (probabilities, or logits with ``from_logits=True``); shape (N,). See SparseCategoricalCrossentropy."""
     return SparseCategoricalCrossentropy(from_logits, ignore_class).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample -sum(y_true * log p) for one-hot y_true (N, C); shape (N,).
+    See CategoricalCrossentropy (``from_logits``, ``label_smoothing``)."""
     return CategoricalCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample mean over the last axis of the binary cross-entropy; shape (N,).
+    See BinaryCrossentropy (``from_logits``, ``label_smoothing``)."""
     return BinaryCrossentropy(from_logits, label_smoothing).call(
         y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_squared_error(y_true, y_pred):
+    """Per-sample mean((y_true - y_pred)^2) over the last axis; shape (N,)."""
     return MeanSquaredError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
+    """Per-sample mean(|y_true - y_pred|) over the last axis; shape (N,)."""
     return MeanAbsoluteError().call(y_true, ops.convert_to_tensor(y_pred))
 
 
@@ -625,7 +629,7 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier) or _BY_NAME.get(_snake(identifier))
+        cls = _BY_NAME.get(identifier) or _BY_NAME.get(snake_case(identifier))
         if cls is None:
             raise ValueError(f"Unknown loss: received loss={identifier!r}. Expected one of: "
                              f"{', '.join(sorted(_BY_NAME))}, or a Loss instance.")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.keras import losses
+from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
 
 
@@ -24,7 +26,6 @@ class Metric:
     """Base class: subclasses implement update_state, result and reset_state."""
 
     def __init__(self, name=None, dtype=None):
-        from tomei.keras.layers.layer import snake_case
         self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
 
@@ -154,53 +155,106 @@ def accuracy(y_true, y_pred):
     return (_np(y_true) == _np(y_pred)).astype(np.float32)
 
 
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
+# The error metrics use the losses' own per-sample functions: one formula, in losses.py.
 def mean_squared_error(y_true, y_pred):
-    return np.mean((_np(y_pred) - _np(y_true).reshape(_np(y_pred).shape)) ** 2, axis=-1)
+    """Per-sample mean((y_true - y_pred)^2) over the last axis, shape (N,) float32 (NumPy);
+    the formula of ``tomei.keras.losses.mean_squared_error``."""
+    return _np(losses.mean_squared_error(y_true, y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
-    return np.mean(np.abs(_np(y_pred) - _np(y_true).reshape(_np(y_pred).shape)), axis=-1)
+    """Per-sample mean(|y_true - y_pred|) over the last axis, shape (N,) float32 (NumPy);
+    the formula of ``tomei.keras.losses.mean_absolute_error``."""
+    return _np(losses.mean_absolute_error(y_true, y_pred))
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    y_pred = _np(y_pred).astype(np.float64)
-    p = _softmax(y_pred) if from_logits else y_pred / y_pred.sum(-1, keepdims=True)
-    labels = _np(y_true).reshape(p.shape[:-1]).astype(np.intp)
-    return -np.log(np.clip(np.take_along_axis(p, labels[..., None], -1)[..., 0], 1e-7, 1 - 1e-7))
+    """Per-sample -log p[label], shape (N,) float32 (NumPy); ``from_logits`` default False.
+    The formula (probabilities clipped to [1e-7, 1 - 1e-7]) of
+    ``tomei.keras.losses.sparse_categorical_crossentropy``."""
+    return _np(losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits))
 
 
-def _metric_class(name, fn, doc, **defaults):
-    def __init__(self, name=name, dtype=None, **kwargs):
-        MeanMetricWrapper.__init__(self, fn, name, dtype, **{**defaults, **kwargs})
-    class_name = "".join(word.capitalize() for word in name.split("_"))
-    return type(class_name, (MeanMetricWrapper,),
-                {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+# --- the metric classes: a running mean of one per-sample function each ----------------------
 
 
-SparseCategoricalAccuracy = register("keras.metrics")(_metric_class(
-    "sparse_categorical_accuracy", sparse_categorical_accuracy,
-    "Fraction of samples whose argmax prediction equals the integer label."))
-CategoricalAccuracy = register("keras.metrics")(_metric_class(
-    "categorical_accuracy", categorical_accuracy,
-    "Fraction of samples whose argmax prediction equals the argmax of the one-hot label."))
-BinaryAccuracy = register("keras.metrics")(_metric_class(
-    "binary_accuracy", binary_accuracy,
-    "Fraction of values where (y_pred > threshold) matches y_true; threshold default 0.5.",
-    threshold=0.5))
-Accuracy = register("keras.metrics")(_metric_class(
-    "accuracy", accuracy, "Fraction of predictions exactly equal to the labels."))
-MeanSquaredError = register("keras.metrics")(_metric_class(
-    "mean_squared_error", mean_squared_error, "Running mean of (y_true - y_pred)^2."))
-MeanAbsoluteError = register("keras.metrics")(_metric_class(
-    "mean_absolute_error", mean_absolute_error, "Running mean of |y_true - y_pred|."))
-SparseCategoricalCrossentropy = register("keras.metrics")(_metric_class(
-    "sparse_categorical_crossentropy", sparse_categorical_crossentropy,
-    "Running mean of the sparse categorical cross-entropy.", from_logits=False))
+@register("keras.metrics")
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """Fraction of samples whose argmax prediction equals the integer label.
+
+    Args: name: default "sparse_categorical_accuracy". dtype: default "float32".
+    """
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name, dtype)
+
+
+@register("keras.metrics")
+class CategoricalAccuracy(MeanMetricWrapper):
+    """Fraction of samples whose argmax prediction equals the argmax of the one-hot label.
+
+    Args: name: default "categorical_accuracy". dtype: default "float32".
+    """
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name, dtype)
+
+
+@register("keras.metrics")
+class BinaryAccuracy(MeanMetricWrapper):
+    """Fraction of values where (y_pred > threshold) matches y_true.
+
+    Args: name: default "binary_accuracy". dtype: default "float32". threshold: default 0.5.
+    """
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        super().__init__(binary_accuracy, name, dtype, threshold=threshold)
+
+
+@register("keras.metrics")
+class Accuracy(MeanMetricWrapper):
+    """Fraction of predictions exactly equal to the labels.
+
+    Args: name: default "accuracy". dtype: default "float32".
+    """
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name, dtype)
+
+
+@register("keras.metrics")
+class MeanSquaredError(MeanMetricWrapper):
+    """Running mean of (y_true - y_pred)^2 (per sample: the mean over the last axis).
+
+    Args: name: default "mean_squared_error". dtype: default "float32".
+    """
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name, dtype)
+
+
+@register("keras.metrics")
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Running mean of |y_true - y_pred| (per sample: the mean over the last axis).
+
+    Args: name: default "mean_absolute_error". dtype: default "float32".
+    """
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name, dtype)
+
+
+@register("keras.metrics")
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """Running mean of the sparse categorical cross-entropy (see ``losses``).
+
+    Args: name: default "sparse_categorical_crossentropy". dtype: default "float32".
+        from_logits: default False (y_pred are probabilities).
+    """
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False):
+        super().__init__(sparse_categorical_crossentropy, name, dtype, from_logits=from_logits)
+
 
 _BY_NAME = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,

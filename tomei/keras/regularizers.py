@@ -10,6 +10,9 @@ from tomei.keras.serialization import register
 
 
 class Regularizer:
+    """Base class: ``regularizer(weight) -> scalar Tensor`` (the penalty added to the loss);
+    subclasses implement ``__call__`` and ``get_config``."""
+
     def __call__(self, x):
         raise NotImplementedError
 

@@ -40,6 +40,8 @@ def is_registered_instance(obj, class_name: str, module: str = "keras") -> bool:
 
 
 def serialize(obj) -> dict | str | None:
+    """Keras 3's dict ``{"module", "class_name", "config", "registered_name"}`` for ``obj``;
+    None, strings, numbers and booleans are returned unchanged."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     module = vars(type(obj)).get("_keras_module")  # not inherited: a user's subclass is custom

@@ -18,6 +18,7 @@ DATASETS = ("mnist", "fashion_mnist")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``tomei tutorial`` (options, defaults and help texts)."""
     p = argparse.ArgumentParser(
         prog="tomei tutorial",
         description="The TensorFlow beginner tutorial, step by step, on tomei.")
@@ -54,6 +55,7 @@ def _integer(text, what):
 
 
 def positive_integer(text):
+    """argparse type: an int >= 1, else ArgumentTypeError naming what was received."""
     value = _integer(text, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
@@ -61,6 +63,7 @@ def positive_integer(text):
 
 
 def non_negative_integer(text):
+    """argparse type: an int >= 0, else ArgumentTypeError naming what was received."""
     value = _integer(text, "a non-negative integer")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
@@ -80,12 +83,14 @@ def fraction(text):
 
 
 def load(name, path):
+    """``tomei.keras.datasets.<name>.load_data()`` (from ``path`` when given)."""
     import tomei as tf
     module = getattr(tf.keras.datasets, name)
     return module.load_data(path) if path else module.load_data()
 
 
 def main(argv=None) -> int:
+    """Runs the tutorial with the options ``argv``; returns the exit code (0 on success, 2 for bad options)."""
     args = build_parser().parse_args(argv)
     lang = detect_lang(args.lang)
     if args.save and not args.save.endswith(".keras"):

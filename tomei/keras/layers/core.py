@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from tomei.engine import ops
+from tomei.engine import nn_ops, ops
 from tomei.keras import activations, initializers
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
@@ -112,9 +112,12 @@ class Dense(Layer):
 
     def call(self, inputs):
         x = ops.matmul(inputs, self.kernel)
-        if self.bias is not None:
-            x = ops.add(x, self.bias)
-        x = self.activation(x)
+        if self.bias is not None and self.activation is activations.relu:
+            x = nn_ops.bias_relu(x, self.bias)  # add + relu as one op, same numbers
+        else:
+            if self.bias is not None:
+                x = ops.add(x, self.bias)
+            x = self.activation(x)
         if self.activity_regularizer is not None:  # Keras 3 divides it by the batch size
             batch = np.asarray(max(x.shape[0], 1), dtype=x.dtype)
             self._losses.append(ops.divide(self.activity_regularizer(x), batch))

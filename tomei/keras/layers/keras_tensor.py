@@ -40,6 +40,7 @@ class KerasTensor:
 
 
 def is_symbolic(x) -> bool:
+    """True if ``x`` is a KerasTensor, or a non-empty list/tuple/dict of only KerasTensors."""
     if isinstance(x, KerasTensor):
         return True
     if isinstance(x, (list, tuple)) and x and all(isinstance(v, KerasTensor) for v in x):
@@ -48,6 +49,7 @@ def is_symbolic(x) -> bool:
 
 
 def flatten(structure):
+    """The leaves of a nested list/tuple/dict, in order (dict values by sorted key)."""
     if isinstance(structure, (list, tuple)):
         return [v for s in structure for v in flatten(s)]
     if isinstance(structure, dict):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-import re
 import threading
 from collections import defaultdict
 
@@ -26,6 +25,7 @@ from tomei.engine.ops import convert_to_tensor
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
+from tomei.keras.naming import snake_case
 
 _name_counts: dict[str, int] = defaultdict(int)
 _budget = threading.local()  # .left (elements), .error (callable) while loading a file
@@ -69,11 +69,6 @@ def unique_name(base: str) -> str:
 def reset_names():
     """Restarts automatic names (``keras.backend.clear_session`` does this)."""
     _name_counts.clear()
-
-
-def snake_case(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 class Layer:

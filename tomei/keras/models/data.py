@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from tomei import config
+from tomei.engine import fused
 from tomei.engine.tensor import Tensor
 
 
@@ -19,8 +20,9 @@ def to_arrays(data, argument: str):
     """Converts ``data`` (array, Tensor, list/tuple/dict of them) to NumPy, checking values.
 
     Raises:
-        ValueError: NaN or infinite values, naming ``argument`` and the first position.
-        TypeError: something that is not array-like.
+        ValueError: naming ``argument``: NaN or infinite values (and the first position),
+            float64 values beyond float32's range, a single number (no batch axis), text,
+            complex numbers, Python objects or other non-numeric data.
     """
     if data is None:
         return None
@@ -29,21 +31,94 @@ def to_arrays(data, argument: str):
     if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) and \
             np.ndim(data[0]) > 0 and not _is_ragged_numbers(data):
         return [to_arrays(v, f"{argument}[{i}]") for i, v in enumerate(data)]
-    arr = np.asarray(data.value if isinstance(data, Tensor) else data)
-    if arr.dtype == object:
-        raise TypeError(f"{argument} must be numeric array-like; received an array of Python "
-                        f"objects (dtype=object) built from {type(data).__name__}.")
-    # One NaN or inf makes the sum NaN or inf: a cheap pass with no temporary array. Only
-    # then (or when huge values overflow the sum) is the exact, slower check needed.
-    if arr.dtype.kind == "f" and not np.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
-        finite = np.isfinite(arr)
-        if not finite.all():
-            where = np.unravel_index(int(np.argmin(finite)), arr.shape)
-            raise ValueError(f"{argument} contains NaN or infinite values (first at index "
-                             f"{tuple(int(i) for i in where)}: {arr[where]}). Replace or remove "
-                             f"them first (e.g. np.nan_to_num, or drop those rows): tomei does "
-                             f"not compute on NaN.")
+    try:
+        arr = np.asarray(data.value if isinstance(data, Tensor) else data)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{argument} must be a rectangular numeric array; received "
+                         f"{type(data).__name__} that NumPy cannot make one array of "
+                         f"({err}).") from None
+    if arr.dtype.kind not in _NUMERIC:
+        what = _KIND_NAMES.get(arr.dtype.kind, f"dtype {arr.dtype}")
+        hint = "; labels given as text must first become class indices 0, 1, 2, ..." \
+            if arr.dtype.kind in "US" else ""
+        raise ValueError(f"{argument} must hold numbers (float, int or bool); received "
+                         f"{what} (dtype={arr.dtype}) built from {type(data).__name__}. "
+                         f"Convert it first, e.g. np.asarray(..., dtype='float32'){hint}.")
+    if arr.ndim == 0:
+        raise ValueError(f"{argument} must have a batch axis (shape (N, ...)); received a single "
+                         f"number {arr.item()!r} (shape ()). Wrap it: np.array([[value]]).")
+    if arr.dtype.kind == "f":
+        _check_float_values(arr, argument)
     return arr
+
+
+_NUMERIC = "fiub"
+_KIND_NAMES = {"O": "Python objects", "U": "text (strings)", "S": "bytes strings",
+               "c": "complex numbers", "M": "dates", "m": "time deltas", "V": "raw records"}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float_values(arr, argument):
+    """NaN, inf, and (for wider floats) values float32 cannot hold are refused."""
+    # One cheap pass with no temporary array decides whether the exact, slower check is
+    # needed. float32 and narrower: one NaN or inf makes the sum NaN or inf. Wider floats:
+    # the sum of squares is at least the largest square, so when it stays within
+    # float32_max**2 every value fits float32 (values of opposite sign cannot cancel out).
+    if arr.dtype.itemsize <= 4:
+        if np.isfinite(np.add.reduce(arr, axis=None, dtype=np.float64)):
+            return
+    else:
+        flat = arr.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            energy = np.dot(flat, flat)
+        if np.isfinite(energy) and energy <= _FLOAT32_MAX ** 2:
+            return
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = np.unravel_index(int(np.argmin(finite)), arr.shape)
+        raise ValueError(f"{argument} contains NaN or infinite values (first at index "
+                         f"{tuple(int(i) for i in where)}: {arr[where]}). Replace or remove "
+                         f"them first (e.g. np.nan_to_num, or drop those rows): tomei does "
+                         f"not compute on NaN.")
+    if arr.dtype.itemsize > 4:
+        magnitude = np.abs(arr)
+        if magnitude.max() > _FLOAT32_MAX:
+            where = np.unravel_index(int(np.argmax(magnitude)), arr.shape)
+            raise ValueError(f"{argument} holds values beyond float32's range (+-3.4e38), "
+                             f"e.g. {arr[where]} at index {tuple(int(i) for i in where)}; "
+                             f"tomei computes in float32, where they become inf and training "
+                             f"turns to NaN. Rescale the data first (e.g. divide by its "
+                             f"maximum).")
+
+
+def to_weights(data, argument: str = "sample_weight"):
+    """``sample_weight`` as NumPy: like :func:`to_arrays`, and every weight finite and >= 0.
+
+    Raises:
+        ValueError: negative weights (Keras would silently train to maximise the loss of
+            those samples), plus everything :func:`to_arrays` refuses.
+    """
+    weights = to_arrays(data, argument)
+    for arr in flat(weights):
+        if arr.size and arr.min() < 0:
+            where = np.unravel_index(int(np.argmin(arr)), arr.shape)
+            raise ValueError(f"{argument} must be >= 0 (a weight of 0 ignores a sample); "
+                             f"received {arr[where]} at index {tuple(int(i) for i in where)}.")
+    return weights
+
+
+def check_steps(steps, argument: str = "steps"):
+    """``steps`` as an int, or None: a positive integer number of batches.
+
+    Raises:
+        ValueError: 0, negative, fractional or non-numeric steps.
+    """
+    if steps is None:
+        return None
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"{argument} must be a positive integer number of batches, or None "
+                         f"for all the data; received {argument}={steps!r}.")
+    return int(steps)
 
 
 def _is_array_like(x):
@@ -66,6 +141,7 @@ def value_range(data, sample_rows=1024):
 
 
 def flat(data):
+    """The arrays of ``data`` as a list: [] for None, a dict's values by sorted key, a list as is, else [data]."""
     if data is None:
         return []
     if isinstance(data, dict):
@@ -103,10 +179,30 @@ def take(data, index):
         return {k: take(v, index) for k, v in data.items()}
     if isinstance(data, list):
         return [take(v, index) for v in data]
+    floatx = config.floatx_dtype()
+    if data.dtype.kind == "f" and data.dtype != floatx and isinstance(index, np.ndarray):
+        gathered = _gather_cast_fused(data, index, floatx)
+        if gathered is not None:
+            return gathered
     batch = data[index]
-    if batch.dtype.kind == "f" and batch.dtype != config.floatx_dtype():
-        batch = batch.astype(config.floatx_dtype())
+    if batch.dtype.kind == "f" and batch.dtype != floatx:
+        batch = batch.astype(floatx)
     return batch
+
+
+def _gather_cast_fused(data, index, floatx):
+    """``data[index].astype(floatx)`` in one pass (tomei/engine/fused.py gather_rows), or
+    None where the fused kernel is not loaded or does not apply (then ``take``'s two NumPy
+    lines do it)."""
+    k = fused.loaded()
+    if k is None or index.ndim != 1 or index.dtype.kind not in "iu" or data.ndim < 2 or \
+            not data.flags.c_contiguous:
+        return None
+    out = np.empty((len(index),) + data.shape[1:], floatx)
+    rows = data.reshape(len(data), -1)
+    if not k.gather_rows(rows, index.astype(np.intp, copy=False), out.reshape(len(index), -1)):
+        return None
+    return out
 
 
 def split_validation(x, y, sample_weight, fraction):

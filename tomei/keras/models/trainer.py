@@ -360,9 +360,9 @@ class Trainer:
         batch_size = _check_batch_size(batch_size, default=None)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
-        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
+        steps_per_epoch = data_mod.check_steps(steps_per_epoch, "steps_per_epoch")
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         if y is None and not own_step:
             raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
         val = None
@@ -372,9 +372,9 @@ class Trainer:
             (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
                                                                    validation_split)
         n = data_mod.num_samples(("x", x), ("y", y))
-        if class_weight is not None:
-            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
         self._prepare_for_data(x, y)
+        if class_weight is not None:
+            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
         self._fit_input_range = data_mod.value_range(x)
         batches = data_mod.EpochIterator(n, batch_size, steps_per_epoch,
                                          self.steps_per_execution, shuffle=shuffle, call="fit")
@@ -521,10 +521,10 @@ class Trainer:
         own_step = self._uses_own("test_step")
         self._require_compiled("evaluate", needs_loss=not own_step)
         batch_size = _check_batch_size(batch_size, default=None)
-        steps = _check_steps(steps, "steps")
+        steps = data_mod.check_steps(steps)
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
         self._warn_if_scaled_differently(x, "evaluate")
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         n = data_mod.num_samples(("x", x), ("y", y))
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
@@ -567,7 +567,7 @@ class Trainer:
         batches), as in Keras 3.
         """
         batch_size = _check_batch_size(batch_size, default=None)
-        steps = _check_steps(steps, "steps")
+        steps = data_mod.check_steps(steps)
         x = data_mod.to_arrays(x, "x")
         self._warn_if_scaled_differently(x, "predict")
         n = data_mod.num_samples(("x", x))
@@ -638,6 +638,42 @@ class Trainer:
         if group:
             yield group, self._merged_outputs(x, group)
 
+    def _class_weights_to_samples(self, y, class_weight, sample_weight):
+        """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
+        classes not in the dict weigh 1.0, as in Keras.
+
+        Raises:
+            ValueError: several outputs, class_weight together with sample_weight, a key that
+                is not a class index of this model's output, or a negative or non-finite
+                weight.
+        """
+        if not isinstance(y, np.ndarray):
+            raise ValueError("class_weight is supported for a single output only.")
+        if sample_weight is not None:  # Keras 3 refuses the pair too
+            raise ValueError("Pass either class_weight or sample_weight, not both: received "
+                             "both. To combine them, multiply the class weights into "
+                             "sample_weight.")
+        if not isinstance(class_weight, dict):
+            raise ValueError(f"class_weight must be a dict {{class index: weight}}; received "
+                             f"{type(class_weight).__name__}.")
+        one_hot = y.ndim > 1 and y.shape[-1] > 1
+        outputs = int(self.compute_output_shape_for_data()[-1])
+        num_classes = y.shape[-1] if one_hot else max(2, outputs)
+        for cls, w in class_weight.items():
+            if not isinstance(cls, (int, np.integer)) or isinstance(cls, bool) or \
+                    not 0 <= cls < num_classes:
+                raise ValueError(f"class_weight keys must be class indices 0..{num_classes - 1} "
+                                 f"(the model has {num_classes} classes); received key {cls!r}.")
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(w) or w < 0:
+                raise ValueError(f"class_weight[{cls}] must be a finite number >= 0; received "
+                                 f"{w!r}.")
+        labels = np.argmax(y, axis=-1) if one_hot else y.reshape(len(y))
+        weights = np.ones(len(labels), dtype=np.float32)
+        for cls, w in class_weight.items():
+            weights[labels == cls] = w
+        return weights
+
     def _merged_outputs(self, x, group):
         first, last = group[0][2][0], group[-1][2][-1]
         out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
@@ -650,12 +686,12 @@ class Trainer:
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch", needs_loss=not self._uses_own("train_step"))
         x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        if class_weight is not None:
-            sample_weight = _class_weights_to_samples(y, class_weight, sample_weight)
         self._prepare_for_data(x, y)
+        if class_weight is not None:
+            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         logs = self.train_step(_batch(x, y, sample_weight, slice(0, n)))
         return self._batch_result(logs, return_dict)
 
@@ -667,7 +703,7 @@ class Trainer:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
-        sample_weight = data_mod.to_arrays(sample_weight, "sample_weight")
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
         logs = self.test_step(_batch(x, y, sample_weight, slice(0, n)))
         return self._batch_result(logs, return_dict)
 
@@ -769,15 +805,6 @@ def _python_logs(logs) -> dict:
     return out
 
 
-def _check_steps(steps, argument):
-    if steps is None:
-        return None
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"{argument} must be a positive integer or None; received "
-                         f"{argument}={steps!r}.")
-    return int(steps)
-
-
 def _all_layers(layer):
     for sub in layer._sublayers:
         yield sub
@@ -816,18 +843,4 @@ def _unpack_validation(validation_data):
     x, y = validation_data[0], validation_data[1]
     w = validation_data[2] if len(validation_data) == 3 else None
     return (data_mod.to_arrays(x, "validation_data[0]"), data_mod.to_arrays(y, "validation_data[1]"),
-            data_mod.to_arrays(w, "validation_data[2]"))
-
-
-def _class_weights_to_samples(y, class_weight, sample_weight):
-    """Per-sample weights from {class: weight} (sparse labels or one-hot rows)."""
-    if not isinstance(y, np.ndarray):
-        raise ValueError("class_weight is supported for a single output only.")
-    if sample_weight is not None:  # Keras 3 refuses the pair too
-        raise ValueError("Pass either class_weight or sample_weight, not both: received both. "
-                         "To combine them, multiply the class weights into sample_weight.")
-    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    weights = np.ones(len(labels), dtype=np.float32)
-    for cls, w in class_weight.items():
-        weights[labels == cls] = w
-    return weights if sample_weight is None else weights * np.asarray(sample_weight, np.float32)
+            data_mod.to_weights(w, "validation_data[2]"))

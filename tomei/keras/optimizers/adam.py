@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from tomei.engine import fused
 from tomei.keras.optimizers.optimizer import Optimizer
 from tomei.keras.serialization import register
 
@@ -41,6 +42,13 @@ class Adam(Optimizer):
         t = self._step
         m, v = slots["momentum"], slots["velocity"]
         alpha = np.float32(lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t))
+        k = fused.loaded()
+        if k is not None and not self.amsgrad and _one_layout(grad, var, m, v):
+            # the four lines below as one compiled loop (tomei/engine/fused.py adam_update)
+            k.adam_update(grad.reshape(-1), var.reshape(-1), m.reshape(-1), v.reshape(-1),
+                          alpha, np.float32(1 - self.beta_1), np.float32(1 - self.beta_2),
+                          np.float32(self.epsilon))
+            return
         m += (grad - m) * np.float32(1 - self.beta_1)
         v += (grad * grad - v) * np.float32(1 - self.beta_2)
         if self.amsgrad:
@@ -51,6 +59,13 @@ class Adam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+def _one_layout(*arrays) -> bool:
+    """True when the arrays share shape and dtype and are C-contiguous (flat views are free)."""
+    first = arrays[0]
+    return all(a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous
+               for a in arrays)
 
 
 @register("keras.optimizers")

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.engine import fused
 from tomei.engine.tensor import Tensor, Variable
+from tomei.keras.naming import snake_case
 
 
 class Optimizer:
@@ -55,7 +57,6 @@ class Optimizer:
             if not np.isfinite(learning_rate) or learning_rate < 0:
                 raise ValueError(f"learning_rate must be a non-negative number; received "
                                  f"learning_rate={learning_rate!r}.")
-        from tomei.keras.layers.layer import snake_case
         self.name = name or snake_case(type(self).__name__)
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -80,7 +81,12 @@ class Optimizer:
 
     # --- state -----------------------------------------------------------------------
     def build(self, variables):
-        """Creates the slots for ``variables`` (zeros unless ``_initial_slot`` says otherwise)."""
+        """Creates the slots for ``variables`` (zeros unless ``_initial_slot`` says otherwise).
+
+        Building is the first training step, so it also loads the fused kernels when
+        fusion is on (tomei/engine/fused.py: a one-off cost per process, never at import).
+        """
+        fused.kernels()
         self._variables = list(variables)
         self._slots = [{n: self._initial_slot(n, v.value) for n in self.slot_names}
                        for v in self._variables]

@@ -27,13 +27,13 @@ depth); weights holding NaN or infinite values load with a warning naming them.
 """
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
 
 from tomei.keras import serialization
-from tomei.keras.layers.layer import Layer, snake_case
+from tomei.keras.layers.layer import Layer
+from tomei.keras.naming import snake_case
 from tomei.keras.saving.safety import (
     ModelFileError,
     h5_get,

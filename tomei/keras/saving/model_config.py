@@ -63,7 +63,8 @@ def serialize_layer(layer, input_shape=None) -> dict:
         entry = {"module": "keras.src.models.functional", "class_name": "Functional",
                  "config": layer.get_config(), "registered_name": "Functional"}
         for sub_entry, sub in zip(entry["config"]["layers"], layer.layers):
-            if serialization.is_registered_instance(sub, "Sequential") or serialization.is_registered_instance(sub, "Functional"):
+            if any(serialization.is_registered_instance(sub, kind)
+                   for kind in ("Sequential", "Functional")):
                 nested = serialize_layer(sub)
                 sub_entry.update({k: nested[k] for k in ("module", "class_name", "config",
                                                          "registered_name")})
@@ -97,6 +98,7 @@ def _functions_to_keras(cfg):
 
 
 def function_config(name: str, module: str = "builtins") -> dict:
+    """Keras 3's config entry for a function referred to by ``name`` (a ``__function__`` dict)."""
     return {"module": module, "class_name": FUNCTION, "config": name, "registered_name": FUNCTION}
 
 

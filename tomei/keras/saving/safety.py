@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -172,6 +171,7 @@ def json_depth(value) -> int:
 
 
 def member_info(archive: zipfile.ZipFile, name: str, path) -> zipfile.ZipInfo:
+    """The ZipInfo of ``name`` in ``archive``; ModelFileError naming ``path`` and the members found if it is missing."""
     try:
         return archive.getinfo(name)
     except KeyError:

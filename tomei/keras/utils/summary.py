@@ -20,6 +20,7 @@ def format_bytes(n: float) -> str:
 
 
 def format_shape(shape) -> str:
+    """A shape as ``summary()`` prints it: ``(None, 10)``, ``(None,)``; '?' when unknown."""
     if shape is None or isinstance(shape, str):
         return "?"  # not known (a layer of a subclassed model that was never traced)
     if isinstance(shape, list):

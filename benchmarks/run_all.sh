@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every benchmark behind docs/benchmarks.md, in one command, into benchmarks/results/:
+#   1. the tutorial on MNIST, 5 frameworks alternated, 3 seeds, plus the scaling cells
+#   2. the fused kernels in isolation (NumPy / numba / numexpr, second core, one-off cost)
+#   3. the plain-NumPy floor against tomei's fit (fused on and off)
+# About 12 minutes on the quiet 2-core build machine.
+#
+#   bash benchmarks/run_all.sh MNIST_DIR     # MNIST_DIR: the four IDX files (gzipped or not)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data_dir="${1:?usage: bash benchmarks/run_all.sh MNIST_DIR (the four MNIST IDX files)}"
+out=benchmarks/results
+# the tomei of this checkout, not whichever one pip installed
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$out"
+python benchmarks/tutorial_bench.py --dataset mnist --data-dir "$data_dir" --reps 3 --scaling \
+  --json "$out/latest.json" --markdown "$out/latest.md"
+python benchmarks/fused_kernels.py --json "$out/fused_kernels.json" > "$out/fused_kernels.md"
+python benchmarks/numpy_floor.py --data-dir "$data_dir" > "$out/numpy_floor.txt"
+cat "$out/fused_kernels.md" "$out/numpy_floor.txt"

@@ -1,0 +1,257 @@
+"""The fused kernels (tomei/engine/fused.py) give the NumPy reference's numbers (1e-6).
+
+Every comparison runs the same op twice, once with fusion off (the readable NumPy code)
+and once with the numba kernels loaded, and compares values and gradients. These tests
+need numba (the ``fast`` extra); the switch, the import-time promise and the fallbacks are
+tested without it too.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tomei as tf
+from tomei.engine import fused, nn_ops, ops
+from tomei.engine.tensor import GradientTape, Variable
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def restore_mode():
+    before = fused._mode
+    yield
+    fused._mode = before
+
+
+@pytest.fixture
+def kernels(restore_mode):
+    """Fusion on and the kernels loaded (compiled once per machine, then cached)."""
+    pytest.importorskip("numba")
+    fused.set_mode("auto")
+    k = fused.kernels()
+    assert k is not None, fused.status()
+    return k
+
+
+def both(fn):
+    """fn() with fusion off, then with it on: (reference, fused)."""
+    fused.set_mode("off")
+    reference = fn()
+    fused.set_mode("auto")
+    assert fused.loaded() is not None
+    return reference, fn()
+
+
+def assert_same(reference, result):
+    for a, b in zip(reference, result):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-6)
+
+
+# --- the switch -----------------------------------------------------------------------------
+@pytest.mark.parametrize("raw, expected", [("0", "off"), ("off", "off"), ("False", "off"),
+                                           ("numpy", "off"), ("auto", "auto"), ("1", "auto"),
+                                           ("", "auto")])
+def test_mode_from_environment(monkeypatch, restore_mode, raw, expected):
+    monkeypatch.setenv("TOMEI_FUSED", raw)
+    fused._mode = None
+    assert fused.mode() == expected
+
+
+def test_bad_environment_value_is_named(monkeypatch, restore_mode):
+    monkeypatch.setenv("TOMEI_FUSED", "fast")
+    fused._mode = None
+    with pytest.raises(ValueError, match="TOMEI_FUSED.*'fast'"):
+        fused.mode()
+
+
+def test_set_mode_rejects_other_words(restore_mode):
+    with pytest.raises(ValueError, match="'auto' or 'off'.*'on'"):
+        fused.set_mode("on")
+
+
+def test_off_means_no_kernels(restore_mode):
+    fused.set_mode("off")
+    assert fused.loaded() is None and fused.kernels() is None
+    assert fused.status().startswith("off")
+
+
+def test_import_tomei_does_not_import_numba():
+    code = "import sys, tomei; import tomei.engine.fused; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_cache_folder_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TOMEI_CACHE_DIR", str(tmp_path))
+    assert fused.cache_dir() == os.path.join(str(tmp_path), "numba")
+    monkeypatch.delenv("TOMEI_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert fused.cache_dir() == os.path.join(str(tmp_path / "xdg"), "tomei", "numba")
+
+
+def test_compiled_kernels_are_cached_on_disk(tmp_path):
+    pytest.importorskip("numba")
+    code = ("import numpy as np; from tomei.engine import fused; k = fused.kernels(); "
+            "a = np.ones(3, np.float32); k.adam_update(a, a.copy(), a.copy(), a.copy(), "
+            "np.float32(1e-3), np.float32(0.1), np.float32(0.001), np.float32(1e-7)); "
+            "print(fused.status())")
+    env = {**os.environ, "PYTHONPATH": ROOT, "TOMEI_CACHE_DIR": str(tmp_path),
+           "TOMEI_FUSED": "auto"}
+    env.pop("NUMBA_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert str(tmp_path) in out.stdout
+    names = [f for _, _, files in os.walk(tmp_path) for f in files]
+    assert any(n.startswith("fused.adam_update") and n.endswith(".nbi") for n in names), names
+    assert any(n.endswith(".nbc") for n in names), names
+
+
+# --- each kernel against its NumPy reference ------------------------------------------------
+def test_adam_update_matches_numpy(kernels):
+    rng = np.random.default_rng(0)
+    shapes = [(784, 128), (128,), (128, 10), (10,)]
+    grads = [[rng.standard_normal(s).astype(np.float32) * 0.01 for s in shapes]
+             for _ in range(5)]
+
+    def run():
+        tf.keras.utils.set_random_seed(1)
+        variables = [Variable(np.random.default_rng(2).standard_normal(s).astype(np.float32))
+                     for s in shapes]
+        opt = tf.keras.optimizers.Adam()
+        for step in grads:
+            opt.apply_gradients(zip(step, variables))
+        return [v.numpy() for v in variables] + [s for slots in opt._slots
+                                                 for s in slots.values()]
+    assert_same(*both(run))
+
+
+def test_adam_update_matches_numpy_in_float64(kernels):
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal((7, 5)) for _ in range(4)]
+
+    def run():
+        var = Variable(np.linspace(-1, 1, 35).reshape(7, 5))
+        opt = tf.keras.optimizers.Adam(learning_rate=0.01)
+        for g in grads:
+            opt.apply_gradients([(g, var)])
+        return [var.numpy()]
+    assert_same(*both(run))
+
+
+def test_amsgrad_stays_on_numpy_and_agrees(kernels):
+    grads = [np.full((3,), v, np.float32) for v in (0.5, -1.0, 0.25)]
+
+    def run():
+        var = Variable(np.zeros(3, np.float32))
+        opt = tf.keras.optimizers.Adam(amsgrad=True)
+        for g in grads:
+            opt.apply_gradients([(g, var)])
+        return [var.numpy()]
+    assert_same(*both(run))
+
+
+def test_bias_relu_value_and_gradients(kernels):
+    rng = np.random.default_rng(4)
+    x0 = rng.standard_normal((32, 128)).astype(np.float32)
+    b0 = rng.standard_normal(128).astype(np.float32)
+    g0 = rng.standard_normal((32, 128)).astype(np.float32)
+
+    def run():
+        x, b = Variable(x0), Variable(b0)
+        with GradientTape() as tape:
+            out = nn_ops.bias_relu(x, b)
+            loss = ops.reduce_sum(ops.multiply(out, g0))
+        gx, gb = tape.gradient(loss, [x, b])
+        return [out.numpy(), gx.numpy(), gb.numpy()]
+    reference, result = both(run)
+    assert_same(reference, result)
+    np.testing.assert_array_equal(reference[0], np.maximum(x0 + b0, 0))
+
+
+def test_bias_relu_equals_add_then_relu():
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((6, 4)).astype(np.float32)
+    b0 = rng.standard_normal(4).astype(np.float32)
+    x, b = Variable(x0), Variable(b0)
+    with GradientTape(persistent=True) as tape:
+        fused_op = ops.reduce_sum(ops.multiply(nn_ops.bias_relu(x, b), x0))
+        chain = ops.reduce_sum(ops.multiply(nn_ops.relu(ops.add(x, b)), x0))
+    for a, c in zip(tape.gradient(fused_op, [x, b]), tape.gradient(chain, [x, b])):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fused_op.numpy(), chain.numpy(), rtol=1e-6)
+
+
+def test_dropout_same_mask_and_gradient(kernels):
+    x0 = np.random.default_rng(6).standard_normal((32, 128)).astype(np.float32)
+
+    def run():
+        x = Variable(x0)
+        with GradientTape() as tape:
+            out = nn_ops.dropout(x, 0.2, rng=np.random.default_rng(7))
+            loss = ops.reduce_sum(ops.multiply(out, x0))
+        return [out.numpy(), tape.gradient(loss, x).numpy()]
+    reference, result = both(run)
+    np.testing.assert_array_equal(result[0], reference[0])    # same draws, same mask
+    assert_same(reference, result)
+    assert 0.7 < np.mean(reference[0] != 0) < 0.9
+
+
+@pytest.mark.parametrize("labels_dtype", [np.uint8, np.int32, np.int64])
+def test_sparse_cross_entropy_value_and_gradient(kernels, labels_dtype):
+    rng = np.random.default_rng(8)
+    z0 = (rng.standard_normal((32, 10)) * 5).astype(np.float32)
+    labels = rng.integers(0, 10, 32).astype(labels_dtype)
+    g0 = rng.random(32).astype(np.float32)
+
+    def run():
+        z = Variable(z0)
+        with GradientTape() as tape:
+            loss = nn_ops.sparse_softmax_cross_entropy(labels, z)
+            total = ops.reduce_sum(ops.multiply(loss, g0))
+        return [loss.numpy(), tape.gradient(total, z).numpy()]
+    assert_same(*both(run))
+
+
+def test_sparse_cross_entropy_bad_label_gives_numpy_error(kernels):
+    z = np.zeros((2, 3), np.float32)
+    with pytest.raises(IndexError):
+        nn_ops.sparse_softmax_cross_entropy(np.array([0, 3]), z)
+
+
+def test_gather_cast_matches_numpy(kernels):
+    from tomei.keras.models import data as data_mod
+    x = np.random.default_rng(9).random((50, 28, 28))
+    index = np.array([3, 49, 0, 3, 17])
+    reference, result = both(lambda: [data_mod.take(x, index)])
+    np.testing.assert_array_equal(result[0], reference[0])
+    assert result[0].dtype == np.float32 and result[0].shape == (5, 28, 28)
+    with pytest.raises(IndexError):
+        data_mod.take(x, np.array([0, 50]))          # NumPy's error, not a wild read
+
+
+def test_tutorial_training_matches_numpy(kernels):
+    """A few steps of the tutorial's model: same losses and weights with and without."""
+    rng = np.random.default_rng(10)
+    x = rng.random((256, 28, 28))
+    y = rng.integers(0, 10, 256).astype(np.uint8)
+
+    def run():
+        tf.keras.utils.set_random_seed(0)
+        model = tf.keras.models.Sequential([
+            tf.keras.layers.Flatten(input_shape=(28, 28)),
+            tf.keras.layers.Dense(64, activation="relu"),
+            tf.keras.layers.Dropout(0.2),
+            tf.keras.layers.Dense(10)])
+        model.compile(optimizer="adam",
+                      loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        history = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+        return ([np.array(history.history["loss"])] + model.get_weights() +
+                [model.predict(x[:64], verbose=0)])
+    assert_same(*both(run))

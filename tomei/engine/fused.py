@@ -1,0 +1,264 @@
+"""Fused kernels: a few hot element-wise chains as one compiled loop each (optional, numba).
+
+NumPy runs ``m += (g - m) * 0.1`` as several passes over memory, each with a temporary
+array. At the tutorial's size (101,770 weights, batches of 32) those passes, not the
+arithmetic, are the cost: Adam's update is ~12 passes. A loop compiled by numba
+(https://numba.pydata.org) reads each value once and does the whole chain in registers.
+
+**The readable NumPy code stays the reference.** Each kernel below computes exactly one
+formula that is written out, in NumPy, in the op or optimizer named in its docstring; that
+NumPy version is what runs when numba is not installed or fusion is switched off, and the
+tests run both and compare them (``tests/engine/test_fused.py``: equal to 1e-6). Read the
+NumPy version to learn the math; these loops only change how it is scheduled.
+
+Switch (read once, at the first use):
+
+- ``TOMEI_FUSED=auto`` (default): use the kernels when numba can be imported.
+- ``TOMEI_FUSED=0`` (also ``off``, ``false``, ``no``): never; everything runs on NumPy.
+- In code: :func:`set_mode` (``"auto"`` or ``"off"``); :func:`mode` reads it.
+
+Cost, and when it is paid: nothing at ``import tomei`` (numba is not imported here). The
+first training step (``fit``, or an optimizer's first ``apply_gradients``) calls
+:func:`kernels`, which imports numba and loads the compiled kernels: the first time ever
+that compiles them (seconds) and stores the machine code in a user cache folder
+(``$TOMEI_CACHE_DIR``, else ``$XDG_CACHE_HOME/tomei/numba``, else
+``~/.cache/tomei/numba``); every later process loads it from there (about a second on the
+2-core build machine, mostly numba's own start-up; docs/benchmarks.md). Until that first
+training step, ops (for example ``predict`` in a fresh process) use NumPy: they only use
+kernels that :func:`loaded` says are already there, so inference never waits for numba.
+
+Every kernel works on C-contiguous arrays and writes only into arrays its caller allocated.
+The callers pass scalars as the arrays' own float type, so float32 math stays float32 as
+in NumPy.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import types
+
+import numpy as np
+
+_MODES = ("auto", "off")
+_OFF_WORDS = ("0", "off", "false", "no", "numpy")
+_ON_WORDS = ("", "1", "on", "true", "yes", "auto")
+
+_lock = threading.Lock()
+_mode = None       # "auto" or "off"; None until read from TOMEI_FUSED
+_kernels = None    # the loaded kernels (a SimpleNamespace), once loaded
+_failed = None     # why loading failed (str), so it is tried once only
+
+
+def mode() -> str:
+    """``"auto"`` (use numba when it imports) or ``"off"`` (NumPy only).
+
+    Read from ``TOMEI_FUSED`` at the first call unless :func:`set_mode` was called.
+
+    Raises:
+        ValueError: ``TOMEI_FUSED`` holds something other than the words above.
+    """
+    global _mode
+    if _mode is None:
+        raw = os.environ.get("TOMEI_FUSED", "auto").strip().lower()
+        if raw in _OFF_WORDS:
+            _mode = "off"
+        elif raw in _ON_WORDS:
+            _mode = "auto"
+        else:
+            raise ValueError(f"TOMEI_FUSED must be 'auto' (use numba's fused kernels when "
+                             f"installed) or '0'/'off' (NumPy only); received "
+                             f"TOMEI_FUSED={os.environ.get('TOMEI_FUSED')!r}.")
+    return _mode
+
+
+def set_mode(value: str) -> None:
+    """Switches fusion for this process: ``"auto"`` or ``"off"``.
+
+    Switching off takes effect at once (the ops check before each use). Switching back to
+    ``"auto"`` lets the next training step load the kernels.
+
+    Raises:
+        ValueError: ``value`` is not ``"auto"`` or ``"off"``.
+    """
+    global _mode
+    if value not in _MODES:
+        raise ValueError(f"fused mode must be 'auto' or 'off'; received {value!r}.")
+    _mode = value
+
+
+def loaded():
+    """The kernels if fusion is on and they are already loaded, else None (never loads)."""
+    if _kernels is None or mode() == "off":
+        return None
+    return _kernels
+
+
+def kernels():
+    """Loads the kernels if fusion is on (imports numba; see the module docstring for the
+    cost) and returns them, or None when fusion is off or numba cannot be imported.
+
+    A failed import is remembered: it is not retried, and NumPy is used.
+    """
+    global _kernels, _failed
+    if mode() == "off":
+        return None
+    if _kernels is not None or _failed is not None:
+        return _kernels
+    with _lock:
+        if _kernels is None and _failed is None:
+            try:
+                _kernels = _compile_all()
+            except ImportError as exc:
+                _failed = f"numba is not available ({exc})"
+    return _kernels
+
+
+def status() -> str:
+    """One line for reports: whether the fused kernels are used, and why not."""
+    if mode() == "off":
+        return "off (TOMEI_FUSED=0 or set_mode('off')): NumPy only"
+    if _kernels is not None:
+        return f"on (numba {_kernels.numba_version}, cache {_kernels.cache_dir})"
+    if _failed is not None:
+        return f"auto, unavailable: {_failed}: NumPy only"
+    return "auto, not loaded yet (loaded by the first training step)"
+
+
+def cache_dir() -> str:
+    """Where numba stores the compiled kernels (see the module docstring)."""
+    explicit = os.environ.get("TOMEI_CACHE_DIR")
+    if explicit:
+        return os.path.join(os.path.expanduser(explicit), "numba")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tomei", "numba")
+
+
+# --- the kernels, as plain Python loops (compiled by _compile_all) --------------------------
+# Each one is the formula of the NumPy code it names, value by value.
+
+def adam_update(grad, var, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
+    """Adam's step on 1-D arrays, in place: the formula of ``Adam.update_step``
+    (tomei/keras/optimizers/adam.py), without amsgrad::
+
+        m += (grad - m) * (1 - beta_1)
+        v += (grad * grad - v) * (1 - beta_2)
+        var -= alpha * m / (sqrt(v) + epsilon)
+    """
+    for i in range(grad.shape[0]):
+        g = grad[i]
+        mi = m[i] + (g - m[i]) * one_minus_beta_1
+        vi = v[i] + (g * g - v[i]) * one_minus_beta_2
+        m[i] = mi
+        v[i] = vi
+        var[i] -= alpha * mi / (np.sqrt(vi) + epsilon)
+
+
+def bias_relu_forward(x, bias, out):
+    """``out = max(x + bias, 0)`` for x (N, U), bias (U,): the forward of
+    ``nn_ops.bias_relu`` (tomei/engine/nn_ops.py)."""
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            s = x[i, j] + bias[j]
+            if s > 0:
+                out[i, j] = s
+            else:
+                out[i, j] = 0
+
+
+def bias_relu_backward(g, out, grad_x, grad_bias):
+    """``grad_x = g * (out > 0)``, ``grad_bias = grad_x.sum(axis=0)``: the backward of
+    ``nn_ops.bias_relu``. Rows are added in order, as NumPy's sum over axis 0 does."""
+    for j in range(g.shape[1]):
+        grad_bias[j] = 0
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            if out[i, j] > 0:
+                grad_x[i, j] = g[i, j]
+                grad_bias[j] += g[i, j]
+            else:
+                grad_x[i, j] = 0
+
+
+def dropout_forward(x, uniform, keep, inv_keep, out, scale):
+    """``scale = (uniform < keep) * (1 / keep)``, ``out = x * scale`` on flat arrays: the
+    forward of ``nn_ops.dropout`` (the uniform draws come from the same NumPy generator)."""
+    for i in range(x.shape[0]):
+        if uniform[i] < keep:
+            scale[i] = inv_keep
+        else:
+            scale[i] = 0
+        out[i] = x[i] * scale[i]
+
+
+def sparse_xent_forward(z, labels, probs, loss):
+    """Per row of logits z (N, C): ``loss = log(sum(exp(z - max))) - (z - max)[label]`` and
+    ``probs = exp(z - max) / sum(...)``: ``nn_ops.sparse_softmax_cross_entropy``'s forward
+    and the softmax its backward needs. Returns False, having written nothing, when a label
+    is outside [0, C) (the caller then takes the NumPy path and its error)."""
+    for i in range(labels.shape[0]):
+        if labels[i] < 0 or labels[i] >= z.shape[1]:
+            return False
+    for i in range(z.shape[0]):
+        top = z[i, 0]
+        for j in range(1, z.shape[1]):
+            if z[i, j] > top:
+                top = z[i, j]
+        total = z[i, 0] * 0
+        for j in range(z.shape[1]):
+            e = np.exp(z[i, j] - top)
+            probs[i, j] = e
+            total += e
+        for j in range(z.shape[1]):
+            probs[i, j] = probs[i, j] / total
+        loss[i] = np.log(total) - (z[i, labels[i]] - top)
+    return True
+
+
+def sparse_xent_backward(probs, labels, g, grad):
+    """``grad = (probs - onehot(labels)) * g[:, None]``: the backward of
+    ``nn_ops.sparse_softmax_cross_entropy``."""
+    for i in range(probs.shape[0]):
+        for j in range(probs.shape[1]):
+            grad[i, j] = probs[i, j] * g[i]
+        grad[i, labels[i]] = (probs[i, labels[i]] - 1) * g[i]
+
+
+def gather_rows(x, index, out):
+    """``out = x[index].astype(out.dtype)`` for a 2-D x: ``data.take``'s batch gather and
+    float32 cast (tomei/keras/models/data.py) in one pass instead of a copy and a cast.
+    Returns False, having written nothing, when an index is outside [0, len(x))."""
+    for i in range(index.shape[0]):
+        if index[i] < 0 or index[i] >= x.shape[0]:
+            return False
+    for i in range(index.shape[0]):
+        row = index[i]
+        for j in range(x.shape[1]):
+            out[i, j] = x[row, j]
+    return True
+
+
+_KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
+            sparse_xent_forward, sparse_xent_backward, gather_rows)
+
+
+def _compile_all():
+    """Imports numba and wraps each kernel in ``numba.njit(cache=True)`` with tomei's cache
+    folder. ``error_model='numpy'`` (a division by 0 gives inf as in NumPy, no Python
+    exception check in the loop, which would stop vectorisation); no ``fastmath``, so the
+    float operations and their order are NumPy's."""
+    import numba
+    from numba.core import config as numba_config
+
+    folder = cache_dir()
+    previous = numba_config.CACHE_DIR
+    # numba picks a function's cache folder when the function is wrapped; tomei's folder
+    # is set for these wraps only (a NUMBA_CACHE_DIR the user set still wins).
+    if not previous:
+        numba_config.CACHE_DIR = folder
+    try:
+        compiled = {f.__name__: numba.njit(cache=True, nogil=True, error_model="numpy")(f)
+                    for f in _KERNELS}
+    finally:
+        numba_config.CACHE_DIR = previous
+    return types.SimpleNamespace(numba_version=numba.__version__,
+                                 cache_dir=previous or folder, **compiled)
