@@ -91,8 +91,10 @@ PROXY_AND_DATA_VARIABLES = ("TOMEI_DATASETS", "TOMEI_OFFLINE", "HTTP_PROXY", "HT
 @pytest.fixture
 def private_keras_home(tmp_path, monkeypatch):
     """KERAS_HOME and the temp folder inside tmp_path; no proxy or TOMEI_* variables from
-    the machine. Returns tmp_path."""
+    the machine; TOMEI_NPM names a command that does not exist, so no test runs the real
+    npm unless it says so. Returns tmp_path."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TOMEI_NPM", str(tmp_path / "no-such-npm"))
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
     for name in PROXY_AND_DATA_VARIABLES:

@@ -36,4 +36,4 @@ def test_missing_dataset_gives_a_short_message_and_nonzero_exit(tmp_path):
              "PYTHONPATH": ":".join(sys.path)})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    assert "mnist" in proc.stderr
+    assert "MNIST" in proc.stderr and "nowhere" in proc.stderr

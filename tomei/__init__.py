@@ -7,19 +7,27 @@ from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.ops import (  # noqa: F401
-    abs, add, cast, clip as clip_by_value, concat, convert_to_tensor, divide, exp, log, matmul,
+    abs, add, add_n, cast, concat, convert_to_tensor, divide, exp, expand_dims, log, matmul,
     maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
-    reduce_sum, reshape, sqrt, square, subtract, transpose,
+    reduce_prod, reduce_sum, reshape, sqrt, square, squeeze, stack, subtract, transpose,
 )
-from tomei.tf_functions import argmax, constant, ones, random, shape, zeros  # noqa: F401
-from tomei import nn  # noqa: F401
+from tomei.tf_functions import (  # noqa: F401
+    argmax, clip_by_value, constant, linspace, ones, random, shape, zeros,
+)
+from tomei.eager import device, function  # noqa: F401
+from tomei import config, linalg, math, nn, saved_model, train, version  # noqa: F401
+from tomei import data  # noqa: F401
+from tomei.data import TensorSpec  # noqa: F401
 from tomei import keras  # noqa: F401
+from tomei.keras import metrics  # noqa: F401  (tf.metrics is tf.keras.metrics)
 
 newaxis = None  # tf.newaxis: x[..., tf.newaxis] adds an axis, as np.newaxis
 float32 = "float32"
 float64 = "float64"
 int32 = "int32"
 int64 = "int64"
+string = "string"  # tf.string: TensorFlow strings are bytes (NumPy "S" arrays here)
+bool = "bool"  # noqa: A001 - tf.bool
 uint8 = "uint8"
 
 

@@ -42,14 +42,16 @@ def main(argv=None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"tomei: unknown command {name!r}.\n\n{usage()}", file=sys.stderr)
+        from tomei.tools.messages import detect_lang, t
+        print(f"{t('unknown_command', detect_lang(), name=name)}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     entry = getattr(module, f"main_{name}", None) or module.main
     try:
         return int(entry(rest) or 0)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        from tomei.tools.messages import detect_lang, t
+        print("\n" + t("interrupted", detect_lang()), file=sys.stderr)
         return 130
 
 

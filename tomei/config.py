@@ -1,4 +1,5 @@
-"""Global settings: the default float type and the random generator behind every seed."""
+"""Global settings: the default float type, the random generator behind every seed, and
+TensorFlow's ``tf.config`` queries (devices, eager execution)."""
 import numpy as np
 
 _FLOATX = np.dtype("float32")
@@ -34,3 +35,55 @@ def set_seed(seed: int):
     """Re-seeds tomei's generator (``tomei.keras.utils.set_random_seed`` also seeds Python and NumPy)."""
     global _rng
     _rng = np.random.default_rng(seed)
+
+
+class PhysicalDevice(tuple):
+    """A device tomei can compute on, as ``tf.config.PhysicalDevice``: (name, device_type)."""
+
+    def __new__(cls, name, device_type):
+        return super().__new__(cls, (name, device_type))
+
+    name = property(lambda self: self[0])
+    device_type = property(lambda self: self[1])
+
+    def __repr__(self):
+        return f"PhysicalDevice(name={self.name!r}, device_type={self.device_type!r})"
+
+
+_CPU = PhysicalDevice("/physical_device:CPU:0", "CPU")
+
+
+def list_physical_devices(device_type=None) -> list:
+    """The devices of ``device_type`` ('CPU', 'GPU', ...; all when None). tomei computes with
+    NumPy on the CPU, so this is ``[PhysicalDevice('/physical_device:CPU:0', 'CPU')]`` for
+    'CPU' or None and ``[]`` for any other type (e.g. 'GPU')."""
+    if device_type is None or str(device_type).upper() == "CPU":
+        return [_CPU]
+    return []
+
+
+def list_logical_devices(device_type=None) -> list:
+    """Same as :func:`list_physical_devices` (one logical CPU), with logical device names."""
+    return [PhysicalDevice("/device:CPU:0", "CPU")] if list_physical_devices(device_type) else []
+
+
+_run_functions_eagerly = False
+
+
+def run_functions_eagerly(run_eagerly: bool):
+    """Accepted as in TensorFlow. tomei has no graph mode: ``tf.function`` always runs
+    eagerly, so True describes what already happens, and False changes nothing. The value
+    is remembered for :func:`functions_run_eagerly`.
+
+    Raises:
+        TypeError: ``run_eagerly`` is not a bool.
+    """
+    global _run_functions_eagerly
+    if not isinstance(run_eagerly, bool):
+        raise TypeError(f"run_functions_eagerly expects True or False; received {run_eagerly!r}.")
+    _run_functions_eagerly = run_eagerly
+
+
+def functions_run_eagerly() -> bool:
+    """The value last given to :func:`run_functions_eagerly` (False at start)."""
+    return _run_functions_eagerly

@@ -40,6 +40,28 @@ def shape(x) -> Tensor:
     return Tensor(np.asarray(np.shape(np.asarray(x)), dtype=np.int32))
 
 
+def linspace(start, stop, num, name=None, axis=0) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive (``tf.linspace``).
+    Python numbers give float32; float64 inputs keep float64. Raises ValueError if
+    ``num`` < 1."""
+    if int(num) < 1:
+        raise ValueError(f"linspace: num must be a positive integer; received num={num!r}.")
+    dtype = np.result_type(*(np.asarray(v).dtype for v in (start, stop)
+                             if isinstance(v, (np.ndarray, np.generic, Tensor))), np.float32) \
+        if any(isinstance(v, (np.ndarray, np.generic, Tensor)) for v in (start, stop)) else np.float32
+    return Tensor(np.linspace(np.asarray(start), np.asarray(stop), int(num), axis=axis).astype(dtype))
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Tensor:
+    """Clips ``t`` to [clip_value_min, clip_value_max] element-wise; the gradient is 1 inside
+    the range and 0 outside (``tf.clip_by_value``). Raises ValueError if min > max."""
+    from tomei.engine.ops import clip
+    if np.any(np.asarray(clip_value_min) > np.asarray(clip_value_max)):
+        raise ValueError(f"clip_by_value: clip_value_min={clip_value_min} is larger than "
+                         f"clip_value_max={clip_value_max}.")
+    return clip(t, clip_value_min, clip_value_max)
+
+
 def argmax(x, axis=-1, output_type="int64") -> Tensor:
     """Index of the largest value along ``axis`` (TensorFlow's default axis is 0; Keras ops -1)."""
     return Tensor(np.argmax(np.asarray(x), axis=axis).astype(output_type))

@@ -437,3 +437,26 @@ def test_other_shape_errors():
         ops.concat([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=0)
     with pytest.raises(ValueError, match=r"\(2,\s?3\).*\(3,\s?2\)"):  # both shapes shown
         ops.add(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2))))
+
+
+# --- TensorFlow's printing and dtypes -------------------------------------------------------
+
+def test_str_is_tensorflows_form():
+    assert str(tomei.constant(3)) == "tf.Tensor(3, shape=(), dtype=int32)"
+    assert str(tomei.constant([1.5, 2.0])) == "tf.Tensor([1.5 2. ], shape=(2,), dtype=float32)"
+    assert str(tomei.constant(np.ones((2, 2)))) == (
+        "tf.Tensor(\n[[1. 1.]\n [1. 1.]], shape=(2, 2), dtype=float64)")
+    assert str(tomei.constant("Line 1")) == "tf.Tensor(b'Line 1', shape=(), dtype=string)"
+    assert f"{tomei.constant(0.12345):0.2f}" == "0.12"
+
+
+def test_python_ints_become_int32_unless_too_large():
+    assert tomei.constant(1).dtype == np.int32 and tomei.constant([1, 2]).dtype == np.int32
+    assert tomei.constant(2**40).dtype == np.int64
+    assert tomei.constant(np.arange(3)).dtype == np.int64  # NumPy arrays keep their dtype
+
+
+def test_text_becomes_utf8_bytes_and_device_is_cpu():
+    t = tomei.constant(["été", "b"])
+    assert t.numpy().tolist() == ["été".encode(), b"b"] and t.dtype.kind == "S"
+    assert t.device.endswith("CPU:0")

@@ -162,3 +162,34 @@ def test_csv_logger_adds_val_columns_when_there_is_no_validation(tmp_path):
     rows = list(csv.reader(open(path)))
     assert rows[0] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
     assert rows[1][3:] == ["NA", "NA"]
+
+
+# --- TerminateOnNaN ---------------------------------------------------------------------------
+
+def test_terminate_on_nan_stops_on_a_nan_or_infinite_batch_loss(capsys):
+    model = Sequential([Input((2,)), layers.Dense(1)])
+    cb = callbacks.TerminateOnNaN()
+    cb.set_model(model)
+    for loss in (0.5, None, 1e30):  # finite values and a missing loss leave training going
+        cb.on_train_batch_end(0, {"loss": loss} if loss is not None else {})
+        assert not model.stop_training
+    cb.on_train_batch_end(7, {"loss": float("inf")})
+    assert model.stop_training
+    assert "Batch 7: Invalid loss, terminating training" in capsys.readouterr().out
+    model.stop_training = False
+    cb.on_train_batch_end(8, {"loss": float("nan")})
+    assert model.stop_training
+
+
+def test_terminate_on_nan_in_fit(capsys):
+    model = Sequential([Input((3,)), layers.Dense(1)])
+
+    def sqrt_of_minus_one(y_true, y_pred):  # NaN from the first batch on
+        return tomei.reduce_mean(tomei.sqrt(y_pred * 0 - 1.0), axis=-1)
+    model.compile("sgd", sqrt_of_minus_one)
+    x, y = np.ones((64, 3), np.float32), np.zeros((64, 1), np.float32)
+    with pytest.warns(Warning):
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0,
+                            callbacks=[callbacks.TerminateOnNaN()])
+    assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 1

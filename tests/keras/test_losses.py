@@ -108,3 +108,12 @@ def test_docstring_gives_formula_and_defaults(cls):
         assert param.name in doc, f"{cls.__name__}: document argument {param.name!r}"
     fn = getattr(losses, FUNCTIONS[cls.__name__])
     assert len(inspect.getdoc(fn) or "") > 30
+
+
+def test_swapped_loss_arguments_name_the_order():
+    loss_fn = losses.SparseCategoricalCrossentropy(from_logits=True)
+    predictions = np.random.default_rng(0).normal(size=(1, 10)).astype("float32")
+    labels = np.array([5], dtype=np.uint8)
+    assert np.isfinite(float(loss_fn(labels, predictions)))  # the right order works
+    with pytest.raises(ValueError, match=r"look swapped.*The order is \(y_true, y_pred\)"):
+        loss_fn(predictions, labels)

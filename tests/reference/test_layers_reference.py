@@ -239,7 +239,11 @@ def test_normalization_with_set_weights(keras, to_np):
 
 COMPARED = {"InputLayer", "Normalization", "Dense", "Flatten", "Reshape", "Activation", "Softmax", "ReLU",
             "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
-            "LayerNormalization", "BatchNormalization"}
+            "LayerNormalization", "BatchNormalization",
+            # compared in test_conv_reference.py:
+            "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D",
+            "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+            "GlobalMaxPooling2D", "UpSampling2D", "ZeroPadding2D", "SpatialDropout2D"}
 
 
 def test_every_exported_layer_is_compared_here():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tomei.keras.datasets import fashion_mnist, mnist
-from tomei.keras.datasets._discovery import DataFile
+from tomei.keras.datasets.spec import DataFile
 from tomei.tools.datasets_cmd import main
 
 NAMES = (mnist.TRAIN_LABELS, mnist.TRAIN_IMAGES, mnist.TEST_LABELS, mnist.TEST_IMAGES)
@@ -74,7 +74,10 @@ def isolated(private_keras_home, dead_origin, monkeypatch):
     monkeypatch.setattr(
         fashion_mnist,
         "FILES",
-        tuple(DataFile(n, sha256(RAW[n]), len(GZ[n]), content_hash=True) for n in NAMES),
+        tuple(
+            DataFile(n, sha256(RAW[n]), len(GZ[n]), content_hash=True, content_size=len(RAW[n]))
+            for n in NAMES
+        ),
     )
     return tmp_path
 
@@ -149,7 +152,7 @@ def test_fetch_failure_prints_the_message_without_traceback(capsys, monkeypatch,
     code, out, err = run(capsys, "fetch", "fashion_mnist")
     assert code == 1
     assert out == ""
-    assert err.startswith("Fashion-MNIST is not on this machine and could not be downloaded.")
+    assert err.startswith("error: Fashion-MNIST is not on this machine and could not be downloaded.")
     assert "apt-get install dataset-fashion-mnist" in err
     assert "Traceback" not in err
 
@@ -157,7 +160,7 @@ def test_fetch_failure_prints_the_message_without_traceback(capsys, monkeypatch,
 def test_fetch_unknown_name_and_usage_errors(capsys):
     code, out, err = run(capsys, "fetch", "cifar10")
     assert code == 2
-    assert "unknown dataset 'cifar10'; expected one of: mnist, fashion_mnist" in err
+    assert "Unknown dataset 'cifar10'; expected one of: mnist, fashion_mnist" in err
     assert run(capsys, "nonsense")[0] == 2
     assert run(capsys, "--help")[0] == 0
 

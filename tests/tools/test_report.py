@@ -156,19 +156,46 @@ def test_command_errors(tmp_path, capsys):
     assert code == 1 and err.strip() == f"error: No such model file: {tmp_path / 'none.keras'}"
     code = report.main([str(tmp_path / "none.keras"), "--dataset", "cifar"])
     assert code == 2 and "Unknown dataset 'cifar'" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        report.main([str(tmp_path / "none.keras")])  # --dataset is required
-    assert exc.value.code == 2
+    code = report.main([str(tmp_path / "none.keras")])  # --dataset may come from the file
+    assert code == 1 and "No such model file" in capsys.readouterr().err
+
+
+def test_report_without_dataset_uses_the_one_stored_in_the_model(tmp_path, trained, monkeypatch,
+                                                                   capsys):
+    from tomei.keras.datasets import fashion_mnist
+    model, history, x_test, y_test = trained
+    model.save(tmp_path / "plain.keras")
+    code = report.main([str(tmp_path / "plain.keras"), "--out", str(tmp_path / "r0"),
+                        "--lang", "ja"])
+    err = capsys.readouterr().err
+    assert code == 2 and "どのデータセットで学習したか" in err and "--dataset mnist" in err
+    monkeypatch.setattr(model, "class_names", [f"c{i}" for i in range(10)], raising=False)
+    monkeypatch.setattr(model, "dataset_name", "fashion_mnist", raising=False)
+    model.save(tmp_path / "m.keras")
+    seen = []
+
+    def load_data(*args, **kwargs):
+        seen.append("fashion_mnist")
+        return (x_test, y_test), (x_test, y_test)
+
+    monkeypatch.setattr(fashion_mnist, "load_data", load_data)
+    code = report.main([str(tmp_path / "m.keras"), "--out", str(tmp_path / "r"), "--lang", "en"])
+    assert code == 0, capsys.readouterr().err
+    assert seen == ["fashion_mnist"]
+    html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "c9" in html
 
 
 def test_command_prints_the_whole_dataset_message(tmp_path, trained, monkeypatch, capsys):
     """A missing dataset: every line of DatasetNotFoundError (what was tried, the ways out)."""
-    from tomei.keras.datasets import _discovery, mnist
-    message = _discovery.not_found_message(mnist.spec(), [], attempts=None)
+    from tomei.keras.datasets import discovery, mnist
+    from tomei.keras.datasets.spec import DatasetNotFoundError
+    lines = discovery.not_found_lines(mnist.spec(), [], attempts=None)
+    message = str(DatasetNotFoundError(lines))
     assert len(message.splitlines()) > 3
 
     def missing(*args, **kwargs):
-        raise _discovery.DatasetNotFoundError(message)
+        raise DatasetNotFoundError(lines)
 
     monkeypatch.setattr(mnist, "load_data", missing)
     monkeypatch.setattr(report, "load_model_or_error", lambda path, lang: (trained[0], None))
@@ -178,8 +205,8 @@ def test_command_prints_the_whole_dataset_message(tmp_path, trained, monkeypatch
                         "--lang", "en"])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("error: The dataset 'mnist' is not available on this machine: "
-                          "MNIST is not on this machine")
+    assert err.startswith("error: MNIST is not on this machine and could not be downloaded.\n")
+    assert err.count("MNIST is not on this machine") == 1
     assert "Ways out:" in err and "Check what tomei finds with: tomei datasets" in err
     assert err.rstrip("\n").endswith(message.splitlines()[-1])
     assert not (tmp_path / "r").exists()

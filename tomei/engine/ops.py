@@ -242,6 +242,55 @@ def getitem(x, index) -> Tensor:
     return record(x.value[index], (x,), backward)
 
 
+def squeeze(x, axis=None) -> Tensor:
+    """Removes size-1 axes: all of them (``axis=None``) or those listed in ``axis`` (int or
+    list). Raises ValueError naming the axis when that axis is not of size 1."""
+    x = convert_to_tensor(x)
+    axes = None if axis is None else tuple(np.atleast_1d(axis).tolist())
+    for a in axes or ():
+        if not -x.ndim <= a < x.ndim or x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of a tensor of shape {x.shape} is not of "
+                             f"size 1; only size-1 axes can be removed.")
+    # removing size-1 axes moves no numbers: reshape the gradient back
+    return record(np.squeeze(x.value, axis=axes), (x,), lambda g: (g.reshape(x.shape),))
+
+
+def expand_dims(x, axis) -> Tensor:
+    """Inserts a size-1 axis at position ``axis`` (negative counts from the end of the result)."""
+    x = convert_to_tensor(x)
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"expand_dims: axis={axis} is out of range for a tensor of rank "
+                         f"{x.ndim} (expected {-x.ndim - 1} <= axis <= {x.ndim}).")
+    # a new size-1 axis moves no numbers: reshape the gradient back
+    return record(np.expand_dims(x.value, axis), (x,), lambda g: (g.reshape(x.shape),))
+
+
+def stack(values, axis=0) -> Tensor:
+    """Joins same-shape tensors along a NEW axis ``axis``: n tensors of shape S give
+    shape S with n inserted at ``axis``. Raises ValueError when the shapes differ."""
+    tensors = [convert_to_tensor(v) for v in values]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor; received an empty list.")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack needs tensors of one shape; received shapes {sorted(shapes)}.")
+
+    def backward(g):  # each input gets back its own slice along the new axis
+        return tuple(np.take(g, i, axis=axis) for i in range(len(tensors)))
+    return record(np.stack([t.value for t in tensors], axis=axis), tuple(tensors), backward)
+
+
+def add_n(values) -> Tensor:
+    """Element-wise sum of a list of same-shape tensors (``tf.add_n``)."""
+    values = list(values)
+    if not values:
+        raise ValueError("add_n needs at least one tensor; received an empty list.")
+    total = convert_to_tensor(values[0])
+    for v in values[1:]:
+        total = add(total, v)
+    return total
+
+
 # --- reductions --------------------------------------------------------------------
 
 def _expand(g, shape, axis, keepdims):
@@ -262,8 +311,10 @@ def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
     ``keepdims`` default False. Gradient: g broadcast back over the summed axes."""
     x = convert_to_tensor(x)
     axis = _axis(axis)
+    # integers keep their dtype (NumPy would widen int32 to int64; TensorFlow does not)
+    dtype = x.dtype if x.dtype.kind in "iu" else None
     # d sum(x)/dx_i = 1
-    return record(np.sum(x.value, axis=axis, keepdims=keepdims), (x,),
+    return record(np.sum(x.value, axis=axis, keepdims=keepdims, dtype=dtype), (x,),
                   lambda g: (_expand(g, x.shape, axis, keepdims),))
 
 
@@ -291,6 +342,25 @@ def reduce_max(x, axis=None, keepdims=False) -> Tensor:
         winners = x.value == _expand(out, x.shape, axis, keepdims)
         share = winners / winners.sum(axis=axis, keepdims=True)
         return (_expand(g, x.shape, axis, keepdims) * share,)
+    return record(out, (x,), backward)
+
+
+def reduce_prod(x, axis=None, keepdims=False) -> Tensor:
+    """Product of the elements over ``axis`` (all when None); integers keep their dtype."""
+    x = convert_to_tensor(x)
+    axis = _axis(axis)
+    out = np.prod(x.value, axis=axis, keepdims=keepdims, dtype=x.dtype)
+
+    def backward(g):  # d prod(x)/dx_i = product of all the other elements (zeros allowed)
+        axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % x.ndim)
+        rest = [a for a in range(x.ndim) if a not in axes]
+        moved = np.transpose(x.value, rest + list(axes))
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+        right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+        others = np.transpose((left * right).reshape(moved.shape), np.argsort(rest + list(axes)))
+        return (_expand(g, x.shape, axis, keepdims) * others,)
     return record(out, (x,), backward)
 
 

@@ -94,8 +94,29 @@ class Tensor:
         return bool(self._value)
 
     def __repr__(self):
-        return (f"<tomei.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+        return (f"<tomei.Tensor: shape={self.shape}, dtype={dtype_name(self.dtype)}, "
                 f"numpy={np.array_repr(np.asarray(self._value))}>")
+
+    def __str__(self):
+        """TensorFlow's printed form: ``tf.Tensor(3, shape=(), dtype=int32)``; an array that
+        prints over several lines starts on the line after ``tf.Tensor(``."""
+        v = np.asarray(self._value)
+        body = repr(bytes(v[()])) if v.ndim == 0 and v.dtype.kind == "S" else np.array_str(v)
+        if "\n" in body:
+            body = "\n" + body
+        return f"tf.Tensor({body}, shape={self.shape}, dtype={dtype_name(self.dtype)})"
+
+    def __format__(self, spec):
+        """``f"{loss:0.2f}"`` formats the number inside a 0-d tensor, as TensorFlow does."""
+        if spec and self._value.ndim == 0:
+            return format(self._value[()], spec)
+        return format(str(self), spec)
+
+    @property
+    def device(self) -> str:
+        """Where the values live: always the CPU (tomei computes with NumPy in main memory).
+        The TensorFlow device string, so ``x.device.endswith("CPU:0")`` is True."""
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def __hash__(self):
         return id(self)
@@ -187,6 +208,31 @@ class Tensor:
 
     def __ne__(self, other):
         return Tensor(self._value != np.asarray(other))
+
+    # Integer and logical operators: no gradient (none exists, as in TensorFlow).
+    def __floordiv__(self, other):
+        return Tensor(self._value // np.asarray(other, self.dtype))
+
+    def __rfloordiv__(self, other):
+        return Tensor(np.asarray(other, self.dtype) // self._value)
+
+    def __mod__(self, other):
+        return Tensor(self._value % np.asarray(other, self.dtype))
+
+    def __rmod__(self, other):
+        return Tensor(np.asarray(other, self.dtype) % self._value)
+
+    def __invert__(self):
+        return Tensor(~self._value)
+
+    def __and__(self, other):
+        return Tensor(self._value & np.asarray(other))
+
+    def __or__(self, other):
+        return Tensor(self._value | np.asarray(other))
+
+    def __xor__(self, other):
+        return Tensor(self._value ^ np.asarray(other))
 
 
 class Variable(Tensor):
@@ -383,18 +429,44 @@ def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
     return out
 
 
+def dtype_name(dtype) -> str:
+    """TensorFlow's name of a NumPy dtype: 'float32', 'int32', 'bool'; byte and text strings
+    are 'string' (TensorFlow's ``tf.string`` holds bytes)."""
+    dtype = np.dtype(dtype)
+    return "string" if dtype.kind in "SU" else dtype.name
+
+
+_INT32 = np.iinfo(np.int32)
+
+
 def _to_array(value, dtype=None) -> np.ndarray:
+    """NumPy array for ``value``, with TensorFlow's choices for Python values: floats become
+    float32 (floatx), ints int32 (int64 only when a value does not fit in int32), and text
+    ``str`` becomes UTF-8 bytes (TensorFlow strings are bytes). NumPy arrays keep their dtype."""
     if isinstance(value, Tensor):
         value = value._value
     if dtype is not None:
+        if np.dtype(dtype).kind == "S":
+            return _as_bytes(np.asarray(value))
         return np.asarray(value, dtype=np.dtype(dtype))
     arr = np.asarray(value)
-    if arr.dtype == np.float64 and not isinstance(value, (np.ndarray, np.generic)):
+    from_python = not isinstance(value, (np.ndarray, np.generic))
+    if from_python and arr.dtype == np.float64:
         return arr.astype(config.floatx())  # Python floats and lists become float32, as in TF
+    if from_python and arr.dtype == np.int64 and (
+            arr.size == 0 or (_INT32.min <= arr.min() and arr.max() <= _INT32.max)):
+        return arr.astype(np.int32)  # Python ints become int32, as in TF
+    if arr.dtype.kind == "U":
+        return _as_bytes(arr)
     if arr.dtype == object:
         raise TypeError(f"Cannot convert {type(value).__name__} to a Tensor: received an "
                         f"object array. Expected numbers or nested lists of numbers.")
     return arr
+
+
+def _as_bytes(arr: np.ndarray) -> np.ndarray:
+    """Text as UTF-8 bytes (NumPy 'S' arrays), the way TensorFlow stores strings."""
+    return np.asarray(np.char.encode(arr, "utf-8")) if arr.dtype.kind == "U" else arr.astype(bytes)
 
 
 def _as_grad(g, source):

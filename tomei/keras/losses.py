@@ -112,6 +112,12 @@ def _sparse_labels(y_true, y_pred):
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]  # (N, 1) -> (N,)
     if labels.shape != y_pred.shape[:-1]:
+        if labels.ndim == y_pred.ndim + 1 and labels.shape[:-1] == y_pred.shape:
+            raise ValueError(
+                f"The arguments look swapped: y_true has shape {labels.shape}, like predictions, "
+                f"and y_pred has shape {y_pred.shape}, like labels. The order is "
+                f"(y_true, y_pred): labels first, then the model's predictions, e.g. "
+                f"loss_fn(y_train[:1], predictions).")
         raise ValueError(f"Sparse labels must have shape {y_pred.shape[:-1]} (one class index "
                          f"per sample) to match predictions of shape {y_pred.shape}; received "
                          f"y_true with shape {labels.shape}.")

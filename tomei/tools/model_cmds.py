@@ -117,5 +117,5 @@ def main_export(argv=None) -> int:
     except (ImportError, NotImplementedError, ValueError, OSError) as exc:
         _error(_one_line(exc), lang)
         return 1
-    print(f"{args.model} -> {path} (ONNX, opset {args.opset})")
+    print(t("exported", lang, model=args.model, path=path, opset=args.opset))
     return 0

@@ -2,6 +2,9 @@
 
     tomei predict MODEL.keras IMAGE... [--show OUT.png] [--dataset mnist|fashion_mnist] [--lang ja]
 
+The class names printed are those stored in the model file (``tomei tutorial --save`` stores
+them), unless ``--dataset`` says otherwise; a model without them prints the digits 0-9.
+
 Each image (PNG or JPEG, any size, dark ink on light paper or light ink on dark, anywhere in
 the picture) is turned into an MNIST-style 28x28 image by :func:`preprocess_digit`, then the
 model classifies it. For each image one line starts with the predicted class, followed by
@@ -293,8 +296,9 @@ def _parser():
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     parser.add_argument("--show", metavar="OUT.png",
                         help="write the 28x28 image(s) the model saw to this PNG file")
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist",
-                        help="which class names to print (default mnist: the digits 0-9)")
+    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default=None,
+                        help="which class names to print (default: the names stored in the "
+                             "model file, else the digits 0-9)")
     parser.add_argument("--lang", choices=["en", "ja"], default=None,
                         help="message language (default: from LANG / LC_ALL)")
     return parser
@@ -334,6 +338,11 @@ def main(argv=None) -> int:
     outputs = model.predict(fit_to_model(model, images), verbose=0)
     probs = probabilities(outputs)
     names = class_names_for(args.dataset, probs.shape[1])
+    if args.dataset is None:
+        from tomei.tools.report import model_class_names
+        stored = model_class_names(model)
+        if stored and len(stored) == probs.shape[1]:
+            names = stored
     for (path, _), row in zip(prepared, probs):
         order = np.argsort(-row, kind="stable")[:3]
         print(t("predict_result", lang, label=names[order[0]], path=path))

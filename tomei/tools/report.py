@@ -39,7 +39,7 @@ import sys
 import numpy as np
 
 from tomei.keras.utils.atomic_write import atomic_path, write_bytes
-from tomei.tools.messages import detect_lang, t
+from tomei.tools.messages import dataset_error, detect_lang, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
 
 __all__ = [
@@ -562,8 +562,9 @@ def _parser():
         prog="tomei report",
         description="Write a training report (PNG plots and index.html) for a saved model.")
     parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
-    parser.add_argument("--dataset", required=True, metavar="NAME",
-                        help="the test set to evaluate on: mnist or fashion_mnist")
+    parser.add_argument("--dataset", default=None, metavar="NAME",
+                        help="the test set to evaluate on: mnist or fashion_mnist (default: the "
+                             "one named in the model file by tomei tutorial --save)")
     parser.add_argument("--out", default="report", metavar="DIR",
                         help="folder for the report (default: ./report)")
     parser.add_argument("--history", metavar="FILE.json", default=None,
@@ -587,11 +588,13 @@ def main(argv=None) -> int:
     """Entry point of ``tomei report``; returns the exit code."""
     args = _parser().parse_args(argv)
     lang = detect_lang(args.lang)
-    dataset = _DATASETS.get(args.dataset.lower())
-    if dataset is None:
-        _error(t("unknown_dataset", lang, dataset=args.dataset,
-                 choices="mnist, fashion_mnist"), lang)
-        return 2
+    dataset = None
+    if args.dataset is not None:
+        dataset = _DATASETS.get(args.dataset.lower())
+        if dataset is None:
+            _error(t("unknown_dataset", lang, dataset=args.dataset,
+                     choices="mnist, fashion_mnist"), lang)
+            return 2
     if not os.path.isfile(args.model):
         _error(t("model_missing", lang, path=args.model), lang)
         return 1
@@ -608,17 +611,22 @@ def main(argv=None) -> int:
     if model is None:
         _error(message, lang)
         return 1
-    from tomei.keras.datasets._discovery import DatasetNotFoundError
+    if dataset is None:  # the model file says which dataset it was trained on
+        dataset = _DATASETS.get(str(getattr(model, "dataset_name", None) or "").lower())
+        if dataset is None:
+            _error(t("report_needs_dataset", lang, path=args.model), lang)
+            return 2
+    from tomei.keras.datasets import DatasetNotFoundError
     try:
         module = importlib.import_module(f"tomei.keras.datasets.{dataset}")
         _, (x_test, y_test) = module.load_data()
     except DatasetNotFoundError as exc:  # what was tried and the ways out, as tutorial prints
-        _error(t("dataset_missing", lang, dataset=dataset, detail=str(exc)), lang)
+        _error(dataset_error(exc, lang), lang)
         return 1
     except Exception as exc:  # noqa: BLE001 - a corrupt dataset is one line
         _error(t("dataset_missing", lang, dataset=dataset, detail=_first_line(exc)), lang)
         return 1
-    names = list(getattr(module, "CLASS_NAMES", [])) or None
+    names = model_class_names(model) or list(getattr(module, "CLASS_NAMES", [])) or None
     try:
         index = write_report(model, history, x_test, y_test, args.out, class_names=names,
                              lang=lang, model_path=args.model)
@@ -633,6 +641,12 @@ def main(argv=None) -> int:
     print(t("test_accuracy", lang, value=acc, pct=acc * 100))
     print(t("report_written", lang, path=index))
     return 0
+
+
+def model_class_names(model):
+    """The class names stored in the model file (``model.class_names``), or None."""
+    names = getattr(model, "class_names", None)
+    return [str(name) for name in names] if names else None
 
 
 def _summary_value(out_dir, key):

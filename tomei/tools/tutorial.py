@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from tomei.tools.messages import detect_lang, t
+from tomei.tools.messages import dataset_error, detect_lang, t
 
 DATASETS = ("mnist", "fashion_mnist")
 
@@ -94,8 +94,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     lang = detect_lang(args.lang)
     if args.save and not args.save.endswith(".keras"):
-        print(t("error_prefix", lang, message=f"--save expects a file name ending in .keras; "
-                                               f"received {args.save!r}"), file=sys.stderr)
+        print(t("error_prefix", lang, message=t("save_not_keras", lang, path=args.save)),
+              file=sys.stderr)
         return 2
     import tomei as tf  # the tutorial's `import tensorflow as tf`, on tomei
 
@@ -106,7 +106,10 @@ def main(argv=None) -> int:
     print(t("loading_data", lang, dataset=args.dataset), flush=True)
     try:
         (x_train, y_train), (x_test, y_test) = load(args.dataset, args.data_path)
-    except (OSError, ValueError) as err:
+    except tf.keras.datasets.DatasetNotFoundError as err:  # what was tried, and the ways out
+        print(t("error_prefix", lang, message=dataset_error(err, lang)), file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as err:  # a damaged or foreign file: its name and the problem
         print(t("dataset_missing", lang, dataset=args.dataset, detail=str(err)), file=sys.stderr)
         return 1
     x_train, x_test = x_train / 255.0, x_test / 255.0
@@ -145,6 +148,9 @@ def main(argv=None) -> int:
     print(t("probability_model", lang, n=5))
     print(np.array2string(probability_model(x_test[:5]).numpy(), precision=3, suppress_small=True))
 
+    dataset_module = getattr(tf.keras.datasets, args.dataset)
+    model.class_names = list(dataset_module.CLASS_NAMES)  # kept in the .keras file
+    model.dataset_name = args.dataset
     if args.save:
         from tomei.tools.report import history_path_for, save_history
         model.save(args.save)
@@ -152,11 +158,8 @@ def main(argv=None) -> int:
         print(t("saved_model", lang, path=args.save))
     if args.report:
         from tomei.tools.report import write_report
-        names = None
-        if args.dataset == "fashion_mnist":
-            names = list(tf.keras.datasets.fashion_mnist.CLASS_NAMES)
-        index = write_report(model, history, x_test, y_test, args.report, class_names=names,
-                             lang=lang)
+        index = write_report(model, history, x_test, y_test, args.report,
+                             class_names=model.class_names, lang=lang)
         print(t("report_written", lang, path=index))
     print(t("test_loss", lang, value=test_loss))
     print(t("test_accuracy", lang, value=test_acc, pct=100 * test_acc))

@@ -15,8 +15,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tomei.keras.datasets import _discovery, _idx, fashion_mnist, mnist
-from tomei.keras.datasets._discovery import DataFile, DatasetNotFoundError, dataset_status
+from tomei.keras.datasets import discovery, fashion_mnist, idx, mnist
+from tomei.keras.datasets.spec import DataFile, DatasetNotFoundError
+from tomei.tools.datasets_cmd import dataset_status
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 NAMES = (mnist.TRAIN_LABELS, mnist.TRAIN_IMAGES, mnist.TEST_LABELS, mnist.TEST_IMAGES)
@@ -56,6 +57,12 @@ NPZ = npz_bytes(x_train=X_TRAIN, y_train=Y_TRAIN, x_test=X_TEST, y_test=Y_TEST)
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
+
+
+FIXTURE_FILES = tuple(
+    DataFile(n, sha256(RAW[n]), len(GZ[n]), content_hash=True, content_size=len(RAW[n]))
+    for n in NAMES
+)
 
 
 def assert_fixture_arrays(result):
@@ -99,14 +106,8 @@ def isolated(private_keras_home, dead_origin, monkeypatch):
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", [])
     monkeypatch.setattr(mnist, "NPZ_SHA256", sha256(NPZ))
     monkeypatch.setattr(mnist, "NPZ_SIZE", len(NPZ))
-    monkeypatch.setattr(
-        mnist, "IDX_FILES", tuple(DataFile(n, sha256(GZ[n]), len(GZ[n])) for n in NAMES)
-    )
-    monkeypatch.setattr(
-        fashion_mnist,
-        "FILES",
-        tuple(DataFile(n, sha256(RAW[n]), len(GZ[n]), content_hash=True) for n in NAMES),
-    )
+    monkeypatch.setattr(mnist, "IDX_FILES", FIXTURE_FILES)
+    monkeypatch.setattr(fashion_mnist, "FILES", FIXTURE_FILES)
     return tmp_path
 
 
@@ -121,8 +122,8 @@ def cache(tmp_path, sub=""):
 
 def test_idx_reader_accepts_gzip_and_plain_bytes(tmp_path):
     write_files(tmp_path, {"a.gz": GZ[mnist.TRAIN_IMAGES], "a": RAW[mnist.TRAIN_IMAGES]})
-    np.testing.assert_array_equal(_idx.read_idx(tmp_path / "a.gz", 2051), X_TRAIN)
-    plain = _idx.read_idx(tmp_path / "a", 2051)
+    np.testing.assert_array_equal(idx.read_idx(tmp_path / "a.gz", 2051), X_TRAIN)
+    plain = idx.read_idx(tmp_path / "a", 2051)
     np.testing.assert_array_equal(plain, X_TRAIN)
     assert plain.flags.writeable
 
@@ -134,13 +135,13 @@ def test_truncated_idx_file_is_refused_with_its_name(tmp_path):
         match=r"images: truncated IDX file: the header announces shape \(6, 28, 28\) "
         r"\(4,704 bytes of data\), but only 4,604 bytes follow",
     ):
-        _idx.read_idx(tmp_path / "images", 2051)
+        idx.read_idx(tmp_path / "images", 2051)
 
 
 def test_truncated_gzip_is_refused_with_its_name(tmp_path):
     write_files(tmp_path, {"images.gz": GZ[mnist.TRAIN_IMAGES][:200]})
     with pytest.raises(ValueError, match=r"images.gz: the gzip data is truncated or corrupt"):
-        _idx.read_idx(tmp_path / "images.gz", 2051)
+        idx.read_idx(tmp_path / "images.gz", 2051)
 
 
 def test_wrong_idx_magic_is_refused(tmp_path):
@@ -149,9 +150,9 @@ def test_wrong_idx_magic_is_refused(tmp_path):
         ValueError,
         match=r"labels-not-images: wrong IDX magic number: expected images \(2051\), found 2049",
     ):
-        _idx.read_idx(tmp_path / "labels-not-images", 2051)
+        idx.read_idx(tmp_path / "labels-not-images", 2051)
     with pytest.raises(ValueError, match="not an IDX file"):
-        _idx.parse_idx(b"<html>403</html>", "page.html")
+        idx.parse_idx(b"<html>403</html>", "page.html")
 
 
 def test_truncated_idx_in_a_folder_fails_load_data_with_its_name(tmp_path):
@@ -356,7 +357,7 @@ def test_search_order_explicit_then_env_then_cache_then_system(tmp_path, monkeyp
     [status] = dataset_status([fashion_mnist.spec()])
     assert (status.source, status.location) == ("TOMEI_DATASETS", str(mine))
 
-    found = _discovery.obtain(fashion_mnist.spec(), str(system))
+    found = discovery.obtain(fashion_mnist.spec(), str(system))
     assert (found.source, found.folder) == ("explicit", str(system))
     assert_fixture_arrays(fashion_mnist.load_data(path=str(system)))
 
@@ -394,9 +395,8 @@ def test_dataset_status_says_where_to_put_missing_files(tmp_path):
     mnist_status, fashion_status = dataset_status()
     assert not mnist_status.found and not fashion_status.found
     assert mnist_status.location == str(cache(tmp_path))
-    assert (
-        "Put mnist.npz" in mnist_status.hint and "tomei datasets fetch mnist" in mnist_status.hint
-    )
+    assert mnist_status.placement[0] == "put_one"
+    assert mnist_status.placement[1]["name"] == "mnist.npz"
     assert fashion_status.location == str(cache(tmp_path, "fashion-mnist"))
     assert [f.status for f in fashion_status.files] == ["missing"] * 4
 

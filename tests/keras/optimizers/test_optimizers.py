@@ -114,3 +114,10 @@ def test_apply_gradients_skips_none_and_checks_shapes():
     assert opt.iterations == 1 and np.all(var.numpy() == 1) and np.all(other.numpy() < 1)
     with pytest.raises(ValueError, match=r"shape \(2,\); the variable has shape \(3,\)"):
         opt.apply_gradients([(np.ones(2, np.float32), var)])
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD", "RMSprop"])
+def test_keras2_lr_argument_names_learning_rate(name):
+    with pytest.raises(TypeError, match=rf"no argument 'lr'; Keras 3 calls it learning_rate: "
+                                        rf"{name}\(learning_rate=0.001\)"):
+        getattr(optimizers, name)(lr=0.001)

@@ -75,6 +75,45 @@ CASES = {
         ("cat", "Concatenate", {}, ["side", "deeper"]),
         ("out", "Dense", {"units": 2}, ["cat"])]),
 }
+IMAGE = (9, 9, 2)
+CASES.update({
+    "Conv2D": ("seq", IMAGE, [("Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
+                              ("Conv2D", {"filters": 3, "kernel_size": (2, 3), "strides": 2,
+                                          "padding": "same", "use_bias": False}),
+                              ("Flatten", {}), ("Dense", {"units": 2})]),
+    "Conv1D": ("seq", (12, 3), [("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal"}),
+                                ("Conv1D", {"filters": 2, "kernel_size": 2, "strides": 2}),
+                                ("Flatten", {})]),
+    "Conv2DTranspose": ("seq", (4, 4, 2), [
+        ("Conv2DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}),
+        ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2,
+                             "output_padding": 1}),
+        ("Flatten", {})]),
+    "MaxPooling2D": ("seq", IMAGE, [("Conv2D", {"filters": 3, "kernel_size": 2}),
+                                    ("MaxPooling2D", {"pool_size": 3, "strides": 2,
+                                                      "padding": "same"}),
+                                    ("Flatten", {})]),
+    "AveragePooling2D": ("seq", IMAGE, [("Conv2D", {"filters": 3, "kernel_size": 2}),
+                                        ("AveragePooling2D", {"pool_size": 2}), ("Flatten", {})]),
+    "MaxPooling1D": ("seq", (12, 3), [("Conv1D", {"filters": 3, "kernel_size": 2}),
+                                      ("MaxPooling1D", {}), ("Flatten", {})]),
+    "GlobalAveragePooling2D": ("seq", IMAGE, [("Conv2D", {"filters": 3, "kernel_size": 2}),
+                                              ("GlobalAveragePooling2D", {})]),
+    "GlobalMaxPooling2D": ("seq", IMAGE, [("Conv2D", {"filters": 3, "kernel_size": 2}),
+                                          ("GlobalMaxPooling2D", {"keepdims": True}),
+                                          ("Flatten", {})]),
+    "GlobalAveragePooling1D": ("seq", (12, 3), [("Conv1D", {"filters": 3, "kernel_size": 2}),
+                                                ("GlobalAveragePooling1D", {})]),
+    "UpSampling2D": ("seq", (4, 4, 2), [("UpSampling2D", {"size": (2, 3)}),
+                                        ("Conv2D", {"filters": 2, "kernel_size": 3}),
+                                        ("Flatten", {})]),
+    "ZeroPadding2D": ("seq", IMAGE, [("ZeroPadding2D", {"padding": ((1, 2), (0, 3))}),
+                                     ("Conv2D", {"filters": 2, "kernel_size": 3}),
+                                     ("Flatten", {})]),
+    "SpatialDropout2D": ("seq", IMAGE, [("Conv2D", {"filters": 3, "kernel_size": 2}),
+                                        ("SpatialDropout2D", {"rate": 0.3}), ("Flatten", {}),
+                                        ("Dense", {"units": 2})]),
+})
 TUTORIAL = ("seq", (28, 28), [("Flatten", {}), ("Dense", {"units": 128, "activation": "relu"}),
                               ("Dropout", {"rate": 0.2}), ("Dense", {"units": 10})])
 
@@ -307,3 +346,20 @@ def test_optimizer_state_continues_across_libraries(keras, tmp_path, name):
         loaded.train_on_batch(x, y)
         for a, b in zip(first.get_weights(), loaded.get_weights()):
             np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-5, atol=1e-6)
+
+
+def test_class_names_in_the_file_and_keras_still_opens_it(keras, tmp_path):
+    """tomei's class names live in metadata.json, which Keras 3 does not read."""
+    model = tk.Sequential([tk.layers.Flatten(input_shape=(28, 28)), tk.layers.Dense(10)])
+    model.class_names = [f"item {i}" for i in range(10)]
+    model.dataset_name = "fashion_mnist"
+    path = str(tmp_path / "named.keras")
+    model.save(path)
+    loaded = tk.models.load_model(path)
+    assert loaded.class_names == [f"item {i}" for i in range(10)]
+    assert loaded.dataset_name == "fashion_mnist"
+    assert tk.models.load_model(path).class_names is not model.class_names  # a copy
+    x = np.random.default_rng(0).random((2, 28, 28)).astype("float32")
+    theirs = keras.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)

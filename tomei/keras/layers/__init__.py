@@ -1,10 +1,16 @@
 """Keras layers: ``tomei.keras.layers.Dense`` and friends."""
 from tomei.keras.layers.layer import Layer  # noqa: F401
 from tomei.keras.layers.core import Activation, Dense, Flatten, Input, InputLayer, Reshape  # noqa: F401
-from tomei.keras.layers.regularization import Dropout, GaussianNoise  # noqa: F401
+from tomei.keras.layers.regularization import Dropout, GaussianNoise, SpatialDropout2D  # noqa: F401
 from tomei.keras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  # noqa: F401
 from tomei.keras.layers.merging import (  # noqa: F401
     Add, Concatenate, Multiply, add, concatenate, multiply,
 )
 from tomei.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from tomei.keras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose  # noqa: F401
+from tomei.keras.layers.pooling import (  # noqa: F401
+    AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+    MaxPooling1D, MaxPooling2D,
+)
+from tomei.keras.layers.reshaping import UpSampling2D, ZeroPadding2D  # noqa: F401
 from tomei.keras.layers.preprocessing import Normalization  # noqa: F401

@@ -118,9 +118,8 @@ class Dense(Layer):
             if self.bias is not None:
                 x = ops.add(x, self.bias)
             x = self.activation(x)
-        if self.activity_regularizer is not None:  # Keras 3 divides it by the batch size
-            batch = np.asarray(max(x.shape[0], 1), dtype=x.dtype)
-            self._losses.append(ops.divide(self.activity_regularizer(x), batch))
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(x)
         return x
 
     def compute_output_shape(self, input_shape):

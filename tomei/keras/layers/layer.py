@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from tomei import config
-from tomei.engine.ops import convert_to_tensor
+from tomei.engine.ops import convert_to_tensor, divide
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
@@ -225,6 +225,12 @@ class Layer:
     def add_loss(self, loss):
         """Adds a scalar Tensor to the training loss for this call (e.g. a penalty)."""
         self._losses.append(loss)
+
+    def _add_activity_penalty(self, outputs):
+        """Adds ``activity_regularizer(outputs)`` divided by the batch size to this call's
+        losses, as Keras 3 does for layers built with an ``activity_regularizer``."""
+        batch = np.asarray(max(outputs.shape[0], 1), dtype=outputs.dtype)
+        self._losses.append(divide(self.activity_regularizer(outputs), batch))
 
     # --- the Keras contract ------------------------------------------------------------
     def build(self, input_shape):

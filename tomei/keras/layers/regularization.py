@@ -1,10 +1,11 @@
-"""Layers that fight overfitting: Dropout, GaussianNoise."""
+"""Layers that fight overfitting: Dropout, GaussianNoise, SpatialDropout2D."""
 from __future__ import annotations
 
 import numpy as np
 
 from tomei import config
 from tomei.engine import nn_ops, ops
+from tomei.keras.layers.convolutional import check_rank, standardize_data_format
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
@@ -72,3 +73,34 @@ class GaussianNoise(Layer):
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+@register("keras.layers")
+class SpatialDropout2D(Dropout):
+    """Dropout of whole feature maps (Tompson et al., 2015, "Efficient Object Localization
+    Using Convolutional Networks", arXiv:1411.4280): while training, each channel of each
+    image is zeroed with probability ``rate`` (all its pixels together) and the kept
+    channels are scaled by 1/(1-rate). The identity outside training.
+
+    Args:
+        rate: float in [0, 1]. data_format: None or "channels_last" (NotImplementedError
+            for "channels_first"). seed: optional int. name, dtype: as every layer.
+
+    Input and output shape: (batch, height, width, channels).
+    """
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+        self.data_format = standardize_data_format(data_format, "SpatialDropout2D")
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 4, "(batch, height, width, channels)")
+        self.built = True
+
+    def call(self, inputs, training=False):
+        self.noise_shape = (inputs.shape[0], 1, 1, inputs.shape[3])  # one draw per channel
+        return super().call(inputs, training=training)
+
+    def get_config(self):  # Keras 3's keys for this layer (no trainable; dtype as a name)
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype,
+                "data_format": self.data_format}

@@ -2,11 +2,14 @@
 
 Inputs stay as the user gave them (no full-size copy: the tutorial's float64 x_train is
 376 MB); each batch is gathered and cast to float32 once. Structures: one array, a list or
-tuple of arrays (several inputs/outputs), or a dict of them.
+tuple of arrays (several inputs/outputs), or a dict of them. Data that arrives batch by
+batch (a tf.data Dataset, a Python generator, a keras.utils.PyDataset) is a ``Stream``.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import types
 import warnings
 
 import numpy as np
@@ -269,31 +272,31 @@ def unpack_x_y_sample_weight(data):
 
 
 class EpochIterator:
-    """Which rows each step of an epoch takes, as Keras 3 walks NumPy data.
+    """Which rows each batch of an epoch takes, as Keras 3 walks NumPy data.
 
     Args:
         n: number of samples.
         batch_size: rows per batch; None means ceil(n / steps_per_epoch) when
             steps_per_epoch is given, else 32 (Keras 3's array adapter).
         steps_per_epoch: batches per epoch; None means one pass over the data.
-        steps_per_execution: batches per execution, i.e. per callback call (default 1).
         shuffle: a new random order for every pass over the data.
         call: "fit", "evaluate" or "predict", for the warning.
 
-    ``epoch()`` yields ``(first step, last step, [index per batch])`` for each execution.
-    With steps_per_epoch below the batches in the data, the next epoch continues the same
-    pass where this one stopped; when a pass runs out before steps_per_epoch, the epoch ends
-    early with a UserWarning and the next epoch starts a new pass (Keras 3's EpochIterator).
+    ``epoch()`` yields one index per batch (a slice, or an int array when shuffled). With
+    steps_per_epoch below the batches in the data, the next epoch continues the same pass
+    where this one stopped; when a pass runs out before steps_per_epoch, the epoch ends
+    early with a UserWarning and the next epoch starts a new pass (Keras 3's
+    keras/src/trainers/epoch_iterator.py). The trainer groups the batches into
+    executions of compile's steps_per_execution.
     """
 
-    def __init__(self, n, batch_size=None, steps_per_epoch=None, steps_per_execution=1,
-                 shuffle=False, call="fit"):
+    def __init__(self, n, batch_size=None, steps_per_epoch=None, shuffle=False, call="fit"):
         if batch_size is None:
             batch_size = math.ceil(n / steps_per_epoch) if steps_per_epoch else 32
         self.n, self.batch_size, self.shuffle, self.call = n, batch_size, shuffle, call
-        self.steps_per_epoch, self.steps_per_execution = steps_per_epoch, steps_per_execution
+        self.steps_per_epoch = steps_per_epoch
         self.batches_per_pass = math.ceil(n / batch_size)
-        self._order = None  # the current pass: its row order (or None before/after it)
+        self._order = None  # the current pass: its row order (True: in order), None between
         self._done = 0  # batches of the current pass already taken
 
     @property
@@ -309,19 +312,12 @@ class EpochIterator:
         if self._order is None or self.steps_per_epoch is None:
             self._order = config.rng().permutation(self.n) if self.shuffle else True
             self._done = 0
-        k = self.steps_per_execution
-        for first in range(0, self.num_batches, k):
-            indices = []
-            for _ in range(k):
-                if self._done == self.batches_per_pass:
-                    break
-                indices.append(self._index(self._done))
-                self._done += 1
-            if indices:
-                yield first, first + k - 1, indices
-            if self._done == self.batches_per_pass and first + len(indices) < self.num_batches:
-                self._warn_ran_out(first + len(indices))
+        for step in range(self.num_batches):
+            if self._done == self.batches_per_pass:
+                self._warn_ran_out(step)
                 break
+            yield self._index(self._done)
+            self._done += 1
         if self._done == self.batches_per_pass:
             self._order = None
 
@@ -333,3 +329,168 @@ class EpochIterator:
             f"{self.batches_per_pass} batches of {self.batch_size}, so this epoch stopped "
             f"after {steps_done}. Pass fewer steps, or leave them out to use all the data "
             f"once per epoch.", UserWarning, stacklevel=4)
+
+
+# --- streams: tf.data Datasets, Python generators and PyDatasets ----------------------------
+
+def is_stream(x) -> bool:
+    """True for data that arrives batch by batch: a ``tomei.data.Dataset``, a
+    ``keras.utils.PyDataset``, or a Python generator/iterator."""
+    from tomei.data import Dataset
+    from tomei.keras.utils.py_dataset import PyDataset
+    return isinstance(x, (Dataset, PyDataset, types.GeneratorType)) or (
+        hasattr(x, "__next__") and hasattr(x, "__iter__") and not isinstance(x, np.ndarray))
+
+
+def unpack_batch(batch, where):
+    """(x, y, sample_weight) from one batch: ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, w)``
+    (Keras's ``unpack_x_y_sample_weight``; a list counts as a tuple), each as NumPy with
+    floats in floatx.
+
+    Raises:
+        ValueError: a tuple of more than 3 parts.
+    """
+    if isinstance(batch, (list, tuple)) and not 1 <= len(batch) <= 3:
+        raise ValueError(f"Each batch from {where} must be x, (x,), (x, y) or (x, y, "
+                         f"sample_weight); received a tuple of {len(batch)} parts.")
+    parts = unpack_x_y_sample_weight(batch)
+    names = ("x", "y", "sample_weight")
+    return tuple(None if p is None else _text(p) if _is_text(p) else
+                 take(to_arrays(p, f"{names[k]} from {where}"), slice(None))
+                 for k, p in enumerate(parts))
+
+
+def _is_text(part):
+    """Strings pass through a stream untouched: a model whose first layer reads text (e.g.
+    TextVectorization) takes them as they are."""
+    kind = part.dtype.kind if isinstance(part, (np.ndarray, Tensor)) else None
+    return kind in ("S", "U")
+
+
+def _text(part):
+    return part.value if isinstance(part, Tensor) else part
+
+
+class Stream:
+    """Batches of (x, y, sample_weight) from a Dataset, PyDataset or generator, with Keras 3's
+    epoch rules (keras/src/trainers/epoch_iterator.py):
+
+    - without ``steps_per_epoch`` an epoch is one full pass (a Dataset or PyDataset is
+      iterated afresh each epoch; a generator can only be passed over once);
+    - with ``steps_per_epoch`` the iterator carries over from one epoch to the next, so an
+      infinite ``ds.repeat()`` keeps flowing; it restarts after a full pass of a dataset of
+      known length; if the data runs out early, a warning says so and the epoch ends.
+    - a PyDataset's batch order is shuffled each epoch when ``shuffle`` is True.
+    """
+
+    def __init__(self, data, where, steps_per_epoch=None, shuffle=False, weigh_classes=None):
+        from tomei.data import Dataset
+        from tomei.keras.utils.py_dataset import PyDataset
+        self.data, self.where = data, where
+        self.steps_per_epoch = int(steps_per_epoch) if steps_per_epoch else None
+        self.weigh_classes = weigh_classes  # (y, sample_weight) -> weights, for class_weight
+        self._shuffle = shuffle
+        if isinstance(data, Dataset):
+            card = int(data.cardinality())
+            self.num_batches = card if card >= 0 else None
+        elif isinstance(data, PyDataset):
+            self.num_batches = data.num_batches
+        else:
+            self.num_batches = None
+        self._iterator, self._seen = None, 0
+        self.ran_out = False
+
+    def _fresh(self):
+        from tomei.data import Dataset
+        from tomei.keras.utils.py_dataset import PyDataset
+        if isinstance(self.data, Dataset):
+            return self.data.as_numpy_iterator()
+        if isinstance(self.data, PyDataset):
+            return self._py_dataset_batches()
+        return iter(self.data)
+
+    def _py_dataset_batches(self):
+        n = self.num_batches
+        if n is None:
+            return (self.data[i] for i in itertools.count())
+        order = config.rng().permutation(n) if self._shuffle else range(n)
+        return (self.data[int(i)] for i in order)
+
+    @property
+    def steps(self):
+        """Batches per epoch as far as known: steps_per_epoch, else the data's length, else None."""
+        return self.steps_per_epoch or self.num_batches
+
+    def epoch(self):
+        """Yields this epoch's (x, y, sample_weight) batches."""
+        from tomei.keras.utils.py_dataset import PyDataset
+        if isinstance(self.data, PyDataset):
+            self.data.on_epoch_begin()
+        if self.steps_per_epoch is None or self._iterator is None:
+            self._iterator, self._seen = self._fresh(), 0
+        produced = 0
+        while self.steps_per_epoch is None or produced < self.steps_per_epoch:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                if self.steps_per_epoch is not None or produced == 0:
+                    self._ran_out()
+                break
+            produced += 1
+            self._seen += 1
+            x, y, w = unpack_batch(batch, self.where)
+            if self.weigh_classes is not None:
+                w = self.weigh_classes(y, w)
+            yield x, y, w
+        if self.num_batches and self._seen >= self.num_batches:
+            self._iterator = None  # a full pass is done: the next epoch starts afresh
+        if isinstance(self.data, PyDataset):
+            self.data.on_epoch_end()
+
+    def _ran_out(self):
+        self.ran_out = True
+        self._iterator = None
+        warnings.warn("Your input ran out of data; the epoch ends here. Make sure the dataset "
+                      "or generator can produce at least steps_per_epoch * epochs batches "
+                      "(for a Dataset, add .repeat()); a Python generator can be passed over "
+                      "only once.", UserWarning, stacklevel=4)
+
+
+def as_stream(x, y, sample_weight, batch_size, call, steps_per_epoch=None, shuffle=False,
+              weigh_classes=None):
+    """A :class:`Stream` when ``x`` is a Dataset, PyDataset or generator; None for arrays.
+
+    Raises:
+        ValueError: ``y``, ``sample_weight`` or ``batch_size`` given with a stream (they
+        belong inside its batches), as Keras.
+    """
+    if not is_stream(x):
+        return None
+    kind = type(x).__name__
+    for name, value, inside in (("y", y, "the targets"),
+                                ("sample_weight", sample_weight, "the sample weights"),
+                                ("batch_size", batch_size, "the batch size")):
+        if value is not None:
+            raise ValueError(f"When x is a {kind} (a dataset or generator), {call}() does not "
+                             f"take {name}: {inside} must come from the dataset itself, e.g. "
+                             f"elements (x, y) batched with .batch(n). Received {name} of type "
+                             f"{type(value).__name__}.")
+    if call != "fit" and not steps_per_epoch and _cardinality(x) == -1:
+        raise ValueError(f"x is an infinite dataset (it repeats forever), so {call}() would "
+                         f"never end: pass steps=<number of batches>, or drop .repeat().")
+    if shuffle and call == "fit" and not _is_py_dataset(x):
+        warnings.warn(f"shuffle=True is ignored because x is a {kind}: shuffle the data in the "
+                      f"pipeline itself (e.g. dataset.shuffle(buffer_size)).", UserWarning,
+                      stacklevel=3)
+    return Stream(x, f"the {kind} passed to {call}()", steps_per_epoch=steps_per_epoch,
+                  shuffle=shuffle and _is_py_dataset(x), weigh_classes=weigh_classes)
+
+
+def _cardinality(x):
+    from tomei.data import Dataset
+    return int(x.cardinality()) if isinstance(x, Dataset) else None
+
+
+def _is_py_dataset(x):
+    from tomei.keras.utils.py_dataset import PyDataset
+    return isinstance(x, PyDataset)

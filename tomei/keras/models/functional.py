@@ -70,6 +70,9 @@ class Functional(Model):
     def output_shape(self):
         return self._output_shape_cache
 
+    def _declared_input_shapes(self):
+        return [t.shape for t in self.inputs]
+
     def _last_layer(self):
         return self.outputs[0].layer if len(self.outputs) == 1 else None
 

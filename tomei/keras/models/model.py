@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.engine import ops
+from tomei.engine.tensor import Tensor
+from tomei.keras.layers.keras_tensor import is_symbolic
 from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
 from tomei.keras.serialization import register, registered
@@ -19,7 +22,16 @@ class Model(Trainer, Layer):
 
     ``Model(inputs, outputs, name=None)`` builds a functional model; ``Model()`` subclassed
     with your own ``call`` builds a subclassed model.
+
+    Two tomei extensions travel with the ``.keras`` file (in its ``metadata.json``, which
+    Keras 3 does not read, so Keras still opens the file): ``class_names``, a list of str
+    naming each output class (``tomei predict`` and ``tomei report`` print them), and
+    ``dataset_name``, the ``keras.datasets`` module the model was trained on (``'mnist'``,
+    ``'fashion_mnist'``), which ``tomei report`` evaluates on. Both default to None.
     """
+
+    class_names = None
+    dataset_name = None
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -43,6 +55,17 @@ class Model(Trainer, Layer):
         self.history = None
         self.stop_training = False
         self.optimizer = None
+
+    def __call__(self, inputs, *args, **kwargs):
+        declared = self._declared_input_shapes()
+        if declared is not None and not is_symbolic(inputs):
+            inputs = adjust_input_rank(inputs, declared, self.name)
+        return Layer.__call__(self, inputs, *args, **kwargs)
+
+    def _declared_input_shapes(self):
+        """The input shapes fixed by the model's Input layers (a list, one per input), or None
+        for a subclassed model, which takes whatever its ``call`` accepts."""
+        return None
 
     @property
     def layers(self) -> list:
@@ -150,6 +173,41 @@ def _with_functional(cls):
                                            {"__module__": cls.__module__,
                                             "__qualname__": cls.__qualname__})
     return _FUNCTIONAL_SUBCLASSES[cls]
+
+
+def adjust_input_rank(inputs, declared, model_name):
+    """Keras 3's rule for inputs whose rank differs by one from the model's declared input.
+
+    For each input (one array, or a list/tuple/dict of them, matched in order with
+    ``declared``): equal ranks pass unchanged; one axis more whose last size is 1 loses it
+    (shape (N, 1) for an input of shape (None,)); one axis less where the declared shape ends
+    in 1 gains a trailing axis (a 1-D array or pandas Series of N values for an input of
+    shape (None, 1)). Source: keras/src/models/functional.py, ``_adjust_input_rank``.
+
+    Raises:
+        ValueError: any other rank difference, naming the expected and received shapes.
+    """
+    if isinstance(inputs, dict):
+        return inputs  # matched by name later; Keras 3 adjusts only positional structures
+    many = isinstance(inputs, (list, tuple)) and len(declared) > 1
+    values = list(inputs) if many else [inputs]
+    if len(values) != len(declared):
+        return inputs  # the model's call reports the count mismatch
+    adjusted = [_adjust_one(x, tuple(ref), model_name) for x, ref in zip(values, declared)]
+    return type(inputs)(adjusted) if many else adjusted[0]
+
+
+def _adjust_one(x, ref, model_name):
+    shape = np.shape(x.value if isinstance(x, Tensor) else x)
+    if len(shape) == len(ref) or len(ref) == 0:
+        return x
+    if len(shape) == len(ref) + 1 and shape[-1] == 1:
+        return ops.squeeze(x, axis=-1) if isinstance(x, Tensor) else np.squeeze(np.asarray(x), -1)
+    if len(shape) == len(ref) - 1 and ref[-1] == 1:
+        return ops.expand_dims(x, -1) if isinstance(x, Tensor) else np.asarray(x)[..., None]
+    raise ValueError(f"Invalid input shape for model '{model_name}': expected shape "
+                     f"{tuple(ref)}, but the input has the incompatible shape {tuple(shape)} "
+                     f"(only a trailing axis of size 1 can be added or removed).")
 
 
 def _shapes(out):

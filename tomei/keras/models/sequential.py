@@ -101,6 +101,9 @@ class Sequential(Model):
     def _build_from_batch(self, batch):
         self.build((None,) + tuple(batch.shape[1:]))
 
+    def _declared_input_shapes(self):
+        return [self._input_layer.batch_shape] if self._input_layer is not None else None
+
     def _last_layer(self):
         return self._sublayers[-1] if self._sublayers else None
 

@@ -357,36 +357,54 @@ class Trainer:
         """
         own_step = self._uses_own("train_step")
         self._require_compiled("fit", needs_loss=not own_step)
-        batch_size = _check_batch_size(batch_size, default=None)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
         steps_per_epoch = data_mod.check_steps(steps_per_epoch, "steps_per_epoch")
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
-        if y is None and not own_step:
-            raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
+        weigh = None if class_weight is None else (
+            lambda y_batch, w_batch: self._class_weights_to_samples(y_batch, class_weight, w_batch))
+        stream = data_mod.as_stream(x, y, sample_weight, batch_size, "fit", steps_per_epoch,
+                                    shuffle, weigh)
         val = None
         if validation_data is not None:
             val = _unpack_validation(validation_data)
-        elif validation_split:
-            (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
-                                                                   validation_split)
-        n = data_mod.num_samples(("x", x), ("y", y))
-        self._prepare_for_data(x, y)
-        if class_weight is not None:
-            sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
-        self._fit_input_range = data_mod.value_range(x)
-        batches = data_mod.EpochIterator(n, batch_size, steps_per_epoch,
-                                         self.steps_per_execution, shuffle=shuffle, call="fit")
+        if stream is not None:
+            if validation_split:
+                raise ValueError("validation_split works with arrays only; with a dataset or "
+                                 "generator pass validation_data=<another dataset> instead.")
+            steps, epoch_batches = stream.steps, stream.epoch
+            batch_size = 32  # only sizes the BLAS thread choice; batches come from the stream
+            self._fit_input_range = None
+        else:
+            batch_size = _check_batch_size(batch_size, default=None)
+            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+            if y is None and not own_step:
+                raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
+            if val is None and validation_split:
+                (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
+                                                                       validation_split)
+            n = data_mod.num_samples(("x", x), ("y", y))
+            self._prepare_for_data(x, y)
+            if class_weight is not None:
+                sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
+            self._fit_input_range = data_mod.value_range(x)
+            rows = data_mod.EpochIterator(n, batch_size, steps_per_epoch, shuffle=shuffle,
+                                          call="fit")
+            steps, batch_size = rows.num_batches, rows.batch_size
+
+            def epoch_batches():
+                for index in rows.epoch():
+                    yield (data_mod.take(x, index), data_mod.take(y, index),
+                           data_mod.take(sample_weight, index))
+        prepared = stream is None
         verbose = 1 if verbose == "auto" else verbose
         history = History()
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
-                           [history], model=self, verbose=verbose, epochs=epochs,
-                           steps=batches.num_batches)
+                           [history], model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._in_fit = True
         logs = {}
-        with self._blas_threads(batches.batch_size):
+        with self._blas_threads(batch_size):
             cbs.on_train_begin()
             # BackupAndRestore sets these in on_train_begin to resume an interrupted run.
             resume_epoch = self.__dict__.pop("_initial_epoch_override", None)
@@ -395,13 +413,18 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                step_logs = {}
-                for begin, end, indices in batches.epoch():
+                step_logs, trained = {}, False
+                for begin, end, batches in _executions(epoch_batches(), self.steps_per_execution):
+                    trained = True
                     if begin < skip_steps:
                         continue  # done before the interruption; same shuffle order
                     cbs.on_train_batch_begin(begin)
-                    for index in indices:
-                        step_logs = self.train_step(_batch(x, y, sample_weight, index))
+                    for x_batch, y_batch, w_batch in batches:
+                        if not prepared:  # a stream: build the model from its first batch
+                            self._prepare_for_data(x_batch, y_batch)
+                            prepared = True
+                        step_logs = self.train_step(
+                            data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
                     step_logs = _python_logs(step_logs)
                     cbs.on_train_batch_end(end, step_logs)
                     loss = step_logs.get("loss")
@@ -411,10 +434,14 @@ class Trainer:
                         break
                 skip_steps = 0
                 logs = self._epoch_logs(step_logs)
+                if not trained and stream is not None:
+                    break  # the stream gave not one batch this epoch: nothing left to train on
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self.evaluate(*val[:2], sample_weight=val[2], verbose=0,
-                                             batch_size=validation_batch_size or batch_size,
-                                             return_dict=True, steps=validation_steps)
+                    val_is_stream = data_mod.is_stream(val[0])
+                    val_logs = self.evaluate(
+                        *val[:2], sample_weight=val[2], verbose=0, return_dict=True,
+                        batch_size=None if val_is_stream else validation_batch_size or batch_size,
+                        steps=validation_steps)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -520,35 +547,45 @@ class Trainer:
         """
         own_step = self._uses_own("test_step")
         self._require_compiled("evaluate", needs_loss=not own_step)
-        batch_size = _check_batch_size(batch_size, default=None)
         steps = data_mod.check_steps(steps)
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
-        self._warn_if_scaled_differently(x, "evaluate")
-        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
-        n = data_mod.num_samples(("x", x), ("y", y))
-        if not self.built:
-            self._build_from_batch(data_mod.take(x, slice(0, 1)))
-        self._check_targets(y)
-        batches = data_mod.EpochIterator(n, batch_size, steps, self.steps_per_execution,
-                                         call="evaluate")
+        stream = data_mod.as_stream(x, y, sample_weight, batch_size, "evaluate", steps)
+        if stream is not None:
+            total_steps, batch_size, items = stream.steps, 32, stream.epoch()
+        else:
+            batch_size = _check_batch_size(batch_size, default=None)
+            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            self._warn_if_scaled_differently(x, "evaluate")
+            sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+            n = data_mod.num_samples(("x", x), ("y", y))
+            if not self.built:
+                self._build_from_batch(data_mod.take(x, slice(0, 1)))
+            self._check_targets(y)
+            rows = data_mod.EpochIterator(n, batch_size, steps, call="evaluate")
+            total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
         verbose = 1 if verbose == "auto" else verbose
         in_fit = getattr(self, "_in_fit", False)
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
                                                      else []),
-                           model=self, verbose=verbose, epochs=1, steps=batches.num_batches)
+                           model=self, verbose=verbose, epochs=1, steps=total_steps)
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        with self._blas_threads(self._rows_per_call(batches.batch_size)):
-            for group, outputs in self._inference_groups(batches, x, "test_step", cbs):
-                for begin, end, indices in group:
+        executions = _executions(items, self.steps_per_execution)
+        with self._blas_threads(self._rows_per_call(batch_size)):
+            for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
+                                                         batch_size, stream is None):
+                for begin, end, batches in group:
                     cbs.on_test_batch_begin(begin)
-                    for index in indices:
-                        xb, yb, wb = (data_mod.take(d, index) for d in (x, y, sample_weight))
+                    for item in batches:
+                        x_batch, y_batch, w_batch = item if stream is not None else (
+                            data_mod.take(d, item) for d in (x, y, sample_weight))
+                        if not self.built:  # a stream: build the model from its first batch
+                            self._build_from_batch(x_batch)
                         if outputs is None:
-                            logs = self.test_step(data_mod.pack_x_y_sample_weight(xb, yb, wb))
+                            logs = self.test_step(
+                                data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
                         else:
-                            logs = self._score(xb, yb, outputs.rows(index), wb)
+                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch)
                     logs = _python_logs(logs)
                     cbs.on_test_batch_end(end, logs)
         logs = self._epoch_logs(logs)
@@ -566,25 +603,36 @@ class Trainer:
         ``{'outputs': ...}``, that batch's outputs (or those of its ``steps_per_execution``
         batches), as in Keras 3.
         """
-        batch_size = _check_batch_size(batch_size, default=None)
         steps = data_mod.check_steps(steps)
-        x = data_mod.to_arrays(x, "x")
-        self._warn_if_scaled_differently(x, "predict")
-        n = data_mod.num_samples(("x", x))
-        batches = data_mod.EpochIterator(n, batch_size, steps, self.steps_per_execution,
-                                         call="predict")
+        stream = data_mod.as_stream(x, None, None, batch_size, "predict", steps)
+        if stream is not None:
+            total_steps, batch_size = stream.steps, 32
+            items = (batch[0] for batch in stream.epoch())
+        else:
+            batch_size = _check_batch_size(batch_size, default=None)
+            x = data_mod.to_arrays(x, "x")
+            self._warn_if_scaled_differently(x, "predict")
+            n = data_mod.num_samples(("x", x))
+            rows = data_mod.EpochIterator(n, batch_size, steps, call="predict")
+            total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
         verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
-                           model=self, verbose=verbose, epochs=1, steps=batches.num_batches)
+                           model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
         collected = []
-        with self._blas_threads(self._rows_per_call(batches.batch_size)):
-            for group, outputs in self._inference_groups(batches, x, "predict_step", cbs):
-                for begin, end, indices in group:
+        executions = _executions(items, self.steps_per_execution)
+        with self._blas_threads(self._rows_per_call(batch_size)):
+            for group, outputs in self._inference_groups(executions, x, "predict_step", cbs,
+                                                         batch_size, stream is None):
+                for begin, end, batches in group:
                     cbs.on_predict_batch_begin(begin)
-                    parts = [_to_numpy(self.predict_step(data_mod.take(x, index)))
-                             if outputs is None else _to_numpy(outputs.rows(index))
-                             for index in indices]
+                    parts = []
+                    for item in batches:
+                        if outputs is not None:
+                            parts.append(_to_numpy(outputs.rows(item)))
+                        else:
+                            x_batch = item if stream is not None else data_mod.take(x, item)
+                            parts.append(_to_numpy(self.predict_step(x_batch)))
                     collected.append(_concatenate(parts))
                     cbs.on_predict_batch_end(end, {"outputs": collected[-1]})
         cbs.on_predict_end()
@@ -615,15 +663,15 @@ class Trainer:
                 and all(layer.rows_independent for layer in _all_layers(self))
                 and not cbs.listens(hook))
 
-    def _inference_groups(self, batches, x, step_name, cbs):
-        """Yields (executions, outputs): consecutive executions of ``batches.epoch()`` and
-        either the model's outputs for all their rows (one forward call) or None (then each
-        batch runs its own step). Merging stops for good if a layer adds a loss in call()
-        (an activity penalty depends on which rows are in the batch)."""
-        merge = self._merges_batches(step_name, cbs)
-        rows = self._rows_per_call(batches.batch_size)
+    def _inference_groups(self, executions, x, step_name, cbs, batch_size, mergeable):
+        """Yields (executions, outputs): consecutive executions and either the model's outputs
+        for all their rows (one forward call; arrays only, where each batch is a row slice)
+        or None (then each batch runs its own step). Merging stops for good if a layer adds
+        a loss in call() (an activity penalty depends on which rows are in the batch)."""
+        merge = mergeable and self._merges_batches(step_name, cbs)
+        rows = self._rows_per_call(batch_size)
         group, size = [], 0
-        for execution in batches.epoch():
+        for execution in executions:
             if not merge:
                 yield [execution], None
                 continue
@@ -637,6 +685,13 @@ class Trainer:
             size += execution_rows
         if group:
             yield group, self._merged_outputs(x, group)
+
+    def _merged_outputs(self, x, group):
+        first, last = group[0][2][0], group[-1][2][-1]
+        out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
+        if any(layer._losses for layer in [self, *_all_layers(self)]):
+            return None
+        return _Rows(out, first.start)
 
     def _class_weights_to_samples(self, y, class_weight, sample_weight):
         """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
@@ -673,13 +728,6 @@ class Trainer:
         for cls, w in class_weight.items():
             weights[labels == cls] = w
         return weights
-
-    def _merged_outputs(self, x, group):
-        first, last = group[0][2][0], group[-1][2][-1]
-        out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
-        if any(layer._losses for layer in [self, *_all_layers(self)]):
-            return None
-        return _Rows(out, first.start)
 
     # --- one batch ---------------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -765,6 +813,19 @@ class _Rows:
         return Tensor(self.outputs.value[part])
 
 
+def _executions(batches, k):
+    """Groups one epoch's batches into executions of ``k`` (compile's steps_per_execution):
+    yields (first step, last step, [batch, ...]); the last may hold fewer, as in Keras."""
+    group, first = [], 0
+    for batch in batches:
+        group.append(batch)
+        if len(group) == k:
+            yield first, first + k - 1, group
+            group, first = [], first + k
+    if group:
+        yield first, first + k - 1, group
+
+
 def _batch(x, y, sample_weight, index):
     """One batch of the data, packed as train_step/test_step receive it."""
     return data_mod.pack_x_y_sample_weight(data_mod.take(x, index), data_mod.take(y, index),
@@ -835,6 +896,8 @@ def _check_batch_size(batch_size, default=32):
 
 
 def _unpack_validation(validation_data):
+    if data_mod.is_stream(validation_data):
+        return validation_data, None, None
     if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                          "(x_val, y_val, sample_weight_val); received "

@@ -44,6 +44,10 @@ class Optimizer:
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
+        if "lr" in kwargs:  # Keras 2's name, removed in Keras 3
+            raise TypeError(f"{type(self).__name__}() has no argument 'lr'; Keras 3 calls it "
+                            f"learning_rate: {type(self).__name__}(learning_rate="
+                            f"{kwargs['lr']!r}).")
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
                             f"{', '.join(sorted(kwargs))}.")

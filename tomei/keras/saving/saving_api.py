@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 import zipfile
 
 from tomei.keras import serialization
@@ -114,7 +115,9 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     """Saves ``model`` as a Keras 3 ``.keras`` archive that Keras 3 can load too.
 
     The zip holds (uncompressed, as Keras writes it) ``metadata.json``
-    {"keras_version", "date_saved", "tomei_version"}, ``config.json`` (the architecture and
+    {"keras_version", "date_saved", "tomei_version"} (plus "tomei": {"class_names", "dataset"}
+    when ``model.class_names`` / ``model.dataset_name`` are set; Keras 3 does not read this
+    file, so it still opens the archive), ``config.json`` (the architecture and
     ``compile_config``) and ``model.weights.h5`` (weights and optimizer state in Keras's HDF5
     layout; see :mod:`tomei.keras.saving.h5_layout`). Format source: keras_facts.md §5.
 
@@ -144,6 +147,9 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     metadata = {"keras_version": KERAS_FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "tomei_version": __version__}
+    extensions = _extensions_of(model)
+    if extensions:
+        metadata["tomei"] = extensions
     _makedirs(path)
     with atomic_path(path) as tmp_zip:
         tmp_h5 = temp_path_beside(path)  # a second temporary file, removed in any case
@@ -243,8 +249,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                              f"damaged, truncated, or was renamed).")
     with safety.open_archive(path) as archive:
         config = _read_json(archive, CONFIG, path)
+        extensions = {}
         if METADATA in archive.namelist():
-            _read_json(archive, METADATA, path)
+            extensions = _read_extensions(_read_json(archive, METADATA, path), path)
         if WEIGHTS not in archive.namelist() and "model.weights.npz" in archive.namelist():
             raise ModelFileError(f"{path} stores its weights as model.weights.npz (pickled "
                                  f"arrays); tomei never loads pickles. Re-save it with "
@@ -255,6 +262,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model = _build_within_file(h5, where, config, custom_objects, compile, safe_mode,
                                        path)
             _read_open_h5(h5, model, where, skip_mismatch=False, optimizer=compile)
+    for name, value in extensions.items():
+        setattr(model, name, value)
     return model
 
 
@@ -263,6 +272,52 @@ def _build_within_file(h5, where, config, custom_objects, compile, safe_mode, pa
     from tomei.keras.layers.layer import weight_budget
     with weight_budget(safety.h5_stored_values(h5, where), ModelFileError):
         return model_from_config(config, custom_objects, compile, safe_mode, where=path)
+
+
+# The tomei extensions are kept in metadata.json under "tomei" (Keras 3 never reads that file):
+# {"class_names": [str, ...], "dataset": str}. Limits, because the file is untrusted:
+_MAX_CLASS_NAMES = 100_000
+_MAX_NAME_CHARS = 200
+
+
+def _extensions_of(model):
+    """The model's tomei extensions to save: {'class_names': [...], 'dataset': 'mnist'}."""
+    saved = {}
+    names = getattr(model, "class_names", None)
+    if names is not None:
+        names = [str(name) for name in names]
+        if len(names) > _MAX_CLASS_NAMES or any(len(n) > _MAX_NAME_CHARS for n in names):
+            raise ValueError(f"model.class_names: expected at most {_MAX_CLASS_NAMES:,} names "
+                             f"of at most {_MAX_NAME_CHARS} characters each.")
+        saved["class_names"] = names
+    dataset = getattr(model, "dataset_name", None)
+    if dataset is not None:
+        saved["dataset"] = str(dataset)[:_MAX_NAME_CHARS]
+    return saved
+
+
+def _read_extensions(metadata, path):
+    """The tomei extensions of a metadata.json, checked (a bad entry is ignored with a warning,
+    as it only affects what the commands print)."""
+    raw = metadata.get("tomei")
+    if raw is None:
+        return {}
+    found = {}
+    names = raw.get("class_names") if isinstance(raw, dict) else None
+    dataset = raw.get("dataset") if isinstance(raw, dict) else None
+    names_ok = names is None or (
+        isinstance(names, list) and len(names) <= _MAX_CLASS_NAMES
+        and all(isinstance(n, str) and len(n) <= _MAX_NAME_CHARS for n in names))
+    dataset_ok = dataset is None or (isinstance(dataset, str) and len(dataset) <= _MAX_NAME_CHARS)
+    if not (isinstance(raw, dict) and names_ok and dataset_ok):
+        warnings.warn(f"{path}: metadata.json has a malformed 'tomei' entry (class names, "
+                      f"dataset); it is ignored.", UserWarning, stacklevel=3)
+        return {}
+    if names is not None:
+        found["class_names"] = list(names)
+    if dataset is not None:
+        found["dataset_name"] = dataset
+    return found
 
 
 def _read_json(archive, name, path):

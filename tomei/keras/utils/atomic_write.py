@@ -26,12 +26,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
 
 __all__ = ["STALE_AFTER_S", "atomic_path", "is_our_temp_name", "remove_stale_temps",
-           "temp_path_beside", "write_bytes"]
+           "temp_folder_beside", "temp_path_beside", "write_bytes"]
 
 #: A temporary file of ours older than this (seconds) is stale even if its pid is alive
 #: (pids are reused).
@@ -80,8 +81,10 @@ def remove_stale_temps(folder) -> list[str]:
 
     A file is removed only if all hold: its name has tomei's temporary pattern, it is a
     regular file (not a symlink) owned by the current user, and its writer's pid is no
-    longer running or it is older than :data:`STALE_AFTER_S`. Errors (a file already gone,
-    no permission) are ignored: cleaning up never makes a save fail.
+    longer running or it is older than :data:`STALE_AFTER_S`. Temporary folders of ours
+    (:func:`temp_folder_beside`) are removed with their content under the same rules.
+    Errors (a file already gone, no permission) are ignored: cleaning up never makes a save
+    fail.
     """
     removed = []
     try:
@@ -98,12 +101,18 @@ def remove_stale_temps(folder) -> list[str]:
             info = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if not stat.S_ISREG(info.st_mode) or (uid is not None and info.st_uid != uid):
+        is_folder = stat.S_ISDIR(info.st_mode)
+        if not (stat.S_ISREG(info.st_mode) or is_folder):
+            continue
+        if uid is not None and info.st_uid != uid:
             continue
         if _pid_running(pid) and now - info.st_mtime < STALE_AFTER_S:
             continue
         try:
-            os.unlink(entry.path)
+            if is_folder:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
             removed.append(entry.path)
         except OSError:
             pass
@@ -120,6 +129,17 @@ def temp_path_beside(filepath) -> str:
                                dir=folder)
     os.close(fd)
     return tmp
+
+
+def temp_folder_beside(filepath) -> str:
+    """Creates (exclusively, mode 0700, empty) and returns a new temporary folder next to
+    ``filepath``, named as :func:`remove_stale_temps` recognises: the place to assemble
+    several files (or a whole folder) before they are renamed into place. The caller removes
+    it."""
+    filepath = os.fspath(filepath)
+    folder = os.path.dirname(os.path.abspath(filepath))
+    base = os.path.basename(filepath)[:_MAX_BASE]
+    return tempfile.mkdtemp(prefix=f".{base}.tomei-{os.getpid()}-", suffix=_SUFFIX, dir=folder)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ file downloaded by Keras is reused here and the reverse. What this module adds t
   ``HTTP_PROXY`` and ``NO_PROXY`` variables are honoured (urllib's default proxy handler).
 """
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -31,6 +30,15 @@ import warnings
 import zipfile
 
 from tomei.keras.utils.atomic_write import atomic_path
+from tomei.keras.utils.cache import cache_folders, keras_home, writable_cache_folder
+from tomei.keras.utils.hashing import (
+    CHUNK_SIZE,
+    FileCheck,
+    hash_check,
+    hash_file,
+    resolve_algorithm,
+    validate_file,
+)
 
 __all__ = [
     "CorruptDownloadError",
@@ -46,13 +54,8 @@ __all__ = [
     "writable_cache_folder",
 ]
 
-CHUNK_SIZE = 65535
 USER_AGENT = "tomei/0.1 (Python urllib)"
 ALLOWED_SCHEMES = ("http", "https", "file")
-# A partial download (".<name>.<random>.part") older than this is left over by a killed process.
-STALE_PART_SECONDS = 24 * 3600
-
-_HASH_NAMES = {"sha256": "SHA-256", "md5": "MD5"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -91,196 +94,6 @@ class _BadContent(Exception):
     def __init__(self, reason, *, hash_mismatch=False):
         super().__init__(reason)
         self.hash_mismatch = hash_mismatch
-
-
-# ------------------------------------------------------------------------------------------------
-# Hashes
-
-
-def _hasher(algorithm):
-    """A fresh hashlib object for 'sha256' or 'md5'."""
-    if algorithm == "sha256":
-        return hashlib.sha256()
-    if algorithm == "md5":
-        return hashlib.md5()
-    raise ValueError(
-        "Unknown hash algorithm: expected 'sha256', 'md5' or 'auto'; "
-        f"received algorithm={algorithm!r}."
-    )
-
-
-def _resolve_algorithm(algorithm, file_hash):
-    """Keras's rule: 'auto' means SHA-256 for a 64-character hash, MD5 otherwise."""
-    if algorithm not in ("auto", "sha256", "md5"):
-        raise ValueError(
-            "Unknown hash_algorithm: expected 'auto', 'sha256' or 'md5'; "
-            f"received hash_algorithm={algorithm!r}."
-        )
-    if algorithm != "auto":
-        return algorithm
-    return "sha256" if len(file_hash) == 64 else "md5"
-
-
-def _check_hash_string(file_hash, algorithm):
-    """Refuses a hash that can never match (wrong length or not hexadecimal)."""
-    expected_length = {"sha256": 64, "md5": 32}[algorithm]
-    is_hex = all(c in "0123456789abcdefABCDEF" for c in file_hash)
-    if len(file_hash) != expected_length or not is_hex:
-        raise ValueError(
-            f"file_hash must be {expected_length} hexadecimal characters for "
-            f"{_HASH_NAMES[algorithm]}; received file_hash={file_hash!r}."
-        )
-
-
-def hash_file(path, algorithm="sha256", chunk_size=CHUNK_SIZE):
-    """Computes the SHA-256 (or MD5) of a file, reading it in chunks.
-
-    Args:
-        path: str or path-like, the file to hash.
-        algorithm: ``'sha256'`` (default), ``'md5'``, or ``'auto'`` (SHA-256: there is no
-            expected hash to look at).
-        chunk_size: int, bytes read at a time (default 65535, as Keras).
-
-    Returns:
-        The lowercase hexadecimal digest, a str (64 characters for SHA-256, 32 for MD5).
-
-    Raises:
-        ValueError: for an unknown ``algorithm``.
-        OSError: when the file cannot be read.
-    """
-    hasher = _hasher("sha256" if algorithm == "auto" else algorithm)
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(chunk_size)
-            if not chunk:
-                break
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
-def validate_file(path, file_hash, algorithm="auto", chunk_size=CHUNK_SIZE):
-    """Tells whether a file matches a SHA-256 or MD5 hash.
-
-    Args:
-        path: str or path-like, the file to check.
-        file_hash: str, the expected hexadecimal digest (case does not matter).
-        algorithm: ``'auto'`` (default: SHA-256 for a 64-character hash, MD5 otherwise, as
-            Keras), ``'sha256'`` or ``'md5'``.
-        chunk_size: int, bytes read at a time.
-
-    Returns:
-        bool: True when the digest of the file equals ``file_hash``.
-
-    Raises:
-        ValueError: for an unknown ``algorithm``.
-        OSError: when the file cannot be read.
-    """
-    algorithm = _resolve_algorithm(algorithm, str(file_hash))
-    return hash_file(path, algorithm, chunk_size) == str(file_hash).lower()
-
-
-class FileCheck:
-    """How to tell that a downloaded file is the right one.
-
-    Args:
-        description: str, what is expected, for messages (e.g. ``"SHA-256 731c5a..."``).
-        problem: callable ``(path) -> str or None``: None when the file is good, otherwise a
-            short reason such as ``"SHA-256 mismatch: expected ..., got ..."``.
-    """
-
-    def __init__(self, description, problem):
-        self.description = description
-        self._problem = problem
-
-    def problem(self, path):
-        """None when the file at ``path`` passes the check, else the reason it fails."""
-        return self._problem(path)
-
-
-def hash_check(file_hash, algorithm="auto"):
-    """A :class:`FileCheck` comparing the hash of the file's bytes with ``file_hash``."""
-    file_hash = str(file_hash)
-    algorithm = _resolve_algorithm(algorithm, file_hash)
-    _check_hash_string(file_hash, algorithm)
-    name = _HASH_NAMES[algorithm]
-
-    def problem(path):
-        actual = hash_file(path, algorithm)
-        if actual == file_hash.lower():
-            return None
-        return f"{name} mismatch: expected {file_hash.lower()}, got {actual}"
-
-    return FileCheck(f"{name} {file_hash.lower()}", problem)
-
-
-# ------------------------------------------------------------------------------------------------
-# Cache folders
-
-
-def keras_home():
-    """The Keras home folder: ``$KERAS_HOME`` when set, else ``~/.keras`` (as Keras 3)."""
-    configured = os.environ.get("KERAS_HOME")
-    if configured:
-        return os.path.expanduser(configured)
-    return os.path.join(os.path.expanduser("~"), ".keras")
-
-
-def _temporary_keras_home():
-    """Where Keras falls back when its home is not writable: ``.keras`` in the temp folder."""
-    return os.path.join(tempfile.gettempdir(), ".keras")
-
-
-def cache_folders(cache_dir=None, cache_subdir="datasets"):
-    """The folders where a cached file may be, in the order they are searched.
-
-    First ``<cache_dir or keras_home()>/<cache_subdir>``, then the same sub-folder under the
-    temporary Keras home (``/tmp/.keras``), where Keras writes when the home is read-only.
-    An absolute ``cache_subdir`` is used as it is.
-    """
-    base = os.path.expanduser(str(cache_dir)) if cache_dir is not None else keras_home()
-    folders = [
-        os.path.join(base, cache_subdir),
-        os.path.join(_temporary_keras_home(), cache_subdir),
-    ]
-    unique = []
-    for folder in folders:
-        if folder not in unique:
-            unique.append(folder)
-    return unique
-
-
-def _is_writable_folder(folder):
-    """Creates ``folder`` if needed; True when files can be created in it."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return False
-    return os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
-
-
-def writable_cache_folder(cache_dir=None, cache_subdir="datasets"):
-    """The first of :func:`cache_folders` that can be written, created if needed.
-
-    When the Keras home is read-only (or is not a folder) the temporary Keras home is used, as
-    Keras does, and a warning says so.
-
-    Raises:
-        PermissionError: when no candidate folder can be written.
-    """
-    folders = cache_folders(cache_dir, cache_subdir)
-    for index, folder in enumerate(folders):
-        if _is_writable_folder(folder):
-            if index > 0:
-                warnings.warn(
-                    f"The cache folder {folders[0]} cannot be written; using {folder} instead.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-            return folder
-    raise PermissionError(
-        f"No writable cache folder: tried {', '.join(folders)}. "
-        "Set KERAS_HOME to a folder you can write, or pass cache_dir=."
-    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -409,25 +222,6 @@ def _download_one(url, folder, fname, check, timeout, show_bar):
     return target
 
 
-def _remove_stale_parts(folder, fname):
-    """Deletes partial downloads of ``fname`` left by processes killed long ago."""
-    prefix = f".{fname}."
-    now = time.time()
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if not (name.startswith(prefix) and name.endswith(".part")):
-            continue
-        path = os.path.join(folder, name)
-        try:
-            if now - os.path.getmtime(path) > STALE_PART_SECONDS:
-                os.unlink(path)
-        except OSError:
-            pass
-
-
 def _describe_error(err, timeout):
     """A short, readable reason for one failed origin."""
     if isinstance(err, _BadContent):
@@ -500,7 +294,6 @@ def download_verified(fname, urls, folder, check=None, *, size=None, timeout=30,
     received_wrong_bytes = False
     show_messages = _shows_messages(verbose)
     show_bar = _shows_bar(verbose)
-    _remove_stale_parts(folder, fname)
     for index, url in enumerate(urls):
         if show_messages:
             print(f"Downloading data from {url}", flush=True)
@@ -701,7 +494,7 @@ def get_file(
     for url in urls:
         _check_url(url)
     fname, fname_given = _resolve_fname(fname, origin)
-    _resolve_algorithm(hash_algorithm, "")  # refuses an unknown name even without a hash
+    resolve_algorithm(hash_algorithm, "")  # refuses an unknown name even without a hash
     _check_timeout(timeout)
     _check_verbose(verbose)
     check = hash_check(file_hash, hash_algorithm) if file_hash is not None else None
@@ -728,7 +521,7 @@ def get_file(
 
 def _cached_copy(fname, cache_dir, cache_subdir, check, verbose):
     """The path of a cached copy of ``fname`` that passes ``check``, or None."""
-    for folder in cache_folders(cache_dir, cache_subdir):
+    for folder in cache_folders(cache_dir, cache_subdir, for_reading=True):
         path = os.path.join(folder, fname)
         if not os.path.isfile(path):
             continue

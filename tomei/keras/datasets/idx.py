@@ -8,14 +8,22 @@ Labels files have the magic 2049 (0x00000801: uint8, 1 dimension), images files 
 (0x00000803: uint8, 3 dimensions).
 """
 
-import gzip
 import hashlib
 import os
-import zlib
 
 import numpy as np
 
-__all__ = ["LABELS_MAGIC", "IMAGES_MAGIC", "read_idx", "read_idx_bytes", "parse_idx"]
+from tomei.keras.utils.hashing import read_content
+
+__all__ = [
+    "IMAGES_MAGIC",
+    "LABELS_MAGIC",
+    "MAX_IDX_BYTES",
+    "parse_idx",
+    "read_idx",
+    "read_idx_bytes",
+    "read_split",
+]
 
 LABELS_MAGIC = 2049
 IMAGES_MAGIC = 2051
@@ -29,29 +37,29 @@ _ELEMENT_TYPES = {
     0x0E: np.dtype(">f8"),
 }
 _MAGIC_NAMES = {LABELS_MAGIC: "labels (2049)", IMAGES_MAGIC: "images (2051)"}
-_GZIP_MAGIC = b"\x1f\x8b"
+# The most content bytes read from one IDX file when the caller knows no size: 1 GiB, twenty
+# times MNIST's largest file. The dataset loaders pass each file's published size instead.
+MAX_IDX_BYTES = 2**30
 
 
-def read_idx_bytes(path):
+def read_idx_bytes(path, limit=MAX_IDX_BYTES):
     """The IDX bytes of ``path``: decompressed when the file is gzip, as stored otherwise.
 
-    The format is recognised from the first two bytes, not from the ``.gz`` extension.
+    The format is recognised from the first two bytes, not from the ``.gz`` extension. The
+    content is decompressed as a stream and never beyond ``limit`` bytes, so a small file that
+    inflates to gigabytes is refused after ``limit + 1`` bytes.
+
+    Args:
+        path: str or path-like.
+        limit: int, the most content bytes accepted (default :data:`MAX_IDX_BYTES`); the
+            dataset loaders pass the published size of each file.
 
     Raises:
-        ValueError: naming the file when its gzip stream is truncated or corrupt.
+        ValueError: naming the file when its content is larger than ``limit`` or its gzip
+            stream is truncated or corrupt.
         OSError: when the file cannot be read.
     """
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(_GZIP_MAGIC):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise ValueError(
-            f"{path}: the gzip data is truncated or corrupt ({err}). Delete the file and "
-            "download it again."
-        ) from None
+    return read_content(path, limit)
 
 
 def parse_idx(data, name, expected_magic=None):
@@ -113,7 +121,7 @@ def parse_idx(data, name, expected_magic=None):
     return array.reshape(shape).astype(dtype.newbyteorder("="), copy=True)
 
 
-def read_idx(path, expected_magic=None, expected_sha256=None):
+def read_idx(path, expected_magic=None, expected_sha256=None, limit=MAX_IDX_BYTES):
     """Reads an IDX file (plain or gzip) into a NumPy array.
 
     Args:
@@ -121,15 +129,16 @@ def read_idx(path, expected_magic=None, expected_sha256=None):
         expected_magic: int or None, 2049 (labels) or 2051 (images).
         expected_sha256: str or None, the SHA-256 of the decompressed IDX bytes; when given a
             mismatch is an error.
+        limit: int, the most content bytes read (see :func:`read_idx_bytes`).
 
     Returns:
         np.ndarray, see :func:`parse_idx`.
 
     Raises:
-        ValueError: naming the file, for corrupt gzip data, a wrong magic number, a truncated
-            file or a SHA-256 mismatch.
+        ValueError: naming the file, for corrupt gzip data, content larger than ``limit``, a
+            wrong magic number, a truncated file or a SHA-256 mismatch.
     """
-    data = read_idx_bytes(path)
+    data = read_idx_bytes(path, limit)
     if expected_sha256 is not None:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
@@ -140,13 +149,15 @@ def read_idx(path, expected_magic=None, expected_sha256=None):
     return parse_idx(data, os.fspath(path), expected_magic)
 
 
-def read_split(images_path, labels_path, image_shape=(28, 28)):
+def read_split(images_path, labels_path, image_shape=(28, 28), limits=(MAX_IDX_BYTES,) * 2):
     """Reads one split (images and labels files) of an MNIST-style dataset.
 
     Args:
         images_path: str, an IDX images file (magic 2051), plain or gzip.
         labels_path: str, an IDX labels file (magic 2049), plain or gzip.
         image_shape: tuple, the expected (rows, cols) of each image.
+        limits: ``(images_limit, labels_limit)``, the most content bytes read from each file
+            (None: :data:`MAX_IDX_BYTES`).
 
     Returns:
         ``(images, labels)``: uint8 arrays of shapes ``(n,) + image_shape`` and ``(n,)``.
@@ -155,8 +166,9 @@ def read_split(images_path, labels_path, image_shape=(28, 28)):
         ValueError: naming the file, for any format problem (see :func:`read_idx`), images
             that are not ``image_shape``, or image and label counts that differ.
     """
-    images = read_idx(images_path, IMAGES_MAGIC)
-    labels = read_idx(labels_path, LABELS_MAGIC)
+    images_limit, labels_limit = (MAX_IDX_BYTES if n is None else n for n in limits)
+    images = read_idx(images_path, IMAGES_MAGIC, limit=images_limit)
+    labels = read_idx(labels_path, LABELS_MAGIC, limit=labels_limit)
     if images.shape[1:] != tuple(image_shape):
         raise ValueError(
             f"{images_path}: expected images of shape {tuple(image_shape)}, "

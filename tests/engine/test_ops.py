@@ -1,0 +1,63 @@
+"""Shape ops and reduce_prod: values against NumPy, gradients against central differences."""
+import numpy as np
+import pytest
+
+from tomei.engine import ops
+from tomei.engine.gradcheck import check_gradients
+from tomei.engine.tensor import Tensor
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+def test_squeeze_expand_dims_stack_values():
+    x = rand(2, 1, 3)
+    assert ops.squeeze(x).shape == (2, 3) and ops.squeeze(x, axis=1).shape == (2, 3)
+    assert ops.expand_dims(x, -1).shape == (2, 1, 3, 1) and ops.expand_dims(x, 0).shape == (1, 2, 1, 3)
+    np.testing.assert_array_equal(ops.stack([x, x + 1], axis=1).numpy(), np.stack([x, x + 1], 1))
+    np.testing.assert_array_equal(ops.add_n([x, x, x]).numpy(), 3 * x)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2)])
+def test_reduce_prod_values_and_gradient(axis):
+    x = rand(3, 4, 2, seed=1)
+    np.testing.assert_allclose(ops.reduce_prod(x, axis=axis).numpy(), np.prod(x, axis=axis))
+    check_gradients(lambda t: ops.reduce_prod(t, axis=axis), x)
+
+
+def test_reduce_prod_gradient_with_a_zero():
+    v = Tensor(np.array([[2.0, 0.0, 3.0]]))
+    from tomei.engine.tensor import GradientTape
+    with GradientTape() as tape:
+        tape.watch(v)
+        y = ops.reduce_prod(v)
+    np.testing.assert_allclose(tape.gradient(y, v).numpy(), [[0.0, 6.0, 0.0]])
+
+
+def test_reduce_sum_keeps_int32():
+    assert ops.reduce_sum(Tensor([1, 2, 3])).dtype == np.int32
+
+
+def test_shape_op_gradients():
+    check_gradients(lambda t: ops.squeeze(t, axis=1), rand(2, 1, 3))
+    check_gradients(lambda t: ops.expand_dims(t, 1), rand(2, 3))
+    check_gradients(lambda a, b: ops.stack([a, b], axis=-1), rand(2, 3), rand(2, 3, seed=2))
+    check_gradients(lambda a, b: ops.add_n([a, b, a]), rand(2, 3), rand(2, 3, seed=2))
+
+
+def test_integer_operators():
+    t = Tensor([5, 6, 7])
+    assert (t % 2).numpy().tolist() == [1, 0, 1] and (t // 2).numpy().tolist() == [2, 3, 3]
+    assert (~(t > 5)).numpy().tolist() == [True, False, False]
+
+
+def test_shape_op_errors():
+    with pytest.raises(ValueError, match="axis 0 of a tensor of shape"):
+        ops.squeeze(rand(2, 1), axis=0)
+    with pytest.raises(ValueError, match="out of range"):
+        ops.expand_dims(rand(2), 3)
+    with pytest.raises(ValueError, match="one shape"):
+        ops.stack([rand(2), rand(3)])
+    with pytest.raises(ValueError, match="at least one"):
+        ops.add_n([])

@@ -1,0 +1,78 @@
+"""Layer, the base class: add_loss, losses, weights, built_input_shape, default names."""
+import numpy as np
+import pytest
+
+import tomei
+from tomei.keras import Input, Sequential, layers, losses, optimizers
+
+
+class ActivityPenalty(layers.Layer):
+    """Passes its input through and adds ``factor * sum(x^2)`` to the loss of the call."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        self.add_loss(tomei.multiply(tomei.reduce_sum(tomei.square(x)), self.factor))
+        return x
+
+
+def test_add_loss_is_collected_per_call_and_replaced_by_the_next_call():
+    layer = ActivityPenalty(0.5)
+    layer(np.array([[1.0, 2.0]], np.float32))
+    assert [float(v) for v in layer.losses] == [2.5]
+    layer(np.array([[3.0, 0.0]], np.float32))
+    assert [float(v) for v in layer.losses] == [4.5]  # not 2.5 + 4.5: one call's terms only
+
+
+def test_add_loss_reaches_the_model_and_the_training_loss():
+    model = Sequential([Input((2,)), ActivityPenalty(0.25), layers.Dense(1, use_bias=False,
+                                                                         kernel_initializer="zeros")])
+    model.compile(optimizers.SGD(0.0), losses.MeanSquaredError())
+    x = np.array([[1.0, 1.0], [2.0, 0.0]], np.float32)
+    y = np.array([[1.0], [3.0]], np.float32)
+    model(x)
+    assert [float(v) for v in model.losses] == [0.25 * 6.0]
+    # data loss: predictions are 0, so mean((y - 0)^2) = (1 + 9) / 2 = 5; plus the penalty
+    result = model.evaluate(x, y, verbose=0)
+    assert result == pytest.approx(5.0 + 1.5)
+    history = model.fit(x, y, epochs=1, batch_size=2, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(6.5)
+
+
+def test_add_loss_gradient_flows_into_weights():
+    dense = layers.Dense(1, use_bias=False, kernel_initializer="ones")
+
+    class Penalised(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = dense
+
+        def call(self, x):
+            out = self.dense(x)
+            self.add_loss(tomei.reduce_sum(tomei.square(self.dense.kernel)))
+            return out
+
+    layer = Penalised()
+    with tomei.GradientTape() as tape:
+        layer(np.zeros((1, 3), np.float32))
+        (total,) = layer.losses
+    grad = tape.gradient(total, dense.kernel)
+    np.testing.assert_allclose(grad.numpy(), 2 * np.ones((3, 1)))  # d sum(w^2)/dw = 2w
+
+
+def test_built_input_shape_and_default_names():
+    layer = layers.Dense(4)
+    assert layer.built_input_shape is None
+    layer(np.zeros((2, 3), np.float32))
+    assert layer.built_input_shape == (None, 3)
+    assert layers.BatchNormalization().name.startswith("batch_normalization")
+
+
+def test_weights_lists_trainable_then_non_trainable():
+    bn = layers.BatchNormalization()
+    bn.build((None, 3))
+    assert [w.name for w in bn.trainable_weights] == ["gamma", "beta"]
+    assert [w.name for w in bn.non_trainable_weights] == ["moving_mean", "moving_variance"]
+    assert bn.count_params() == 12

@@ -1,0 +1,52 @@
+"""Keras 3's rank rule: a trailing size-1 axis is added or dropped when ranks differ by one."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import tomei as tf
+from tomei.keras import layers
+
+
+def one_feature_model():
+    model = tf.keras.Sequential([layers.Dense(1, input_shape=(1,))])
+    model.compile(optimizer="adam", loss="mean_absolute_error")
+    return model
+
+
+def test_one_dimensional_inputs_gain_a_trailing_axis():
+    model = one_feature_model()
+    assert model.predict(np.arange(10.0), verbose=0).shape == (10, 1)
+    assert model(tf.linspace(0.0, 250, 251)).shape == (251, 1)
+    series = pd.Series(np.linspace(0, 1, 40), name="Horsepower")
+    history = model.fit(series, series * 2, epochs=2, verbose=0, validation_split=0.2)
+    assert len(history.history["val_loss"]) == 2
+    assert np.isfinite(model.evaluate(series, series * 2, verbose=0))
+
+
+def test_rank_one_too_many_drops_a_size_one_axis():
+    inputs = tf.keras.Input(shape=(3,))
+    model = tf.keras.Model(inputs, layers.Dense(2)(inputs))
+    assert model(np.ones((4, 3, 1), np.float32)).shape == (4, 2)
+
+
+def test_the_adjusted_input_matches_the_explicit_one():
+    model = one_feature_model()
+    x = np.linspace(-1, 1, 7).astype(np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), model(x[:, None]).numpy())
+
+
+def test_other_rank_differences_are_refused():
+    model = one_feature_model()
+    with pytest.raises(ValueError, match=r"expected shape \(None, 1\).*\(3, 2, 2\)"):
+        model.predict(np.zeros((3, 2, 2)), verbose=0)
+    inputs = tf.keras.Input(shape=(3,))
+    model = tf.keras.Model(inputs, layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="incompatible shape"):
+        model(np.ones((4, 3, 2), np.float32))
+
+
+def test_subclassed_models_take_inputs_as_given():
+    class Twice(tf.keras.Model):
+        def call(self, x):
+            return x * 2
+    assert Twice()(np.ones(3, np.float32)).shape == (3,)

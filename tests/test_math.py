@@ -1,0 +1,40 @@
+"""tf.math: TensorFlow's dtypes for Python numbers, comparisons, reductions, gradients."""
+import numpy as np
+import pytest
+
+import tomei as tf
+from tomei.engine.gradcheck import check_gradients
+
+
+def test_python_numbers_keep_tensorflow_dtypes():
+    assert str(tf.math.add(1, 2)) == "tf.Tensor(3, shape=(), dtype=int32)"
+    assert str(tf.math.add([1, 2], [3, 4])) == "tf.Tensor([4 6], shape=(2,), dtype=int32)"
+    assert str(tf.math.square(5)) == "tf.Tensor(25, shape=(), dtype=int32)"
+    assert str(tf.math.reduce_sum([1, 2, 3])) == "tf.Tensor(6, shape=(), dtype=int32)"
+    assert str(tf.math.square(2) + tf.math.square(3)) == "tf.Tensor(13, shape=(), dtype=int32)"
+    assert tf.math.multiply(np.ones([3, 3]), 42).dtype == np.float64  # arrays keep theirs
+    assert tf.math.reduce_prod((28, 28)).numpy() == 784
+
+
+def test_comparisons_and_logic_are_bool_without_gradient():
+    loss = tf.constant([0.1, 0.5, 0.9])
+    assert tf.math.less(loss, 0.5).numpy().tolist() == [True, False, False]
+    assert tf.math.greater_equal(loss, 0.5).numpy().tolist() == [False, True, True]
+    assert tf.math.logical_not(tf.math.equal(loss, 0.5)).numpy().tolist() == [True, False, True]
+    assert tf.math.argmax([[1, 5], [7, 2]]).numpy().tolist() == [1, 0]  # TF's default axis 0
+    assert int(tf.math.count_nonzero([0, 3, 0, 1])) == 2
+    assert tf.math.round([0.5, 1.5, 2.5]).numpy().tolist() == [0.0, 2.0, 2.0]
+
+
+def test_variance_and_std_match_numpy_and_differentiate():
+    x = np.random.default_rng(0).normal(size=(4, 5))
+    np.testing.assert_allclose(tf.math.reduce_variance(x, axis=1).numpy(), x.var(axis=1))
+    np.testing.assert_allclose(tf.math.reduce_std(x).numpy(), x.std())
+    check_gradients(lambda t: tf.math.reduce_std(t, axis=0), x)
+    check_gradients(tf.math.log_sigmoid, x)
+    check_gradients(tf.math.reciprocal, x + 3.0)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="clip_value_min"):
+        tf.clip_by_value([1.0], clip_value_min=2.0, clip_value_max=1.0)

@@ -1,0 +1,61 @@
+"""tf.nn: the three *_with_logits losses against their NumPy formulas, their gradients
+(central differences in float64), and their argument handling."""
+import numpy as np
+import pytest
+
+import tomei as tf
+from tomei.engine.gradcheck import check_gradients
+
+
+def _log_softmax(z, axis=-1):
+    z = z - z.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+rng = np.random.default_rng(0)
+LOGITS = rng.normal(0, 3, (5, 4))
+LABELS = np.array([0, 3, 1, 1, 2])
+PROBS = rng.dirichlet(np.ones(4), size=5)
+
+
+def test_sparse_softmax_cross_entropy_with_logits_values():
+    out = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=LABELS, logits=LOGITS)
+    expected = -_log_softmax(LOGITS)[np.arange(5), LABELS]
+    assert out.shape == (5,)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+
+
+def test_sparse_softmax_cross_entropy_with_logits_rejects_a_label_out_of_range():
+    with pytest.raises(ValueError, match="4"):
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=np.array([0, 4, 1, 1, 2]),
+                                                       logits=LOGITS)
+
+
+def test_softmax_cross_entropy_with_logits_values():
+    out = tf.nn.softmax_cross_entropy_with_logits(labels=PROBS, logits=LOGITS)
+    np.testing.assert_allclose(out.numpy(), -(PROBS * _log_softmax(LOGITS)).sum(-1), rtol=1e-12)
+
+
+def test_softmax_cross_entropy_with_logits_on_another_axis():
+    out = tf.nn.softmax_cross_entropy_with_logits(labels=PROBS.T, logits=LOGITS.T, axis=0)
+    assert out.shape == (5,)
+    np.testing.assert_allclose(out.numpy(), -(PROBS * _log_softmax(LOGITS)).sum(-1), rtol=1e-12)
+
+
+def test_sigmoid_cross_entropy_with_logits_values_and_large_logits():
+    z = np.array([-800.0, -2.0, 0.0, 3.0, 800.0])
+    t = np.array([0.0, 1.0, 0.5, 0.0, 1.0])
+    out = tf.nn.sigmoid_cross_entropy_with_logits(labels=t, logits=z).numpy()
+    p = 1 / (1 + np.exp(-z[1:4]))
+    np.testing.assert_allclose(out[1:4], -(t[1:4] * np.log(p) + (1 - t[1:4]) * np.log(1 - p)),
+                               rtol=1e-12)
+    assert out[0] == 0.0 and out[4] == 0.0  # exact, not inf or NaN, far out
+
+
+@pytest.mark.parametrize("fn, labels", [
+    (lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(LABELS, z), None),
+    (lambda z: tf.nn.softmax_cross_entropy_with_logits(PROBS, z), None),
+    (lambda z: tf.nn.sigmoid_cross_entropy_with_logits(PROBS, z), None),
+])
+def test_gradients_match_central_differences(fn, labels):
+    check_gradients(fn, [LOGITS.copy()])
