@@ -2,7 +2,7 @@
 averaging, cross-entropy values, reductions and the softmax/from_logits warning.
 
 Expected values are computed by hand in each test (NumPy, float64) from the formulas in
-shared/docs/keras_facts.md, never by the code under test.
+docs/keras_facts.md and Keras's source, never by the code under test.
 """
 import math
 import warnings
@@ -142,7 +142,7 @@ def test_dense_uses_glorot_uniform_and_zero_bias():
     layer.build((None, 784))
     kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
     limit = math.sqrt(6.0 / (784 + 128))
-    assert limit == pytest.approx(0.0811107, abs=1e-7)  # keras_facts.md §2
+    assert limit == pytest.approx(0.0811107, abs=1e-7)  # docs/keras_facts.md, 'Initializers'
     assert kernel.dtype == np.float32 and bias.dtype == np.float32
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.99 * limit
     np.testing.assert_array_equal(bias, np.zeros(128))
@@ -380,7 +380,7 @@ def test_mse_mae_bce_by_hand():
         pytest.approx(bce, rel=1e-5)
 
 
-# --- the softmax + from_logits=True warning (user_reports.md 5) ----------------------------------
+# --- the softmax + from_logits=True warning (a user report) ----------------------------------
 
 @pytest.mark.parametrize("last", [
     lambda: layers.Dense(10, activation="softmax"),

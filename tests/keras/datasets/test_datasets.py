@@ -410,7 +410,7 @@ def test_class_names():
 # ------------------------------------------------------------------------------------------------
 # The real Fashion-MNIST from Debian's dataset-fashion-mnist (CI installs it)
 
-# design.md section 3, measured on the package (written out here, not read from the module).
+# docs/keras_facts.md ('Datasets'), measured on the package (written out here, not read from the module).
 PUBLISHED_CONTENT_SHA256 = {
     mnist.TRAIN_IMAGES: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     mnist.TRAIN_LABELS: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",

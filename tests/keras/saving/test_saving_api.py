@@ -346,7 +346,7 @@ def test_keras2_legacy_weights_are_read(tmp_path):
     assert_same_weights(other, model)
 
 
-# --- file-name rules (user_reports 17) -------------------------------------------------------
+# --- file-name rules (from a user report: an unexpected name is refused clearly) ------------
 
 
 @pytest.mark.parametrize("name, hint", [

@@ -1,7 +1,7 @@
 """Weights and optimizer state in the Keras 3 HDF5 layout (``model.weights.h5``).
 
 The same layout is used inside a ``.keras`` archive and in a ``.weights.h5`` file
-(keras_facts.md §5; source: keras/src/saving/saving_lib.py)::
+(docs/keras_facts.md, 'The .keras file')::
 
     vars/                        the model's own variables (usually none); attr name=<model name>
     layers/<key>/vars/0, 1, ...  each layer's variables, trainable first, in creation order
@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer
 from tomei.keras.naming import snake_case
@@ -90,6 +91,17 @@ def children(layer) -> list:
     return out
 
 
+def layer_paths(layer, prefix=""):
+    """(Keras path, layer) for every layer below ``layer``: ("layers/dense", ...), ...
+    (the names of the groups in the weights file and of the folders under assets/)."""
+    for name, content in children(layer):
+        entries = content if isinstance(content, list) else [(None, content)]
+        for key, child in entries:
+            path = f"{prefix}{name}/{key}" if key is not None else f"{prefix}{name}"
+            yield path, child
+            yield from layer_paths(child, path + "/")
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -115,7 +127,7 @@ def _write_layer(group, layer):
     own = group.create_group("vars")
     own.attrs["name"] = str(layer.name)
     for i, var in enumerate(own_variables(layer)):
-        own.create_dataset(str(i), data=np.asarray(var.value))
+        own.create_dataset(str(i), data=var.numpy())  # a host copy, also from the GPU
     for name, content in children(layer):
         if isinstance(content, list):
             container = group.create_group(name)
@@ -154,7 +166,7 @@ def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
         return arrays
     for group in slot_groups(optimizer):
         for v in variables:
-            arrays.extend(np.asarray(slots_of[id(v)][name]) for name in group)
+            arrays.extend(np.asarray(device.to_host(slots_of[id(v)][name])) for name in group)
     if hasattr(optimizer, "u_product"):  # Nadam's running product of momentum factors
         arrays.append(np.asarray(optimizer.u_product, np.float32))
     return arrays

@@ -1,6 +1,6 @@
 """A model as Keras 3's ``config.json``, and back, without running anything from the file.
 
-Writing follows what Keras 3.15 writes (keras_facts.md §5): every object is
+Writing follows what Keras 3.15 writes (docs/keras_facts.md, 'The .keras file'): every object is
 ``{"module", "class_name", "config", "registered_name"}``, built layers carry
 ``"build_config": {"input_shape": [...]}``, the model carries ``build_config`` and, when
 compiled, ``compile_config`` {optimizer, loss, loss_weights, metrics, weighted_metrics,

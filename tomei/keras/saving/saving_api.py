@@ -119,7 +119,7 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     when ``model.class_names`` / ``model.dataset_name`` are set; Keras 3 does not read this
     file, so it still opens the archive), ``config.json`` (the architecture and
     ``compile_config``) and ``model.weights.h5`` (weights and optimizer state in Keras's HDF5
-    layout; see :mod:`tomei.keras.saving.h5_layout`). Format source: keras_facts.md §5.
+    layout; see :mod:`tomei.keras.saving.h5_layout`). Format: docs/keras_facts.md.
 
     Args:
         model: a built Model. filepath: str or PathLike ending in ``.keras``.
@@ -180,7 +180,7 @@ def save_weights(model, filepath, overwrite=True):
     """Saves the weights (and the optimizer state, once it exists) to ``.weights.h5``.
 
     Layout: Keras 3's HDF5 layout, identical to ``model.weights.h5`` inside a ``.keras``
-    file, so Keras's ``load_weights`` reads it (keras_facts.md §5).
+    file, so Keras's ``load_weights`` reads it (docs/keras_facts.md).
 
     Raises:
         ValueError: a name not ending in ``.weights.h5``, or an unbuilt model.
@@ -262,9 +262,25 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model = _build_within_file(h5, where, config, custom_objects, compile, safe_mode,
                                        path)
             _read_open_h5(h5, model, where, skip_mismatch=False, optimizer=compile)
+        _read_vocabulary_assets(archive, model, path)
     for name, value in extensions.items():
         setattr(model, name, value)
     return model
+
+
+def _read_vocabulary_assets(archive, model, path):
+    """Keras stores an adapted lookup layer's vocabulary (TextVectorization) as the text file
+    ``assets/<layer path>/vocabulary.txt``, one token per line; the layer reads it back."""
+    names = set(archive.namelist())
+    for layer_path, layer in h5_layout.layer_paths(model):
+        member = f"assets/{layer_path}/vocabulary.txt"
+        if member in names and hasattr(layer, "load_vocabulary_asset"):
+            raw = safety.read_member(archive, member, path)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ModelFileError(f"{path}: {member} is not UTF-8 text ({err}).") from None
+            layer.load_vocabulary_asset(text)
 
 
 def _build_within_file(h5, where, config, custom_objects, compile, safe_mode, path):
