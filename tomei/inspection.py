@@ -217,9 +217,10 @@ def _optimizer_copy(optimizer, variables):
     """A fresh optimizer with the same config and the same state as ``optimizer``."""
     clone = type(optimizer).from_config(optimizer.get_config())
     if getattr(optimizer, "built", False):
-        state = optimizer.variables[2:]
         clone.build(variables)
-        target = clone.variables[2:]
+        # optimizer.variables hands out copies, so the state is copied slot by slot
+        state = [slots[n] for slots in optimizer._slots for n in optimizer.slot_names]
+        target = [slots[n] for slots in clone._slots for n in clone.slot_names]
         if len(state) == len(target) and all(np.shape(a) == np.shape(b)
                                              for a, b in zip(state, target)):
             for dst, src in zip(target, state):

@@ -48,3 +48,15 @@ def test_slots_follow_each_variable_when_the_variable_list_changes():
     # v2's momentum carried over: m1 = -0.1, m2 = 0.9 * -0.1 - 0.1 = -0.19; v2 = -0.29
     np.testing.assert_allclose(v2.numpy(), [-0.29] * 3, rtol=1e-6)
     assert opt.iterations == 2
+
+
+def test_optimizer_variables_are_copies():
+    opt = optimizers.Adam(0.1)
+    v = tf.Variable(np.zeros(3, np.float32))
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    momentum = opt.variables[2]
+    kept = momentum.copy()
+    momentum[:] = 123.0
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    np.testing.assert_array_equal(momentum, 123.0)  # not overwritten by the next step
+    np.testing.assert_allclose(opt.variables[2], kept * 0.9 + 0.1, rtol=1e-6)

@@ -108,8 +108,8 @@ class Optimizer:
     def variables(self) -> list:
         """Keras order: iteration, learning_rate, then each variable's slots in turn."""
         out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
-        for slots in self._slots:
-            out.extend(slots[n] for n in self.slot_names)
+        for slots in self._slots:  # copies: the optimizer keeps updating its own in place
+            out.extend(slots[n].copy() for n in self.slot_names)
         return out
 
     # --- one step ----------------------------------------------------------------------
