@@ -23,7 +23,8 @@ For each tutorial and library a fresh process (``kernel.py``) runs in a fresh fo
    the real datasets. TensorFlow's own ``mnist.load_data`` checks the hash of
    ``mnist.npz``, so in the TensorFlow run it is replaced by a reader of the same IDX files.
 4. ``--max-epochs`` caps every ``fit`` (both libraries); per-tutorial text substitutions
-   (e.g. a custom loop's ``EPOCHS = 5``) are applied to both and reported.
+   (a custom loop's ``EPOCHS = 5``, and with ``--train-rows N`` the first N training rows
+   for the convolution tutorials) are applied to both and reported.
 
 The report gives, per tutorial, the cells that ran on tomei out of those that ran on
 TensorFlow, the cells TensorFlow ran and tomei did not (with the error), and the
@@ -55,7 +56,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 TUTORIALS = {
     "quickstart/advanced": {
         "docs": "quickstart/advanced.ipynb", "data": ["mnist"],
-        "substitutions": [(r"^EPOCHS = 5$", "EPOCHS = {epochs}")],
+        "substitutions": [(r"^EPOCHS = 5$", "EPOCHS = {epochs}"),
+                          (r"\(x_train, y_train\)\)\.shuffle", "(x_train{rows}, y_train{rows})).shuffle")],
         "headline": {"test_accuracy": "float(test_accuracy.result())",
                      "test_loss": "float(test_loss.result())"}},
     "keras/regression": {
@@ -75,11 +77,16 @@ TUTORIALS = {
                      "export_model": "metrics"}},
     "generative/autoencoder": {
         "docs": "generative/autoencoder.ipynb", "data": ["fashion", "ecg"],
+        "substitutions": [(r"autoencoder\.fit\(x_train_noisy, x_train,",
+                           "autoencoder.fit(x_train_noisy{rows}, x_train{rows},"),
+                          (r"validation_data=\(x_test_noisy, x_test\)",
+                           "validation_data=(x_test_noisy{rows}, x_test{rows})")],
         "headline": {"anomaly_accuracy": "float(accuracy_score(test_labels, np.asarray(preds)))",
                      "threshold": "float(threshold)"}},
     "customization/basics": {"docs": "customization/basics.ipynb", "data": [], "headline": {}},
     "keras-io vision/mnist_convnet": {
         "keras_io": "examples/vision/mnist_convnet.py", "data": ["mnist"],
+        "substitutions": [(r"model\.fit\(x_train, y_train,", "model.fit(x_train{rows}, y_train{rows},")],
         "headline": {"test_loss": "score[0]", "test_accuracy": "score[1]"}},
 }
 
@@ -253,7 +260,10 @@ def run_one(name, spec, source_path, lib, python, args):
     keras_home = os.path.join(workdir, ".keras")
     urls = prepare_data(spec["data"], workdir, keras_home, args.mnist_dir, args.fashion_dir,
                         np.random.default_rng(0))
-    subs = [(p, r.format(epochs=args.loop_epochs)) for p, r in spec.get("substitutions", [])]
+    rows = f"[:{args.train_rows}]" if args.train_rows else ""
+    subs = [(p, r.format(epochs=args.loop_epochs, rows=rows))
+            for p, r in spec.get("substitutions", [])]
+    subs = [(p, r) for p, r in subs if r != p]
     cells = [rewrite(c, lib, urls, subs) for c in notebook_cells(source_path)]
     prelude = {"tensorflow": [TF_MNIST_PRELUDE] if "mnist" in spec["data"] else []}
     cells_file = os.path.join(workdir, "cells.json")
@@ -355,6 +365,9 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=None, help="cap on every fit's epochs")
     parser.add_argument("--loop-epochs", type=int, default=5,
                         help="EPOCHS of quickstart/advanced's custom loop (the tutorial's 5)")
+    parser.add_argument("--train-rows", type=int, default=None,
+                        help="train the convolution tutorials on the first N rows only (both "
+                             "libraries; default: all)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per run")
     parser.add_argument("--json", help="write all results here")
     parser.add_argument("--markdown", help="write the table here")
