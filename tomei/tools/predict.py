@@ -32,6 +32,7 @@ __all__ = [
     "classify",
     "fit_to_model",
     "main",
+    "model_class_names",
     "preprocess_digit",
     "probabilities",
 ]
@@ -242,6 +243,12 @@ def class_names_for(dataset: str | None, n: int) -> list:
     return [str(i) for i in range(n)]
 
 
+def model_class_names(model):
+    """The class names stored in the model file (``model.class_names``), as str, or None."""
+    names = getattr(model, "class_names", None)
+    return [str(name) for name in names] if names else None
+
+
 def classify(model, images, class_names=None, top=3) -> list:
     """Classifies preprocessed images.
 
@@ -339,7 +346,6 @@ def main(argv=None) -> int:
     probs = probabilities(outputs)
     names = class_names_for(args.dataset, probs.shape[1])
     if args.dataset is None:
-        from tomei.tools.report import model_class_names
         stored = model_class_names(model)
         if stored and len(stored) == probs.shape[1]:
             names = stored

@@ -40,7 +40,12 @@ import numpy as np
 
 from tomei.keras.utils.atomic_write import atomic_path, write_bytes
 from tomei.tools.messages import dataset_error, detect_lang, t
-from tomei.tools.predict import fit_to_model, load_model_or_error, probabilities
+from tomei.tools.predict import (
+    fit_to_model,
+    load_model_or_error,
+    model_class_names,
+    probabilities,
+)
 
 __all__ = [
     "DPI",
@@ -641,12 +646,6 @@ def main(argv=None) -> int:
     print(t("test_accuracy", lang, value=acc, pct=acc * 100))
     print(t("report_written", lang, path=index))
     return 0
-
-
-def model_class_names(model):
-    """The class names stored in the model file (``model.class_names``), or None."""
-    names = getattr(model, "class_names", None)
-    return [str(name) for name in names] if names else None
 
 
 def _summary_value(out_dir, key):
