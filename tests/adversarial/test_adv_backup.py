@@ -5,7 +5,7 @@ import json
 import h5py
 import numpy as np
 import pytest
-from adv_helpers import X, Y, assert_weights_equal, small_model, weights_of
+from .adv_helpers import X, Y, assert_weights_equal, small_model, weights_of
 
 from tomei import config
 from tomei.keras import callbacks

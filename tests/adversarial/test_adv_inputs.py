@@ -4,7 +4,7 @@ import datetime
 
 import numpy as np
 import pytest
-from adv_helpers import X, Y, small_model
+from .adv_helpers import X, Y, small_model
 
 import tomei
 

@@ -9,7 +9,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from adv_helpers import MB, peak_memory, rewrite_keras, small_model
+from .adv_helpers import MB, peak_memory, rewrite_keras, small_model
 
 import tomei.keras as tk
 from tomei.keras.saving import ModelFileError, safety

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+from tomei.keras.utils.text import printable
+
 __all__ = [
     "DATASET_TEXTS_JA",
     "LANGS",
@@ -345,6 +347,10 @@ def t(key: str, lang: str = "en", **fmt) -> str:
     except KeyError:
         raise KeyError(f"no message with key {key!r}") from None
     text = texts[LANGS.index(lang)] or texts[0]
+    # Text values may quote a file (a layer or class name, an error about it): shown, never
+    # obeyed by the terminal.
+    fmt = {k: printable(v, limit=None, keep_newlines=True) if isinstance(v, str) else v
+           for k, v in fmt.items()}
     try:
         return text.format(**fmt)
     except KeyError as exc:

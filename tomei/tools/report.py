@@ -34,11 +34,13 @@ import importlib
 import json
 import math
 import os
+import shutil
 import sys
 
 import numpy as np
 
-from tomei.keras.utils.atomic_write import atomic_path, write_bytes
+from tomei.keras.utils.atomic_write import atomic_path, temp_folder_beside, write_bytes
+from tomei.keras.utils.text import printable
 from tomei.tools.messages import dataset_error, detect_lang, t
 from tomei.tools.predict import (
     fit_to_model,
@@ -415,6 +417,20 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
     hist = _history_dict(history if history is not None else getattr(model, "history", None))
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
+    # Everything is drawn into a private hidden folder inside out_dir first; only a complete
+    # report is moved into place (index.html last), so a failure leaves out_dir as it was.
+    stage = temp_folder_beside(os.path.join(out_dir, "index.html"))
+    try:
+        _write_report_files(model, hist, x, y, stage, class_names, lang, model_path)
+        names = sorted(os.listdir(stage), key=lambda n: n == "index.html")
+        for name in names:
+            os.replace(os.path.join(stage, name), os.path.join(out_dir, name))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return os.path.join(out_dir, "index.html")
+
+
+def _write_report_files(model, hist, x, y, out_dir, class_names, lang, model_path):
 
     probs = probabilities(model.predict(fit_to_model(model, x), verbose=0))
     n_classes = probs.shape[1]
@@ -437,25 +453,29 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
 
     plot_lang, font = _plot_font(lang)
     import matplotlib
-    rc = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    # Names come from files (class names, layer names): drawn as plain text, never parsed as
+    # matplotlib math ('$\\foo{$' would abort the report).
+    rc = {"text.parse_math": False, **({"font.family": [font, "DejaVu Sans"]} if font else {})}
     figures = {}
     with matplotlib.rc_context(rc):
         if hist and hist.get("loss"):
             figures["curves"] = _plot_curves(hist, out_dir, plot_lang)
             write_bytes(os.path.join(out_dir, "history.json"),
                           json.dumps(hist, indent=1).encode("utf-8"))
-        figures["confusion"] = _plot_confusion(cm, names, out_dir, plot_lang)
+        shown = [printable(n, limit=40) for n in names]  # control characters made visible
+        figures["confusion"] = _plot_confusion(cm, shown, out_dir, plot_lang)
         wrong = np.flatnonzero(~correct)
         per_sample = int(np.prod(x.shape[1:]))
         side = math.isqrt(per_sample)
         if wrong.size and side * side == per_sample:
             order = most_confident_mistakes(probs, y, MAX_MISTAKES)
             figures["wrong"] = _plot_mistakes(x[order].reshape(-1, side, side), y[order],
-                                              pred[order], probs[order, pred[order]], names,
+                                              pred[order], probs[order, pred[order]], shown,
                                               out_dir, plot_lang)
         dense = _first_dense_kernel(model)
         if dense is not None:
-            figures["weights"] = _plot_weights(dense[1], dense[2], dense[0], out_dir, plot_lang)
+            figures["weights"] = _plot_weights(dense[1], dense[2], printable(dense[0], limit=60),
+                                               out_dir, plot_lang)
         functions = _activation_functions(model)
         drawn = _plot_activations(functions, out_dir, plot_lang) if functions else []
         if drawn:
@@ -468,9 +488,7 @@ def write_report(model, history, x_test, y_test, out_dir, class_names=None, lang
                   json.dumps(summary, indent=1, ensure_ascii=False).encode("utf-8"))
     page = _html(model, summary, hist, figures, dense, lang, model_path,
                  n_wrong=int((~correct).sum()))
-    index = os.path.join(out_dir, "index.html")
-    write_bytes(index, page.encode("utf-8"))
-    return index
+    write_bytes(os.path.join(out_dir, "index.html"), page.encode("utf-8"))
 
 
 def _model_summary(model):

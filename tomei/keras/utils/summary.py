@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 import sys
 
+from tomei.keras.utils.text import printable
+
 
 def format_bytes(n: float) -> str:
     """397.54 KB style: 2 decimals, dividing by 1024 while >= 1024 (B, KB, MB, GB, TB, PB)."""
@@ -51,7 +53,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     """Prints (or passes to ``print_fn``) the summary table of ``model``.
 
     Rows: "name (ClassName)", the output shape with None for the batch axis, and the
-    parameter count with thousands separators. Functional models add "Connected to".
+    parameter count with thousands separators. Functional models add "Connected to". Names
+    (which may come from a loaded file) are shown through ``utils.text.printable``.
     """
     rows = model._summary_rows()  # [(name, class, shape, params, connected_to or None)]
     functional = any(r[4] is not None for r in rows)
@@ -84,12 +87,12 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     def rule(left, mid, right, fill):
         return left + mid.join(fill * w for w in widths) + right
 
-    lines = [f'Model: "{model.name}"', rule("┏", "┳", "┓", "━"),
+    lines = [f'Model: "{printable(model.name)}"', rule("┏", "┳", "┓", "━"),
              *("┃" + "┃".join(p) + "┃" for p in cells(headers)), rule("┡", "╇", "┩", "━")]
     for k, (name, cls, shape, params, connected) in enumerate(rows):
-        values = [f"{name} ({cls})", format_shape(shape), f"{params:,}"]
+        values = [f"{printable(name)} ({printable(cls)})", format_shape(shape), f"{params:,}"]
         if functional:
-            values.append(connected or "-")
+            values.append(printable(connected, limit=None) if connected else "-")
         lines.extend("│" + "│".join(p) + "│" for p in cells(values))
         if k < len(rows) - 1:
             lines.append(rule("├", "┼", "┤", "─"))
