@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from tomei.keras.datasets import idx, mnist
+from tomei.keras.datasets.spec import DatasetNotFoundError
+from tomei.keras.datasets import fashion_mnist, idx, mnist
 
 from dataset_fixtures import (  # noqa: F401
     DEBIAN_DIR,
@@ -70,3 +71,39 @@ def test_truncated_idx_in_a_folder_fails_load_data_with_its_name(tmp_path):
     folder = write_files(tmp_path / "mine", {name[:-3]: data for name, data in files.items()})
     with pytest.raises(ValueError, match="train-images-idx3-ubyte: truncated IDX file"):
         mnist.load_data(path=str(folder))
+
+
+def _idx_bomb(path, size_mb=1024):
+    """A gzip IDX whose header says 60000x28x28 images, followed by ``size_mb`` MB of zeros."""
+    import zlib
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        header = b"".join(n.to_bytes(4, "big") for n in (2051, 60000, 28, 28))
+        out.write(compressor.compress(header))
+        block = bytes(2**20)
+        for _ in range(size_mb):
+            out.write(compressor.compress(block))
+        out.write(compressor.flush())
+    return path
+
+
+def test_gzip_idx_bombs_stop_at_the_published_size_with_bounded_memory(tmp_path, monkeypatch):
+    from memory_probe import peak_memory  # tests/memory_probe.py
+    # The fixture's small files are the published ones here: the limit is their size.
+    limit = len(RAW[mnist.TRAIN_IMAGES])
+    folder = write_files(tmp_path / "given", {n: GZ[n] for n in NAMES if n != mnist.TRAIN_IMAGES})
+    _idx_bomb(folder / mnist.TRAIN_IMAGES)
+    with peak_memory() as probe:  # given explicitly: loaded with a warning, but never past
+        with pytest.warns(UserWarning, match="larger than the"):
+            with pytest.raises(ValueError, match=f"larger than the {limit:,} bytes expected"):
+                mnist.load_data(path=str(folder))
+    assert probe["peak"] < 200 * 2**20, f"{probe['peak'] / 2**20:.0f} MB ({probe['how']})"
+    # The same file in the Keras cache (Fashion-MNIST): skipped as corrupt, memory bounded.
+    cached = write_files(cache(tmp_path, "fashion-mnist"),
+                         {n: GZ[n] for n in NAMES if n != mnist.TRAIN_IMAGES})
+    _idx_bomb(cached / mnist.TRAIN_IMAGES, 512)
+    monkeypatch.setenv("TOMEI_OFFLINE", "1")
+    with peak_memory() as probe:
+        with pytest.raises(DatasetNotFoundError, match="larger than the"):
+            fashion_mnist.load_data()
+    assert probe["peak"] < 200 * 2**20, f"{probe['peak'] / 2**20:.0f} MB ({probe['how']})"

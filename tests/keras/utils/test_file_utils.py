@@ -601,3 +601,16 @@ def test_extract_refuses_members_outside_the_folder(server, tmp_path):
         get_file("evil.tar.gz", url, extract=True)
     assert not (cache_dir(tmp_path) / "evil.txt").exists()
     assert not (cache_dir(tmp_path) / "evil_extracted").exists()
+
+
+def test_a_file_planted_in_the_shared_temporary_cache_is_not_returned(server, tmp_path):
+    """Another user's <tmp>/.keras/datasets/data.bin is never read, even without a hash."""
+    shared = tmp_path / "tmp" / ".keras" / "datasets"
+    shared.mkdir(parents=True)
+    (shared / "data.bin").write_bytes(b"planted by someone else")
+    for folder in (shared, shared.parent):
+        folder.chmod(0o777)
+    path = get_file("data.bin", server.add("/data.bin"), verbose=0)  # no file_hash
+    with open(path, "rb") as f:
+        assert f.read() == PAYLOAD
+    assert path == str(cache_dir(tmp_path) / "data.bin")
