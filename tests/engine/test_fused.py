@@ -255,3 +255,17 @@ def test_tutorial_training_matches_numpy(kernels):
         return ([np.array(history.history["loss"])] + model.get_weights() +
                 [model.predict(x[:64], verbose=0)])
     assert_same(*both(run))
+
+
+def test_other_float_types_stay_on_numpy(kernels):
+    """float16 (and byte-swapped) arrays are not the kernels' types: the NumPy path runs."""
+    from tomei.keras.models import data as data_mod
+    x = np.array([[-1.0, 2.0]], np.float16)
+    out = nn_ops.bias_relu(x, np.array([0.5, 0.5], np.float16))
+    np.testing.assert_array_equal(out.numpy(), np.array([[0.0, 2.5]], np.float16))
+    swapped = np.arange(6, dtype=">f8").reshape(3, 2)
+    np.testing.assert_array_equal(data_mod.take(swapped, np.array([2, 0])),
+                                  np.array([[4, 5], [0, 1]], np.float32))
+    var = Variable(np.zeros(2, np.float16))
+    tf.keras.optimizers.Adam().apply_gradients([(np.ones(2, np.float16), var)])
+    assert var.dtype == np.float16 and np.all(var.numpy() < 0)

@@ -2,8 +2,9 @@
 
 NumPy runs ``m += (g - m) * 0.1`` as several passes over memory, each with a temporary
 array. At the tutorial's size (101,770 weights, batches of 32) those passes, not the
-arithmetic, are the cost: Adam's update is ~12 passes. A loop compiled by numba
-(https://numba.pydata.org) reads each value once and does the whole chain in registers.
+arithmetic, are the cost: Adam's update is ~12 passes. A loop compiled by numba (an LLVM
+compiler for Python loops over NumPy arrays) reads each value once and does the whole chain
+in registers.
 
 **The readable NumPy code stays the reference.** Each kernel below computes exactly one
 formula that is written out, in NumPy, in the op or optimizer named in its docstring; that
@@ -22,14 +23,16 @@ first training step (``fit``, or an optimizer's first ``apply_gradients``) calls
 :func:`kernels`, which imports numba and loads the compiled kernels: the first time ever
 that compiles them (seconds) and stores the machine code in a user cache folder
 (``$TOMEI_CACHE_DIR``, else ``$XDG_CACHE_HOME/tomei/numba``, else
-``~/.cache/tomei/numba``); every later process loads it from there (about a second on the
-2-core build machine, mostly numba's own start-up; docs/benchmarks.md). Until that first
+``~/.cache/tomei/numba``); every later process loads it from there (about half a second
+of CPU on the 2-core build machine, mostly numba's own start-up, and ~125 MB of memory;
+docs/benchmarks.md). Until that first
 training step, ops (for example ``predict`` in a fresh process) use NumPy: they only use
 kernels that :func:`loaded` says are already there, so inference never waits for numba.
 
-Every kernel works on C-contiguous arrays and writes only into arrays its caller allocated.
-The callers pass scalars as the arrays' own float type, so float32 math stays float32 as
-in NumPy.
+Every kernel works on C-contiguous float32/float64 arrays (``FLOAT_TYPES``) and writes only
+into arrays its caller allocated. The callers pass the same NumPy scalars as the reference
+code (``np.float32(1 - beta_1)``, ...), so each operation has NumPy's types; no
+``fastmath``, so the same IEEE operations in the same order.
 """
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ import threading
 import types
 
 import numpy as np
+
+#: The float types the kernels take (native byte order); anything else stays on NumPy.
+FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _MODES = ("auto", "off")
 _OFF_WORDS = ("0", "off", "false", "no", "numpy")

@@ -61,7 +61,7 @@ def bias_relu(x, bias) -> Tensor:
 def _fusable(a, b) -> bool:
     """The fused kernels' 2-D case: a (N, U) and b (U,) or (N, U), C-contiguous, one
     float dtype."""
-    return (a.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f" and b.shape[-1] ==
+    return (a.ndim == 2 and a.dtype == b.dtype and a.dtype in fused.FLOAT_TYPES and b.shape[-1] ==
             a.shape[1] and a.flags.c_contiguous and b.flags.c_contiguous)
 
 
@@ -259,7 +259,7 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
         return reshape(flat, z.shape[:-1])
     rows, labels = np.arange(len(z)), np.asarray(labels)
     k = fused.loaded()
-    if k is not None and z.dtype.kind == "f" and z.flags.c_contiguous and \
+    if k is not None and z.dtype in fused.FLOAT_TYPES and z.flags.c_contiguous and \
             labels.shape == (len(z),) and labels.dtype.kind in "iu":
         out = _sparse_softmax_cross_entropy_fused(k, labels.astype(np.intp, copy=False), logits)
         if out is not None:
@@ -342,7 +342,7 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
     uniform = rng.random(shape, dtype=np.float32)
     k = fused.loaded()
     if k is not None and shape == x.shape and x.value.flags.c_contiguous and \
-            x.dtype.kind == "f":
+            x.dtype in fused.FLOAT_TYPES:
         out, scale = np.empty_like(x.value), np.empty_like(x.value)
         k.dropout_forward(x.value.reshape(-1), uniform.reshape(-1), np.float32(keep),
                           x.dtype.type(1.0 / keep), out.reshape(-1), scale.reshape(-1))

@@ -62,10 +62,12 @@ class Adam(Optimizer):
 
 
 def _one_layout(*arrays) -> bool:
-    """True when the arrays share shape and dtype and are C-contiguous (flat views are free)."""
+    """True when the arrays share shape and a float type the kernels take, and are
+    C-contiguous (flat views are free)."""
     first = arrays[0]
-    return all(a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous
-               for a in arrays)
+    return first.dtype in fused.FLOAT_TYPES and all(
+        a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous
+        for a in arrays)
 
 
 @register("keras.optimizers")
