@@ -220,6 +220,12 @@ def fit_to_model(model, images: np.ndarray) -> np.ndarray:
     return images.reshape((images.shape[0],) + per_sample)
 
 
+def model_class_names(model):
+    """The class names stored in the model file (``model.class_names``), or None."""
+    names = getattr(model, "class_names", None)
+    return [str(name) for name in names] if names else None
+
+
 def probabilities(outputs) -> np.ndarray:
     """Rows of class probabilities: ``outputs`` as they are when each row already is a
     probability distribution (values in [0, 1] summing to 1), else their softmax (logits)."""

@@ -42,12 +42,7 @@ import numpy as np
 from tomei.keras.utils.atomic_write import atomic_path, temp_folder_beside, write_bytes
 from tomei.keras.utils.text import printable
 from tomei.tools.messages import dataset_error, detect_lang, t
-from tomei.tools.predict import (
-    fit_to_model,
-    load_model_or_error,
-    model_class_names,
-    probabilities,
-)
+from tomei.tools.predict import fit_to_model, load_model_or_error, model_class_names, probabilities
 
 __all__ = [
     "DPI",
