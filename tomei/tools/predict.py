@@ -249,12 +249,6 @@ def class_names_for(dataset: str | None, n: int) -> list:
     return [str(i) for i in range(n)]
 
 
-def model_class_names(model):
-    """The class names stored in the model file (``model.class_names``), as str, or None."""
-    names = getattr(model, "class_names", None)
-    return [str(name) for name in names] if names else None
-
-
 def classify(model, images, class_names=None, top=3) -> list:
     """Classifies preprocessed images.
 
