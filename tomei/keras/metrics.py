@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import losses
 from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
 
 
 def _np(x):
-    return np.asarray(x)
+    """Host NumPy values: metrics are scored on the CPU (a batch's labels and outputs come
+    over from the GPU, a few kilobytes)."""
+    return np.asarray(device.to_host(x))
 
 
 class Metric:

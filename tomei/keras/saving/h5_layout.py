@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer
 from tomei.keras.naming import snake_case
@@ -126,7 +127,7 @@ def _write_layer(group, layer):
     own = group.create_group("vars")
     own.attrs["name"] = str(layer.name)
     for i, var in enumerate(own_variables(layer)):
-        own.create_dataset(str(i), data=np.asarray(var.value))
+        own.create_dataset(str(i), data=var.numpy())  # a host copy, also from the GPU
     for name, content in children(layer):
         if isinstance(content, list):
             container = group.create_group(name)
@@ -165,7 +166,7 @@ def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
         return arrays
     for group in slot_groups(optimizer):
         for v in variables:
-            arrays.extend(np.asarray(slots_of[id(v)][name]) for name in group)
+            arrays.extend(np.asarray(device.to_host(slots_of[id(v)][name])) for name in group)
     if hasattr(optimizer, "u_product"):  # Nadam's running product of momentum factors
         arrays.append(np.asarray(optimizer.u_product, np.float32))
     return arrays
