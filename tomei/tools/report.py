@@ -261,14 +261,14 @@ def _activation_functions(model):
 
 
 def _tensor(x):
-    from tomei.engine.ops import convert_to_tensor
-    return convert_to_tensor(x)
+    import tomei
+    return tomei.convert_to_tensor(x)
 
 
 def _softmax_curve(x):
-    from tomei.engine import nn_ops
+    import tomei
     pairs = np.stack([x, np.zeros_like(x)], axis=1)
-    return np.asarray(nn_ops.softmax(_tensor(pairs), -1))[:, 0]
+    return np.asarray(tomei.nn.softmax(_tensor(pairs), -1))[:, 0]
 
 
 def _all_layers(model):
