@@ -6,10 +6,17 @@ TOMEI_REQUIRE_REAL_DATA=1 and then a missing package stops the run instead of sk
 """
 import os
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+# Shared test helpers (memory_probe.py) are imported by name: with pytest's importlib mode a
+# test folder is not on sys.path, so this one is added.
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 HAVE_FASHION = os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))

@@ -32,6 +32,7 @@ __all__ = [
     "classify",
     "fit_to_model",
     "main",
+    "model_class_names",
     "preprocess_digit",
     "probabilities",
 ]
