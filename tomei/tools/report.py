@@ -39,6 +39,7 @@ import sys
 
 import numpy as np
 
+from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.utils.atomic_write import atomic_path, temp_folder_beside, write_bytes
 from tomei.keras.utils.text import printable
 from tomei.tools.messages import dataset_error, detect_lang, t
@@ -243,7 +244,7 @@ def _activation_functions(model):
     from tomei.keras import activations
     from tomei.keras.layers import ELU, LeakyReLU, ReLU, Softmax
     found = {}
-    for layer in _all_layers(model):
+    for layer in all_sublayers(model):
         if isinstance(layer, Softmax) or getattr(layer, "activation", None) is activations.softmax:
             found.setdefault("softmax", _softmax_curve)
         elif isinstance(layer, (ReLU, LeakyReLU, ELU)):
@@ -269,14 +270,6 @@ def _softmax_curve(x):
     import tomei
     pairs = np.stack([x, np.zeros_like(x)], axis=1)
     return np.asarray(tomei.nn.softmax(_tensor(pairs), -1))[:, 0]
-
-
-def _all_layers(model):
-    for layer in getattr(model, "layers", []):
-        if hasattr(layer, "layers") and layer is not model:
-            yield from _all_layers(layer)
-        else:
-            yield layer
 
 
 def _curve(fn, x):
@@ -314,7 +307,7 @@ def _plot_activations(functions, out_dir, lang):
 def _first_dense_kernel(model):
     """(layer name, kernel (side*side, units), side) of the first square-input Dense, or None."""
     from tomei.keras.layers import Dense
-    for layer in _all_layers(model):
+    for layer in all_sublayers(model):
         if isinstance(layer, Dense) and layer.built:
             kernel = layer.get_weights()[0]
             side = math.isqrt(kernel.shape[0])

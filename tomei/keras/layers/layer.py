@@ -330,6 +330,15 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def all_sublayers(layer):
+    """Every layer inside ``layer``, depth first, each before its own sublayers (``layer``
+    itself excluded): a model's layers, nested models and their layers, the layers a custom
+    layer keeps as attributes. A generator."""
+    for sub in layer._sublayers:
+        yield sub
+        yield from all_sublayers(sub)
+
+
 def _dtype_name(dtype):
     if dtype is None:
         return config.floatx()
