@@ -172,3 +172,12 @@ def test_print_error_goes_to_stderr_in_both_languages(capsys):
     assert captured.out == ""
     assert captured.err.splitlines() == ["error: no such file: m.keras",
                                          "エラー: no such file: m.keras"]
+
+
+def test_tomei_help_in_japanese_names_every_command():
+    from tomei.cli import COMMANDS, usage
+    from tomei.tools.messages import CLI_HELP_JA
+    assert set(CLI_HELP_JA) == set(COMMANDS)
+    text = usage("ja")
+    assert text.startswith("使い方: tomei コマンド") and all(name in text for name in COMMANDS)
+    assert usage("en").startswith("usage: tomei COMMAND [options]")

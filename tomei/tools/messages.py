@@ -20,6 +20,7 @@ import sys
 from tomei.keras.utils.text import printable
 
 __all__ = [
+    "CLI_HELP_JA",
     "DATASET_TEXTS_JA",
     "LANGS",
     "MESSAGES",
@@ -88,6 +89,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "tomei: 不明なコマンド {name!r} です。",
     ),
     "interrupted": ("interrupted", "中断しました"),
+    "cli_usage": ("usage: tomei COMMAND [options]", "使い方: tomei コマンド [オプション]"),
+    "cli_commands": ("commands:", "コマンド:"),
+    "cli_more": (
+        "Run 'tomei COMMAND --help' for the options of one command.",
+        "各コマンドのオプションは 'tomei コマンド --help' で表示されます。",
+    ),
     "model_missing": ("No such model file: {path}", "モデルファイルがありません: {path}"),
     "model_unreadable": (
         "Cannot load the model {path}: {detail}",
@@ -262,6 +269,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "ポート {port} で待ち受けできません: {detail} (--port 0 で空いているポートを使えます)",
     ),
     "playground_stopped": ("The playground has stopped.", "プレイグラウンドを終了しました。"),
+}
+
+# Japanese one-line help of each `tomei` command (tomei/cli.py: COMMANDS holds the English).
+CLI_HELP_JA: dict[str, str] = {
+    "tutorial": "TensorFlow の初心者向けチュートリアルを実行します (MNIST / Fashion-MNIST)。",
+    "datasets": "データセットの一覧・取得・検証をします。",
+    "summary": "保存した .keras モデルの概要を表示します。",
+    "export": "保存した .keras モデルを ONNX に書き出します。",
+    "report": "学習レポート (PNG の図と index.html) を書き出します。",
+    "predict": "保存したモデルで、手持ちの画像ファイルを分類します。",
+    "playground": "ブラウザーで数字を描き、ネットワークが学ぶ様子を見ます。",
 }
 
 # The lines of a DatasetNotFoundError (tomei/keras/datasets/spec.py: TEXTS holds the English),

@@ -11,21 +11,15 @@ import pytest
 from tomei.keras.datasets import discovery, fashion_mnist, mnist
 from tomei.keras.datasets.spec import DatasetNotFoundError
 
-from dataset_fixtures import (  # noqa: F401
+from dataset_fixtures import (
     idx_bytes,
     DEBIAN_DIR,
-    FIXTURE_FILES,
     GZ,
     NAMES,
-    NPZ,
     RAW,
     X_TRAIN,
-    Y_TRAIN,
-    X_TEST,
-    Y_TEST,
     assert_fixture_arrays,
     cache,
-    npz_bytes,
     sha256,
     write_files,
 )

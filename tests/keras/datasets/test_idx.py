@@ -7,21 +7,12 @@ import pytest
 from tomei.keras.datasets.spec import DatasetNotFoundError
 from tomei.keras.datasets import fashion_mnist, idx, mnist
 
-from dataset_fixtures import (  # noqa: F401
-    DEBIAN_DIR,
-    FIXTURE_FILES,
+from dataset_fixtures import (
     GZ,
     NAMES,
-    NPZ,
     RAW,
     X_TRAIN,
-    Y_TRAIN,
-    X_TEST,
-    Y_TEST,
-    assert_fixture_arrays,
     cache,
-    npz_bytes,
-    sha256,
     write_files,
 )
 

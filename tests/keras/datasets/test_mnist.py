@@ -10,9 +10,7 @@ import pytest
 from tomei.keras.datasets import fashion_mnist, mnist
 from tomei.keras.datasets.spec import DatasetNotFoundError
 
-from dataset_fixtures import (  # noqa: F401
-    DEBIAN_DIR,
-    FIXTURE_FILES,
+from dataset_fixtures import (
     GZ,
     NAMES,
     NPZ,
