@@ -237,7 +237,33 @@ def test_normalization_with_set_weights(keras, to_np):
                    weights=stats)
 
 
-COMPARED = {"InputLayer", "Normalization", "Dense", "Flatten", "Reshape", "Activation", "Softmax", "ReLU",
+def test_embedding_outputs_gradients_and_config(keras, to_np, torch, fresh_names):
+    import tomei
+    ids = np.random.default_rng(5).integers(0, 11, (4, 6))  # repeats: rows used several times
+    k_layer, t_layer = keras.layers.Embedding(11, 3), tk.layers.Embedding(11, 3)
+    k_layer(ids)
+    t_layer(ids)
+    table = _perturbed_weights(k_layer)
+    k_layer.set_weights(table)
+    t_layer.set_weights(table)
+    np.testing.assert_allclose(t_layer(ids).numpy(), to_np(k_layer(ids)), rtol=RTOL, atol=ATOL)
+    # gradient of sum(w * output) with respect to the table; Keras's through torch autograd
+    w = np.random.default_rng(6).normal(size=(4, 6, 3)).astype(np.float32)
+    (k_layer(ids) * torch.from_numpy(w)).sum().backward()
+    k_grad = to_np(k_layer.embeddings.value.grad)
+    with tomei.GradientTape() as tape:
+        loss = tomei.reduce_sum(tomei.multiply(t_layer(ids), w))
+    t_grad = tape.gradient(loss, t_layer.embeddings).numpy()
+    assert np.any(k_grad == 0) and np.any(k_grad != 0)  # unused rows get zero
+    np.testing.assert_allclose(t_grad, k_grad, rtol=RTOL, atol=ATOL)
+    assert t_layer.get_config() == k_layer.get_config() | {"name": t_layer.name}
+    assert tk.layers.Embedding.from_config(k_layer.get_config()).get_config() == \
+        k_layer.get_config()
+
+
+# TextVectorization: in test_text_vectorization_reference.py
+COMPARED = {"InputLayer", "Normalization", "Embedding", "TextVectorization", "Dense", "Flatten",
+            "Reshape", "Activation", "Softmax", "ReLU",
             "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
             "LayerNormalization", "BatchNormalization",
             # compared in test_conv_reference.py:

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from tomei.tools.messages import detect_lang, t
+from tomei.tools.messages import detect_lang, print_error, t
 
 __all__ = [
     "MAX_PIXELS",
@@ -32,6 +32,7 @@ __all__ = [
     "classify",
     "fit_to_model",
     "main",
+    "model_class_names",
     "preprocess_digit",
     "probabilities",
 ]
@@ -219,6 +220,12 @@ def fit_to_model(model, images: np.ndarray) -> np.ndarray:
     return images.reshape((images.shape[0],) + per_sample)
 
 
+def model_class_names(model):
+    """The class names stored in the model file (``model.class_names``), or None."""
+    names = getattr(model, "class_names", None)
+    return [str(name) for name in names] if names else None
+
+
 def probabilities(outputs) -> np.ndarray:
     """Rows of class probabilities: ``outputs`` as they are when each row already is a
     probability distribution (values in [0, 1] summing to 1), else their softmax (logits)."""
@@ -304,42 +311,37 @@ def _parser():
     return parser
 
 
-def _error(message, lang):
-    print(t("error_prefix", lang, message=message), file=sys.stderr)
-
-
 def main(argv=None) -> int:
     """Entry point of ``tomei predict``; returns the exit code."""
     args = _parser().parse_args(argv)
     lang = detect_lang(args.lang)
     if not os.path.isfile(args.model):
-        _error(t("model_missing", lang, path=args.model), lang)
+        print_error(t("model_missing", lang, path=args.model), lang)
         return 1
     status, prepared = 0, []
     for path in args.images:
         try:
             prepared.append((path, preprocess_digit(path)))
         except ImageError as exc:
-            _error(t(exc.key, lang, **exc.fmt), lang)
+            print_error(t(exc.key, lang, **exc.fmt), lang)
             status = 1
     if not prepared:
         return status
     model, message = load_model_or_error(args.model, lang)
     if model is None:
-        _error(message, lang)
+        print_error(message, lang)
         return 1
     images = np.stack([img for _, img in prepared])
     try:
         fit_to_model(model, images)
     except ValueError:
-        _error(t("model_input_mismatch", lang, expected=tuple(model.input_shape),
+        print_error(t("model_input_mismatch", lang, expected=tuple(model.input_shape),
                  received=images.shape), lang)
         return 1
     outputs = model.predict(fit_to_model(model, images), verbose=0)
     probs = probabilities(outputs)
     names = class_names_for(args.dataset, probs.shape[1])
     if args.dataset is None:
-        from tomei.tools.report import model_class_names
         stored = model_class_names(model)
         if stored and len(stored) == probs.shape[1]:
             names = stored
@@ -352,7 +354,7 @@ def main(argv=None) -> int:
         try:
             _save_png(np.concatenate([img for _, img in prepared], axis=1), args.show)
         except OSError as exc:
-            _error(t("show_failed", lang, path=args.show, detail=exc.strerror or exc), lang)
+            print_error(t("show_failed", lang, path=args.show, detail=exc.strerror or exc), lang)
             return 1
         print(t("predict_shown", lang, path=args.show))
     sys.stdout.flush()

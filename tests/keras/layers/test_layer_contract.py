@@ -37,6 +37,7 @@ CASES = {
     "ReLU": ({"max_value": 0.6, "negative_slope": 0.1, "threshold": 0.05}, (5,)),
     "Reshape": ({"target_shape": (3, 2)}, (6,)),
     "Softmax": ({}, (5,)),
+    "UnitNormalization": ({"axis": -1}, (2, 5)),
     "Conv1D": ({"filters": 3, "kernel_size": 3, "padding": "causal"}, (7, 2)),
     "Conv2D": ({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (7, 6, 2)),
     "Conv2DTranspose": ({"filters": 3, "kernel_size": 3, "strides": 2}, (3, 4, 2)),
@@ -49,7 +50,13 @@ CASES = {
     "UpSampling2D": ({"size": (2, 3)}, (3, 4, 2)),
     "ZeroPadding2D": ({"padding": ((1, 2), (0, 1))}, (3, 4, 2)),
     "SpatialDropout2D": ({"rate": 0.3}, (3, 4, 2)),
+    "Embedding": ({"input_dim": 7, "output_dim": 3}, (5,)),
+    "TextVectorization": ({"vocabulary": ["the", "cat", "sat"], "output_sequence_length": 4},
+                          (1,)),
 }
+# Layers that read something other than float32 numbers, and what they read.
+INPUT_KINDS = {"Embedding": "ids", "TextVectorization": "text"}
+OUTPUT_DTYPES = {"TextVectorization": np.int64}  # token ids; every other layer: float32
 NOT_CALLED_ON_DATA = {"InputLayer"}  # made by Input(); every model exercises it
 RTOL = ATOL = 1e-5
 
@@ -61,8 +68,22 @@ def _shapes(case):
 
 def _inputs(case, n=4, seed=0):
     rng = np.random.default_rng(seed)
-    arrays = [rng.normal(0, 1.5, (n,) + tuple(s)).astype(np.float32) for s in _shapes(case)]
+    kind = INPUT_KINDS.get(case)
+    if kind == "ids":  # whole numbers in float32, what Keras's default Input carries
+        arrays = [rng.integers(0, CASES[case][0]["input_dim"], (n,) + tuple(s))
+                  .astype(np.float32) for s in _shapes(case)]
+    elif kind == "text":
+        words = np.array(["the", "cat", "sat", "on", "a", "mat"])
+        arrays = [np.array([" ".join(rng.choice(words, 3)) for _ in range(n)]).reshape(
+            (n,) + tuple(s)) for s in _shapes(case)]
+    else:
+        arrays = [rng.normal(0, 1.5, (n,) + tuple(s)).astype(np.float32) for s in _shapes(case)]
     return arrays if isinstance(CASES[case][1], list) else arrays[0]
+
+
+def _input(lib, shape, case):
+    return lib.Input(shape=shape, dtype="string") if INPUT_KINDS.get(case) == "text" \
+        else lib.Input(shape=shape)
 
 
 def _make(lib, case):
@@ -85,7 +106,7 @@ def test_every_registered_layer_has_a_contract_case():
     missing = sorted(registered - set(CASES))
     assert not missing, (f"These layers have no case in CASES of {__file__}: {missing}. Add "
                          f"(constructor arguments, input shape) for each (docs/architecture.md, "
-                         f"'Adding a layer').")
+                         f"'Where to add things').")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -97,14 +118,14 @@ def test_build_call_and_output_shape(case):
     batch_shapes = [(4,) + tuple(s) for s in _shapes(case)]
     expected = layer.compute_output_shape(batch_shapes if len(batch_shapes) > 1 else
                                           batch_shapes[0])
-    assert out.dtype == np.float32
+    assert out.dtype == OUTPUT_DTYPES.get(case, np.float32)
     assert tuple(out.shape) == tuple(expected)
     assert np.all(np.isfinite(out.numpy()))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_symbolic_call_gives_the_same_shape(case):
-    inputs = [tk.Input(shape=s) for s in _shapes(case)]
+    inputs = [_input(tk, s, case) for s in _shapes(case)]
     symbolic = _make(tk, case)(inputs if len(inputs) > 1 else inputs[0])
     real = _make(tk, case)(_inputs(case))
     assert tuple(symbolic.shape) == (None,) + tuple(real.shape[1:])
@@ -126,7 +147,7 @@ def test_get_config_from_config_round_trip(case):
 
 
 def _model(lib, case):
-    inputs = [lib.Input(shape=s) for s in _shapes(case)]
+    inputs = [_input(lib, s, case) for s in _shapes(case)]
     layer = _make(lib, case)
     out = layer(inputs if len(inputs) > 1 else inputs[0])
     return lib.Model(inputs if len(inputs) > 1 else inputs[0], out), layer

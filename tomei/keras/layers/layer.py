@@ -87,6 +87,7 @@ class Layer:
     """
 
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
+    _same_input_shape = True  # later calls must match the built shape (False: any shape)
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
@@ -97,7 +98,8 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = _dtype_name(dtype)
-        self._compute_dtype = np.dtype(self.dtype)  # the same, as a NumPy dtype (fast compare)
+        # the same, as a NumPy dtype (fast compare)
+        self._compute_dtype = np.dtype(str) if self.dtype == "string" else np.dtype(self.dtype)
         self.built = False
         self._weights: list[Variable] = []
         self._input_spec_shape = None  # shape the layer was built for (batch axis None)
@@ -276,7 +278,8 @@ class Layer:
         return cached
 
     def _build_once(self, input_shape):
-        self._input_spec_shape = (None,) + tuple(input_shape[1:]) if _is_shape(input_shape) else None
+        self._input_spec_shape = (None,) + tuple(input_shape[1:]) \
+            if self._same_input_shape and _is_shape(input_shape) else None
         self.build(input_shape)
         self.built = True
 
@@ -327,11 +330,22 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def all_sublayers(layer):
+    """Every layer inside ``layer``, depth first, each before its own sublayers (``layer``
+    itself excluded): a model's layers, nested models and their layers, the layers a custom
+    layer keeps as attributes. A generator."""
+    for sub in layer._sublayers:
+        yield sub
+        yield from all_sublayers(sub)
+
+
 def _dtype_name(dtype):
     if dtype is None:
         return config.floatx()
     if isinstance(dtype, dict):
         return dtype.get("config", {}).get("name", config.floatx())
+    if dtype in ("string", str):  # tf.string: text inputs (TextVectorization)
+        return "string"
     return np.dtype(dtype).name
 
 

@@ -105,6 +105,8 @@ class Normalization(Layer):
     pairwise algorithm for computing sample variances"; Keras 3 does the same.
     """
 
+    _same_input_shape = False  # call checks the kept axes itself; axis=None takes any shape
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         if axis is None:
@@ -162,11 +164,6 @@ class Normalization(Layer):
             self._fixed_mean = self._broadcast_given(self.input_mean)
             self._fixed_variance = self._broadcast_given(self.input_variance)
         self.built = True
-
-    def _build_once(self, input_shape):
-        super()._build_once(input_shape)
-        # The layer checks its kept axes itself (call): with axis=None any shape is fine.
-        self._input_spec_shape = None
 
     def _broadcast_given(self, value):
         """A constructor mean/variance in the broadcast shape (aligned right on kept axes)."""

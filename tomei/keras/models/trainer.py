@@ -19,12 +19,13 @@ import warnings
 
 import numpy as np
 
-from tomei.engine import ops
+from tomei.engine import device, ops
 from tomei.engine.tensor import GradientTape
 from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
 from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
+from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
 
 
@@ -95,6 +96,28 @@ class Trainer:
                 f'"`{type(loss).__name__}` received `from_logits=True`, but the model ends in a '
                 f'softmax, so its outputs are probabilities, not logits." Use from_logits=False, '
                 f'or remove the softmax from the last layer.', UserWarning, stacklevel=3)
+
+    def _takes_text(self) -> bool:
+        """True when x may be strings: an input declared dtype 'string', or a first layer
+        that reads text (TextVectorization), also inside a nested Sequential."""
+        model = self
+        while True:
+            entry = getattr(model, "_input_layer", None)
+            if entry is not None and entry.dtype == "string":
+                return True
+            layers = list(getattr(model, "layers", []) or [])
+            if any(type(layer).__name__ == "InputLayer" and layer.dtype == "string"
+                   for layer in layers):
+                return True
+            first = next((layer for layer in layers if type(layer).__name__ != "InputLayer"),
+                         None)
+            if first is None:
+                return False
+            if getattr(first, "_takes_strings", False):
+                return True
+            if not hasattr(first, "layers"):
+                return False
+            model = first
 
     def _require_compiled(self, what):
         if not self.compiled or self._losses_per_output is None:
@@ -229,10 +252,11 @@ class Trainer:
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        value = float(loss.value)  # (from the GPU: one wait for the step to finish)
+        self._loss_tracker.update_state(value, sample_weight=_batch_len(x))
         self._update_output_losses(_batch_len(x))
         self._update_metrics(y, y_pred, sample_weight)
-        return float(loss.value)
+        return value
 
     def test_step(self, x, y, sample_weight=None):
         y_pred = self(x, training=False)
@@ -289,9 +313,10 @@ class Trainer:
             steps, epoch_batches = stream.steps, stream.epoch
             batch_size = 32  # only sizes the BLAS thread choice; batches come from the stream
             self._fit_input_range = None
+            self._place_for_training(batch_size)
         else:
             batch_size = _check_batch_size(batch_size)
-            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             if y is None:
                 raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
@@ -303,6 +328,9 @@ class Trainer:
             if class_weight is not None:
                 sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
             self._fit_input_range = data_mod.value_range(x)
+            if self._place_for_training(batch_size) == "gpu":
+                x, y, sample_weight = data_mod.to_device((x, y, sample_weight))
+                val = None if val is None else data_mod.to_device(val)
             steps = math.ceil(n / batch_size)
             if steps_per_epoch:
                 steps = min(steps, int(steps_per_epoch))
@@ -394,6 +422,39 @@ class Trainer:
         self._check_targets(y)
         self._train_variables = self.trainable_variables
 
+    # --- where training runs ------------------------------------------------------------------
+    def flops_per_step(self, batch_size=32) -> float:
+        """Estimated floating-point operations of one training step on ``batch_size``
+        samples: 2 per kernel weight and output position (one multiply-add) in the forward
+        pass, times 3 (the backward pass runs two products of the same size)."""
+        per_sample = 0
+        for layer in all_sublayers(self):
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None:
+                continue
+            shape = getattr(layer, "_output_shape", None) or ()
+            positions = math.prod(d for d in shape[1:-1] if d) if len(shape) > 2 else 1
+            per_sample += 2 * math.prod(kernel.shape) * positions
+        return 3.0 * per_sample * batch_size
+
+    def _place_for_training(self, batch_size) -> str:
+        """Moves the weights and optimizer state to the GPU or the host, by
+        :func:`tomei.engine.device.should_use_gpu`; returns ``"gpu"`` or ``"cpu"``."""
+        flops = self.flops_per_step(batch_size)
+        where = "gpu" if device.should_use_gpu(flops) else "cpu"
+        on_gpu_now = any(device.is_device_array(v.value) for v in self.variables)
+        if where == "cpu" and not on_gpu_now:
+            return where
+        if device.current_device() == "auto":
+            device.announce(f"training on the {where.upper()}: about {flops / 1e9:.2f} GFLOP "
+                            f"a step, the GPU is used from {device.GPU_MIN_FLOPS_PER_STEP / 1e9:g}"
+                            f" GFLOP (TOMEI_DEVICE=cpu or gpu to choose)")
+        for v in self.variables:
+            v.to(where)
+        if self.optimizer is not None:
+            self.optimizer.move_to(where)
+        return where
+
     def _check_targets(self, y):
         loss = self._losses_per_output
         if isinstance(loss, losses_mod.SparseCategoricalCrossentropy) and isinstance(y, np.ndarray):
@@ -442,7 +503,7 @@ class Trainer:
             calls = ((range(k, k + 1),) + batch for k, batch in enumerate(stream.epoch()))
         else:
             batch_size = _check_batch_size(batch_size)
-            x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             self._warn_if_scaled_differently(x, "evaluate")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             n = data_mod.num_samples(("x", x), ("y", y))
@@ -492,7 +553,7 @@ class Trainer:
             calls = ((range(k, k + 1), batch[0]) for k, batch in enumerate(stream.epoch()))
         else:
             batch_size = _check_batch_size(batch_size)
-            x = data_mod.to_arrays(x, "x")
+            x = data_mod.to_arrays(x, "x", self._takes_text())
             self._warn_if_scaled_differently(x, "predict")
             n = data_mod.num_samples(("x", x))
             total_steps = math.ceil(n / batch_size)
@@ -514,8 +575,8 @@ class Trainer:
                     cbs.on_predict_batch_end(step, {})
         cbs.on_predict_end()
         if outputs and isinstance(outputs[0], list):
-            return [np.concatenate(parts) for parts in zip(*outputs)]
-        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+            return [device.to_host(np.concatenate(parts)) for parts in zip(*outputs)]
+        return device.to_host(np.concatenate(outputs)) if outputs else np.zeros((0,), np.float32)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
     ROWS_PER_CALL = 1024
@@ -532,7 +593,7 @@ class Trainer:
         one batch per call.
         """
         if batch_size >= self.ROWS_PER_CALL or not all(
-                type(layer).__module__.startswith("tomei.") for layer in _all_layers(self)):
+                type(layer).__module__.startswith("tomei.") for layer in all_sublayers(self)):
             return batch_size
         if evaluating:
             losses = self._losses_per_output
@@ -591,7 +652,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch")
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
             sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
@@ -605,7 +666,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on exactly this batch, without updating weights."""
         self._require_compiled("test_on_batch")
-        x, y = data_mod.to_arrays(x, "x"), data_mod.to_arrays(y, "y")
+        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
         self.reset_metrics()
@@ -616,7 +677,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as NumPy."""
-        x = data_mod.to_arrays(x, "x")
+        x = data_mod.to_arrays(x, "x", self._takes_text())
         return self.predict_step(data_mod.take(x, slice(None)))
 
     def _batch_result(self, return_dict):
@@ -625,12 +686,6 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-
-def _all_layers(layer):
-    for sub in layer._sublayers:
-        yield sub
-        yield from _all_layers(sub)
 
 
 def _flat_specs(specs):

@@ -42,7 +42,7 @@ class Adam(Optimizer):
     def update_step(self, grad, var, slots, lr):
         m, v = slots["momentum"], slots["velocity"]
         alpha, one_minus_beta_1, one_minus_beta_2, epsilon = self._step_constants(lr)
-        k = fused.loaded()
+        k = fused.loaded(var)
         if k is not None and not self.amsgrad and _flat_views_free(grad, var, m, v):
             # the four lines below as one compiled loop (tomei/engine/fused.py adam_update)
             k.adam_update(grad.reshape(-1), var.reshape(-1), m.reshape(-1), v.reshape(-1),

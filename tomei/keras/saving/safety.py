@@ -64,6 +64,12 @@ def unsafe_member_name(name: str) -> bool:
             or (len(name) > 1 and name[1] == ":"))
 
 
+# What reading a zip member can raise on a crafted archive: damage, a wrong CRC, encryption
+# (RuntimeError), an unsupported compression method (NotImplementedError).
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+                    NotImplementedError, ValueError)
+
+
 def open_archive(path) -> zipfile.ZipFile:
     """Opens a ``.keras`` zip after checking its member names, count and declared sizes.
 
@@ -73,7 +79,7 @@ def open_archive(path) -> zipfile.ZipFile:
     """
     try:
         archive = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as err:
         if isinstance(err, FileNotFoundError):
             raise
         raise ModelFileError(f"{path} is not a complete .keras (zip) archive: the file is "
@@ -83,7 +89,11 @@ def open_archive(path) -> zipfile.ZipFile:
         if len(infos) > MAX_MEMBERS:
             raise ModelFileError(f"{path} has {len(infos)} zip members; a .keras file has 3 "
                                  f"(refusing more than {MAX_MEMBERS}).")
+        seen = set()
         for info in infos:
+            if info.filename in seen:  # readers could disagree on which copy is "the" one
+                raise ModelFileError(f"Refusing {path}: the zip holds {info.filename!r} twice.")
+            seen.add(info.filename)
             if unsafe_member_name(info.filename):
                 raise ModelFileError(
                     f"Refusing {path}: zip member {info.filename!r} has an absolute path or "
@@ -199,7 +209,9 @@ def read_member(archive: zipfile.ZipFile, name: str, path, limit: int | None = N
                 if total > info.file_size:  # never trust data beyond the declared size
                     raise ModelFileError(f"{path}: {name} is larger than its declared size.")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+    except ModelFileError:
+        raise
+    except _ZIP_READ_ERRORS as err:
         raise ModelFileError(f"{path} is truncated or damaged: reading {name} failed "
                              f"({err}).") from None
     return b"".join(chunks)
@@ -227,7 +239,9 @@ def member_as_file(archive: zipfile.ZipFile, name: str, path):
                     if total > info.file_size:
                         raise ModelFileError(f"{path}: {name} is larger than its declared size.")
                     tmp.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        except ModelFileError:
+            raise
+        except _ZIP_READ_ERRORS as err:
             raise ModelFileError(f"{path} is truncated or damaged: reading {name} failed "
                                  f"({err}).") from None
         tmp.seek(0)
