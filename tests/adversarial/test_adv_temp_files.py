@@ -10,7 +10,6 @@ import pytest
 import tomei.keras as tk
 from tomei.keras import callbacks
 from tomei.keras.saving import h5_layout
-from tomei.keras.utils import atomic_write
 
 from .adv_helpers import X, Y, small_model
 
@@ -71,6 +70,7 @@ def test_the_half_written_file_is_private(tmp_path, monkeypatch):
 
 
 def test_temporary_names_cannot_be_predicted(tmp_path):
+    from tomei.keras.utils import atomic_write
     names = {os.path.basename(atomic_write.temp_path_beside(tmp_path / "f")) for _ in range(50)}
     assert len(names) == 50
 
@@ -78,6 +78,8 @@ def test_temporary_names_cannot_be_predicted(tmp_path):
 def test_an_existing_file_at_a_temporary_name_is_never_reused(tmp_path, monkeypatch):
     """mkstemp's O_EXCL: if the name it draws exists, it draws again (never opens it)."""
     import tempfile
+
+    from tomei.keras.utils import atomic_write
     planted = tmp_path / f".f.tomei-{os.getpid()}-AAAAAAAA.tmp"
     planted.write_bytes(b"planted")
     names = iter(["AAAAAAAA", "BBBBBBBB"])
