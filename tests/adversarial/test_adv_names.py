@@ -113,3 +113,56 @@ def test_predict_show_ignores_a_symlink_planted_at_the_old_name(evil_model, tmp_
     assert Image.open(show).size[1] == 28
     out = capsys.readouterr().out
     assert not any(c in out for c in CONTROL)
+
+
+HOSTILE_CONFIGS = {
+    "model class": lambda c: {**c, "class_name": "Evil\x1b[2J"},
+    "layer class": lambda c: _put(c["config"]["layers"][1], "class_name", "La\x1b]0;x\x07yer", c),
+    "activation": lambda c: _put(c["config"]["layers"][1]["config"], "activation", "a\u202ect", c),
+    "unknown key": lambda c: _put(c["config"]["layers"][1]["config"], "bogus\r\x1b[2K", 5, c),
+    "loss name": lambda c: _put(c["compile_config"], "loss",
+                                {"class_name": "function", "config": "lo\x9bss",
+                                 "module": "builtins", "registered_name": "function"}, c),
+}
+
+
+def _put(node, key, value, whole):
+    node[key] = value
+    return whole
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_CONFIGS))
+def test_errors_about_hostile_names_carry_no_control_characters(tmp_path, case):
+    """Printing the exception in a notebook or a traceback cannot drive the terminal."""
+    from tomei.keras.saving import ModelFileError
+    path = tmp_path / "m.keras"
+    model = tk.Sequential([tk.layers.Input(shape=(4,)), tk.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.save(path)
+    rewrite_keras(path, config=HOSTILE_CONFIGS[case])
+    with pytest.raises(ModelFileError) as info:
+        tk.models.load_model(path)
+    text = str(info.value)
+    assert "\\x1b" in text or "\\u202e" in text or "\\x0d" in text or "\\x9b" in text
+    assert not any(c in text for c in CONTROL)
+
+
+@pytest.mark.parametrize("command", ["summary", "predict", "report"])
+def test_every_command_prints_file_errors_safely(tmp_path, capsys, command):
+    model = tk.Sequential([tk.layers.Input(shape=(28, 28)), tk.layers.Flatten(),
+                           tk.layers.Dense(10)])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    rewrite_keras(path, config=lambda c: {**c, "class_name": "Evil\x1b[2J\u202eName"})
+    image = tmp_path / "d.png"
+    pixels = np.zeros((28, 28), np.uint8)
+    pixels[6:22, 12:16] = 255
+    Image.fromarray(pixels).save(image)
+    argv = {"summary": (model_cmds.main_summary, [str(path)]),
+            "predict": (predict.main, [str(path), str(image)]),
+            "report": (report.main, [str(path), "--dataset", "mnist", "--out",
+                                     str(tmp_path / "r")])}[command]
+    assert argv[0](argv[1]) == 1
+    err = capsys.readouterr().err
+    assert "Evil" in err and not any(c in err for c in CONTROL)
+    assert not (tmp_path / "r").exists()
