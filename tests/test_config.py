@@ -4,7 +4,8 @@ import pytest
 import tomei as tf
 
 
-def test_devices():
+def test_devices(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "cupy", None)  # no CuPy: the CPU alone
     cpus = tf.config.list_physical_devices()
     assert len(cpus) == 1 and cpus[0].device_type == "CPU" and cpus[0].name.endswith("CPU:0")
     assert tf.config.list_physical_devices("CPU") == cpus

@@ -6,6 +6,7 @@ with every forward, gradient and update readable as plain NumPy.
 from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
+from tomei.engine.device import device  # noqa: F401  (tf.device: '/CPU:0' or '/GPU:0')
 from tomei.engine.ops import (  # noqa: F401
     abs, add, add_n, cast, concat, convert_to_tensor, divide, exp, expand_dims, log, matmul,
     maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
@@ -14,7 +15,7 @@ from tomei.engine.ops import (  # noqa: F401
 from tomei.tf_functions import (  # noqa: F401
     argmax, clip_by_value, constant, linspace, ones, random, shape, zeros,
 )
-from tomei.eager import device, function  # noqa: F401
+from tomei.eager import function  # noqa: F401
 from tomei import config, linalg, math, nn, saved_model, train, version  # noqa: F401
 from tomei import data  # noqa: F401
 from tomei import strings  # noqa: F401

@@ -53,18 +53,26 @@ class PhysicalDevice(tuple):
 _CPU = PhysicalDevice("/physical_device:CPU:0", "CPU")
 
 
+#: Lists the usable GPUs' names; set by tomei/engine/device.py when the engine loads (config
+#: sits below the engine and cannot import it).
+gpu_lister = None
+
+
 def list_physical_devices(device_type=None) -> list:
-    """The devices of ``device_type`` ('CPU', 'GPU', ...; all when None). tomei computes with
-    NumPy on the CPU, so this is ``[PhysicalDevice('/physical_device:CPU:0', 'CPU')]`` for
-    'CPU' or None and ``[]`` for any other type (e.g. 'GPU')."""
-    if device_type is None or str(device_type).upper() == "CPU":
-        return [_CPU]
-    return []
+    """The devices of ``device_type`` ('CPU', 'GPU'; all when None): the CPU always, and
+    ``PhysicalDevice('/physical_device:GPU:0', 'GPU')`` when CuPy finds a CUDA GPU
+    (tomei/engine/device.py; CuPy is imported only by this question or by asking for a GPU).
+    """
+    kind = None if device_type is None else str(device_type).upper()
+    gpus = gpu_lister() if gpu_lister is not None else []
+    found = [_CPU] + [PhysicalDevice(name, "GPU") for name in gpus]
+    return [d for d in found if kind is None or d.device_type == kind]
 
 
 def list_logical_devices(device_type=None) -> list:
-    """Same as :func:`list_physical_devices` (one logical CPU), with logical device names."""
-    return [PhysicalDevice("/device:CPU:0", "CPU")] if list_physical_devices(device_type) else []
+    """Same as :func:`list_physical_devices`, with logical device names (``/device:CPU:0``)."""
+    return [PhysicalDevice(d.name.replace("/physical_device:", "/device:"), d.device_type)
+            for d in list_physical_devices(device_type)]
 
 
 _run_functions_eagerly = False

@@ -1,4 +1,4 @@
-"""``tf.function`` and ``tf.device``: tomei has no graph mode, so both run Python as written.
+"""``tf.function``: tomei has no graph mode, so a decorated function runs Python as written.
 
 TensorFlow's ``@tf.function`` traces a Python function into a graph and runs the graph.
 tomei always computes eagerly with NumPy, so the decorated function simply runs, line by
@@ -6,7 +6,6 @@ line, every time it is called: Python ``if``/``for``, ``print`` and NumPy calls 
 in plain Python (what TensorFlow gives with ``tf.config.run_functions_eagerly(True)``).
 The numbers are the same; only the speed-up of a compiled graph is missing.
 """
-import contextlib
 import functools
 
 
@@ -57,18 +56,4 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
         raise TypeError(f"tomei.function expects a function to decorate; received "
                         f"{type(func).__name__}.")
     return decorate(func)
-
-
-@contextlib.contextmanager
-def device(device_name):
-    """``with tf.device("CPU:0"):`` -- a context that places nothing: tomei computes on the
-    CPU with NumPy, so every tensor's ``.device`` ends in "CPU:0" inside or outside it.
-
-    Raises:
-        TypeError: ``device_name`` is not a string (e.g. "CPU:0", "/device:GPU:0").
-    """
-    if not isinstance(device_name, str) and device_name is not None:
-        raise TypeError(f"tf.device expects a device name string such as 'CPU:0'; received "
-                        f"{type(device_name).__name__}.")
-    yield
 

@@ -37,7 +37,8 @@ import math
 
 import numpy as np
 
-from tomei.engine.ops import convert_to_tensor, reshape
+from tomei.engine import device
+from tomei.engine.ops import align, convert_to_tensor, reshape
 from tomei.engine.tensor import Tensor, record
 
 _sliding_window_view = np.lib.stride_tricks.sliding_window_view
@@ -158,7 +159,7 @@ def _col2im(cols: np.ndarray, padded_shape, k_hw, strides, dilations, out_hw) ->
     """
     n, c = padded_shape[0], padded_shape[3]
     cols = cols.reshape(n, out_hw[0], out_hw[1], k_hw[0] * k_hw[1], c)
-    out = np.zeros(padded_shape, dtype=cols.dtype)
+    out = np.zeros_like(cols, shape=padded_shape)
     for t, tap in enumerate(_taps(out, k_hw, strides, dilations, out_hw)):
         tap += cols[:, :, :, t, :]
     return out
@@ -196,7 +197,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
     Forward: im2col + one product; backward: two products + col2im (module docstring).
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NHWC", "conv2d")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
@@ -254,7 +255,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         ValueError: when conv2d of ``output_shape`` would not give the input's size, or the
             channels disagree. NotImplementedError: NCHW.
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NHWC", "conv2d_transpose")
     out_shape = tuple(int(d) for d in np.ravel(np.asarray(output_shape)))
     if x.ndim != 4 or w.ndim != 4 or len(out_shape) != 4:
@@ -284,7 +285,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         dx = (g_cols @ w_mat).reshape(x.shape) if x.tracked else None
         dw = (g_cols.T @ x_mat).reshape(w.shape) if w.tracked else None
         return dx, dw
-    return record(np.ascontiguousarray(out), (x, w), backward)
+    return record(device.array_module(out).ascontiguousarray(out), (x, w), backward)
 
 
 def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
@@ -300,7 +301,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
     Returns:
         (N, OW, O) Tensor.
     """
-    x, w = convert_to_tensor(input), convert_to_tensor(filters)
+    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
     _check_format(data_format, "NWC", "conv1d")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(f"conv1d expects a 3-D input (N, W, C) and 3-D filters (K, C, O); "
@@ -356,9 +357,9 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
         np.maximum(out, tap, out=out)
 
     def backward(g):  # d max / d pixel = 1 for the window's (first) winner, 0 elsewhere
-        dxp = np.zeros(xp.shape, dtype=g.dtype)
+        dxp = np.zeros_like(xp, dtype=g.dtype)
         d_taps = _taps(dxp, k, strides, (1, 1), (oh, ow))
-        unclaimed = np.ones(out.shape, dtype=bool)  # windows whose winner is not found yet
+        unclaimed = np.ones_like(out, dtype=bool)  # windows whose winner is not found yet
         for tap, d_tap in zip(taps, d_taps):
             wins = (tap == out) & unclaimed
             unclaimed &= ~wins
@@ -380,15 +381,15 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     n, h, wd, c = x.shape
     xp = _pad(x.value, pads)
     # how many real pixels each window covers: the same sum over an image of ones
-    ones = _pad(np.ones((1, h, wd, 1), dtype=x.dtype), pads)
+    ones = _pad(np.ones_like(x.value, shape=(1, h, wd, 1)), pads)
     count = sum(_taps(ones, k, strides, (1, 1), (oh, ow)))  # (1, OH, OW, 1)
-    total = np.zeros((n, oh, ow, c), dtype=x.dtype)
+    total = np.zeros_like(x.value, shape=(n, oh, ow, c))
     for tap in _taps(xp, k, strides, (1, 1), (oh, ow)):
         total += tap
     out = total / count
 
     def backward(g):  # d mean / d pixel = 1 / count for every pixel of the window
-        dxp = np.zeros(xp.shape, dtype=g.dtype)
+        dxp = np.zeros_like(xp, dtype=g.dtype)
         share = g / count
         for d_tap in _taps(dxp, k, strides, (1, 1), (oh, ow)):
             d_tap += share

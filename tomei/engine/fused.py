@@ -92,9 +92,13 @@ def set_mode(value: str) -> None:
     _mode = value
 
 
-def loaded():
-    """The kernels if fusion is on and they are already loaded, else None (never loads)."""
+def loaded(*arrays):
+    """The kernels if fusion is on and they are already loaded, else None (never loads).
+    None also when any of ``arrays`` is not a NumPy array: a GPU (CuPy) array never goes
+    to these CPU loops (tomei/engine/device.py)."""
     if _kernels is None or mode() == "off":
+        return None
+    if any(type(a) is not np.ndarray for a in arrays):
         return None
     return _kernels
 

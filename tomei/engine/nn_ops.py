@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from tomei import config
-from tomei.engine import fused
-from tomei.engine.ops import convert_to_tensor, reshape, unbroadcast
+from tomei.engine import device, fused
+from tomei.engine.ops import align, convert_to_tensor, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
 
@@ -39,8 +39,8 @@ def bias_relu(x, bias) -> Tensor:
     Gradients: d/dx = [out > 0] (0 at 0, as ``relu``); d/dbias = that, summed over every
     axis but the last.
     """
-    x, bias = convert_to_tensor(x), convert_to_tensor(bias)
-    k = fused.loaded()
+    x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
+    k = fused.loaded(x.value, bias.value)
     if k is not None and _fusable(x.value, bias.value):
         out = np.empty_like(x.value)
         k.bias_relu_forward(x.value, bias.value, out)
@@ -257,13 +257,15 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
     if z.ndim != 2:  # (..., C): work on rows, give back the leading shape
         flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
         return reshape(flat, z.shape[:-1])
-    rows, labels = np.arange(len(z)), np.asarray(labels)
-    k = fused.loaded()
+    rows, labels = np.arange(len(z)), device.like(labels, z)
+    k = fused.loaded(z)
     if k is not None and z.dtype in fused.FLOAT_TYPES and z.flags.c_contiguous and \
             labels.shape == (len(z),) and labels.dtype.kind in "iu":
         out = _sparse_softmax_cross_entropy_fused(k, labels.astype(np.intp, copy=False), logits)
         if out is not None:
             return out
+    if device.is_device_array(z):
+        rows = device.like(rows, z)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=-1)
@@ -297,7 +299,7 @@ def softmax_cross_entropy(targets, logits) -> Tensor:
     Gradient with respect to the logits: softmax(logits) * sum(targets) - targets.
     """
     logits = convert_to_tensor(logits)
-    t = np.asarray(targets, dtype=logits.dtype)
+    t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     shifted = z - z.max(axis=-1, keepdims=True)
     log_total = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -315,7 +317,7 @@ def sigmoid_cross_entropy(targets, logits) -> Tensor:
     Gradient with respect to z: sigmoid(z) - t.
     """
     logits = convert_to_tensor(logits)
-    t = np.asarray(targets, dtype=logits.dtype)
+    t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     out = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
 
@@ -339,8 +341,8 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
     rng = rng or config.rng()
     shape = x.shape if noise_shape is None else tuple(
         d if d is not None else x.shape[i] for i, d in enumerate(noise_shape))
-    uniform = rng.random(shape, dtype=np.float32)
-    k = fused.loaded()
+    uniform = device.uniform(shape, x.value, rng)
+    k = fused.loaded(x.value)
     if k is not None and shape == x.shape and x.value.flags.c_contiguous and \
             x.dtype in fused.FLOAT_TYPES:
         out, scale = np.empty_like(x.value), np.empty_like(x.value)

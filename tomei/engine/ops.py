@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.engine import tensor as _tensor_module
 from tomei.engine.tensor import Tensor, record
 
@@ -37,7 +38,21 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 def _pair(a, b):
     a = convert_to_tensor(a)
     b = convert_to_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
-    return a, b
+    return align(a, b)
+
+
+def align(*tensors) -> tuple:
+    """The tensors, all on one device: when any lives on the GPU, the host ones are copied
+    there (a recorded copy, so gradients flow back to the host). Same objects otherwise."""
+    gpu = next((t.value for t in tensors if device.is_device_array(t.value)), None)
+    if gpu is None:
+        return tensors
+    return tuple(t if device.is_device_array(t.value) else _copy_to(t, gpu) for t in tensors)
+
+
+def _copy_to(t, reference) -> Tensor:
+    # d copy(t)/dt = 1: the gradient goes back to where t lives
+    return record(device.like(t.value, reference), (t,), lambda g: (device.like(g, t.value),))
 
 
 # --- elementwise arithmetic -------------------------------------------------------
@@ -215,7 +230,7 @@ def transpose(x, perm=None) -> Tensor:
     """x with its axes permuted (``tf.transpose``): ``perm`` (default: all axes reversed).
     Gradient: g permuted back with the inverse permutation."""
     x = convert_to_tensor(x)
-    inverse = None if perm is None else np.argsort(perm)
+    inverse = None if perm is None else tuple(int(i) for i in np.argsort(perm))
     return record(np.transpose(x.value, perm), (x,), lambda g: (np.transpose(g, inverse),))
 
 
@@ -223,7 +238,8 @@ def concat(values, axis=-1) -> Tensor:
     """The tensors of ``values`` joined along ``axis`` (default -1) (``tf.concat``); their other
     axes must match. Gradient: each input gets its own slice of g."""
     tensors = [convert_to_tensor(v) for v in values]
-    ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    tensors = align(*tensors)  # every part on one device
+    ends = [int(e) for e in np.cumsum([t.shape[axis] for t in tensors])[:-1]]
 
     def backward(g):  # each input gets back its own slice of the gradient
         return tuple(np.split(g, ends, axis=axis))
@@ -236,9 +252,7 @@ def getitem(x, index) -> Tensor:
     x = convert_to_tensor(x)
 
     def backward(g):  # scatter the gradient back to the positions that were read
-        full = np.zeros(x.shape, dtype=g.dtype)
-        np.add.at(full, index, g)
-        return (full,)
+        return (device.scatter_add(np.zeros_like(x.value, dtype=g.dtype), index, g),)
     return record(x.value[index], (x,), backward)
 
 

@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 
 from tomei import config
+from tomei.engine import device
 
 # Tapes that are currently recording, innermost last.
 _active_tapes: list["GradientTape"] = []
@@ -61,12 +62,14 @@ class Tensor:
         return self._value
 
     def numpy(self) -> np.ndarray:
-        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar)."""
-        v = self._value
+        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar); a tensor
+        on the GPU is copied to the host."""
+        v = device.to_host(self._value)
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype=None, copy=None):
-        v = np.asarray(self._value)  # a full reduction leaves a NumPy scalar, not an array
+        # a full reduction leaves a NumPy scalar, not an array; a GPU array comes to the host
+        v = np.asarray(device.to_host(self._value))
         return v if dtype is None else v.astype(dtype, copy=False)
 
     @property
@@ -95,12 +98,12 @@ class Tensor:
 
     def __repr__(self):
         return (f"<tomei.Tensor: shape={self.shape}, dtype={dtype_name(self.dtype)}, "
-                f"numpy={np.array_repr(np.asarray(self._value))}>")
+                f"numpy={np.array_repr(np.asarray(self))}>")
 
     def __str__(self):
         """TensorFlow's printed form: ``tf.Tensor(3, shape=(), dtype=int32)``; an array that
         prints over several lines starts on the line after ``tf.Tensor(``."""
-        v = np.asarray(self._value)
+        v = np.asarray(self)  # a copy from the GPU when it lives there
         body = repr(bytes(v[()])) if v.ndim == 0 and v.dtype.kind == "S" else np.array_str(v)
         if "\n" in body:
             body = "\n" + body
@@ -109,14 +112,15 @@ class Tensor:
     def __format__(self, spec):
         """``f"{loss:0.2f}"`` formats the number inside a 0-d tensor, as TensorFlow does."""
         if spec and self._value.ndim == 0:
-            return format(self._value[()], spec)
+            return format(self.numpy(), spec)
         return format(str(self), spec)
 
     @property
     def device(self) -> str:
-        """Where the values live: always the CPU (tomei computes with NumPy in main memory).
-        The TensorFlow device string, so ``x.device.endswith("CPU:0")`` is True."""
-        return "/job:localhost/replica:0/task:0/device:CPU:0"
+        """Where the values live, as TensorFlow's device string: ``.../device:CPU:0`` for a
+        NumPy array in main memory, ``.../device:GPU:0`` for a CuPy array on the GPU."""
+        kind = "GPU" if device.is_device_array(self._value) else "CPU"
+        return f"/job:localhost/replica:0/task:0/device:{kind}:0"
 
     def __hash__(self):
         return id(self)
@@ -192,22 +196,22 @@ class Tensor:
 
     # Comparisons give boolean Tensors, not differentiable.
     def __lt__(self, other):
-        return Tensor(self._value < np.asarray(other))
+        return Tensor(self._value < device.like(other, self._value))
 
     def __le__(self, other):
-        return Tensor(self._value <= np.asarray(other))
+        return Tensor(self._value <= device.like(other, self._value))
 
     def __gt__(self, other):
-        return Tensor(self._value > np.asarray(other))
+        return Tensor(self._value > device.like(other, self._value))
 
     def __ge__(self, other):
-        return Tensor(self._value >= np.asarray(other))
+        return Tensor(self._value >= device.like(other, self._value))
 
     def __eq__(self, other):
-        return Tensor(self._value == np.asarray(other))
+        return Tensor(self._value == device.like(other, self._value))
 
     def __ne__(self, other):
-        return Tensor(self._value != np.asarray(other))
+        return Tensor(self._value != device.like(other, self._value))
 
     # Integer and logical operators: no gradient (none exists, as in TensorFlow).
     def __floordiv__(self, other):
@@ -246,15 +250,25 @@ class Variable(Tensor):
         name: a label such as ``"kernel"``; ``path`` is set by layers ("dense/kernel").
         dtype: optional dtype.
 
-    ``assign`` writes *in place* into the variable's own array.
+    ``assign`` writes *in place* into the variable's own array. Created inside
+    ``with tomei.device('/GPU:0'):`` (or under ``TOMEI_DEVICE=gpu``) the array lives on the
+    GPU; :meth:`to` moves it.
     """
 
     __slots__ = ("trainable", "name", "path", "regularizer", "constraint")
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
         value = initial_value._value if isinstance(initial_value, Tensor) else initial_value
-        super().__init__(np.array(value, dtype=dtype, copy=True) if dtype else value, dtype)
-        if self._value is value or self._value.base is not None or not self._value.flags.writeable:
+        if dtype and device.is_device_array(value):
+            value = value.astype(np.dtype(dtype))  # a copy, on its device
+        elif dtype:
+            value = np.array(value, dtype=dtype, copy=True)
+        super().__init__(value, dtype)
+        if device.current_device() == "gpu" or device.is_device_array(self._value):
+            placed = device.to_device(self._value, "gpu")  # a copy when it came from the host
+            self._value = placed.copy() if placed is value else placed
+        elif self._value is value or self._value.base is not None or \
+                not self._value.flags.writeable:
             self._value = self._value.copy()
         self.trainable = bool(trainable)
         self.name = name or "Variable"
@@ -262,9 +276,14 @@ class Variable(Tensor):
         self.regularizer = None  # set by Layer.add_weight: weights -> scalar penalty
         self.constraint = None  # set by Layer.add_weight: applied after each update
 
+    def to(self, where):
+        """Moves the variable's array to ``where`` (``"cpu"`` or ``"gpu"``); returns self."""
+        self._value = device.to_device(self._value, where)
+        return self
+
     def assign(self, value):
         """Writes ``value`` into the variable in place. Raises ValueError on a shape mismatch."""
-        value = np.asarray(value)
+        value = device.like(value, self._value)
         if value.shape != self._value.shape:
             raise ValueError(
                 f"Variable '{self.path}' has shape {self._value.shape}; cannot assign a value "
@@ -273,16 +292,16 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
-        self._value += np.asarray(delta, dtype=self._value.dtype)
+        self._value += device.like(delta, self._value, self._value.dtype)
         return self
 
     def assign_sub(self, delta):
-        self._value -= np.asarray(delta, dtype=self._value.dtype)
+        self._value -= device.like(delta, self._value, self._value.dtype)
         return self
 
     def __repr__(self):
         return (f"<tomei.Variable '{self.path}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy={np.array_repr(self._value)}>")
+                f"numpy={np.array_repr(np.asarray(self))}>")
 
 
 class GradientTape:
@@ -363,7 +382,7 @@ class GradientTape:
                 f"which the tape cannot see.")
         self._used = True
         seed = (np.ones_like(target._value) if output_gradients is None
-                else np.asarray(output_gradients, dtype=target.dtype))
+                else device.like(output_gradients, target._value, target.dtype))
         outer_tape_records = any(t is not self and t._recording for t in _active_tapes)
         _active_tapes.append(self)  # so that ``tracked`` answers as it did while recording
         try:
@@ -445,6 +464,8 @@ def _to_array(value, dtype=None) -> np.ndarray:
     ``str`` becomes UTF-8 bytes (TensorFlow strings are bytes). NumPy arrays keep their dtype."""
     if isinstance(value, Tensor):
         value = value._value
+    if device.is_device_array(value):  # a GPU array stays where it is
+        return value if dtype is None else value.astype(np.dtype(dtype), copy=False)
     if dtype is not None:
         if np.dtype(dtype).kind == "S":
             return _as_bytes(np.asarray(value))

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from tomei.engine import nn_ops, ops
+from tomei.engine import device, nn_ops, ops
 from tomei.engine.tensor import Tensor
 from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
@@ -60,7 +60,7 @@ class Loss:
 def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_size") -> Tensor:
     """Applies sample weights and a reduction to per-sample loss values."""
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=values.dtype)
+        w = device.like(sample_weight, values.value, values.dtype)
         while w.ndim > values.ndim:
             w = w.squeeze(-1)
         while w.ndim < values.ndim:
@@ -76,8 +76,8 @@ def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_
     else:
         denom = float(values.value.size)
     if denom == 0:  # divide_no_nan: an empty batch or zero total weight gives 0, not NaN
-        return ops.multiply(total, np.asarray(0.0, values.dtype))
-    return ops.divide(total, np.asarray(denom, values.dtype))
+        return ops.multiply(total, values.dtype.type(0.0))
+    return ops.divide(total, values.dtype.type(denom))
 
 
 def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true"):
@@ -92,6 +92,10 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ValueError(f"Sparse labels must be whole numbers (class indices); received "
                              f"{argument}[{i}] = {labels.ravel()[i].item()!r}.")
+    if device.is_device_array(labels):  # one answer comes back from the GPU, not the labels
+        if labels.size == 0 or not bool(((labels < 0) | (labels >= num_classes)).any()):
+            return
+        labels = device.to_host(labels)
     lo, hi = labels.min(initial=0), labels.max(initial=0)
     if lo < 0 or hi >= num_classes:
         flat = labels.ravel()
@@ -108,7 +112,7 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
 
 
 def _sparse_labels(y_true, y_pred):
-    labels = np.asarray(y_true)
+    labels = device.like(y_true, y_pred)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]  # (N, 1) -> (N,)
     if labels.shape != y_pred.shape[:-1]:
@@ -135,8 +139,12 @@ def _warn_once(owner, key, message):
 def _check_probabilities(loss, y_pred):
     """Warns once when from_logits=False receives rows that are not probability vectors."""
     v = y_pred.value
-    if v.min(initial=0) < 0 or v.max(initial=0) > 1 or (
-            v.ndim and v.shape[-1] > 1 and np.abs(v.sum(axis=-1) - 1).max() > 1e-3):
+    if v.size == 0 or "probs" in loss.__dict__.get("_warned", ()):
+        return
+    off = (v.min() < 0) | (v.max() > 1)  # one answer to wait for when v is on the GPU
+    if v.ndim and v.shape[-1] > 1:
+        off = off | (np.abs(v.sum(axis=-1) - 1).max() > 1e-3)
+    if bool(off):
         _warn_once(loss, "probs", (
             f"{type(loss).__name__} got from_logits=False, but y_pred does not look like "
             f"probabilities (values outside [0, 1] or rows not summing to 1). If the last layer "
@@ -169,7 +177,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.ignore_class = ignore_class
 
     def call(self, y_true, y_pred):
-        labels = np.asarray(y_true)
+        labels = device.like(y_true, y_pred)
         keep = None
         if self.ignore_class is not None:
             keep = labels != self.ignore_class
@@ -208,7 +216,7 @@ class CategoricalCrossentropy(Loss):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
 
     def call(self, y_true, y_pred):
-        t = np.asarray(y_true, dtype=y_pred.dtype)
+        t = device.like(y_true, y_pred, y_pred.dtype)
         if t.shape != y_pred.shape:
             raise ValueError(f"CategoricalCrossentropy expects y_true with the shape of y_pred "
                              f"{y_pred.shape} (one-hot labels); received {t.shape}. For integer "
@@ -244,7 +252,7 @@ class BinaryCrossentropy(Loss):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
 
     def call(self, y_true, y_pred):
-        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        t = _match_shape(device.like(y_true, y_pred, y_pred.dtype), y_pred)
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         if self.from_logits:
@@ -268,7 +276,7 @@ class MeanSquaredError(Loss):
         super().__init__(reduction, name)
 
     def call(self, y_true, y_pred):
-        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        t = _match_shape(device.like(y_true, y_pred, y_pred.dtype), y_pred)
         return ops.reduce_mean(ops.square(ops.subtract(y_pred, t)), axis=-1)
 
 
@@ -280,17 +288,17 @@ class MeanAbsoluteError(Loss):
         super().__init__(reduction, name)
 
     def call(self, y_true, y_pred):
-        t = _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        t = _match_shape(device.like(y_true, y_pred, y_pred.dtype), y_pred)
         return ops.reduce_mean(ops.abs(ops.subtract(y_pred, t)), axis=-1)
 
 
 def _targets(y_true, y_pred):
     """y_true as an array of y_pred's dtype and shape (the way Keras squeezes or expands)."""
-    return _match_shape(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+    return _match_shape(device.like(y_true, y_pred, y_pred.dtype), y_pred)
 
 
 def _const(value, like):
-    return np.asarray(value, dtype=like.dtype)
+    return device.like(value, like, like.dtype)
 
 
 @register("keras.losses")

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import losses
 from tomei.keras.naming import snake_case
 from tomei.keras.serialization import register
 
 
 def _np(x):
-    return np.asarray(x)
+    """Host NumPy values: metrics are scored on the CPU (a batch's labels and outputs come
+    over from the GPU, a few kilobytes)."""
+    return np.asarray(device.to_host(x))
 
 
 class Metric:
@@ -175,6 +178,44 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     return _np(losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits))
 
 
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """Per-sample binary cross-entropy averaged over the last axis, shape (N,) float32
+    (NumPy); the formula (probabilities clipped to [1e-7, 1 - 1e-7] unless from logits) of
+    ``tomei.keras.losses.binary_crossentropy``."""
+    return _np(losses.binary_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                          label_smoothing=label_smoothing))
+
+
+def _in_top_k(labels, scores, k):
+    """1.0 where the score of class ``labels[i]`` is among the ``k`` largest of
+    ``scores[i]``; ties at the boundary count as inside (TensorFlow's ``in_top_k``)."""
+    scores = scores.reshape(-1, scores.shape[-1])
+    labels = labels.reshape(-1).astype(np.int64)
+    target = np.take_along_axis(scores, labels[:, None], axis=-1)
+    higher = (scores > target).sum(axis=-1)
+    return ((higher < k) & np.isfinite(target[:, 0])).astype(np.float32)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the one-hot label's class is among the ``k`` highest predictions, shape
+    (N,) float32; ties at the k-th place count as a hit."""
+    y_true, y_pred = _np(y_true), _np(y_pred)
+    return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k).reshape(y_true.shape[:-1])
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label is among the ``k`` highest predictions, shape (N,)
+    float32. With ``from_sorted_ids=True``, ``y_pred`` holds class ids sorted from the
+    highest score down, and a hit is the label among its first ``k`` columns."""
+    y_true, y_pred = _np(y_true), _np(y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if from_sorted_ids:
+        hits = (y_pred[..., :k] == y_true[..., None]).any(axis=-1)
+        return hits.astype(np.float32)
+    return _in_top_k(y_true, y_pred, k).reshape(y_true.shape)
+
+
 # --- the metric classes: a running mean of one per-sample function each ----------------------
 
 
@@ -256,12 +297,60 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         super().__init__(sparse_categorical_crossentropy, name, dtype, from_logits=from_logits)
 
 
+@register("keras.metrics")
+class BinaryCrossentropy(MeanMetricWrapper):
+    """Running mean of the binary cross-entropy between labels in [0, 1] and predictions.
+
+    Args: name: default "binary_crossentropy". dtype: default "float32".
+        from_logits: default False (y_pred are probabilities). label_smoothing: default 0.
+    """
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0):
+        super().__init__(binary_crossentropy, name, dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+
+
+@register("keras.metrics")
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """Fraction of samples whose one-hot label is among the ``k`` highest predictions.
+
+    Args: k: default 5. name: default "top_k_categorical_accuracy". dtype: default "float32".
+    """
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
+
+
+@register("keras.metrics")
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """Fraction of samples whose integer label is among the ``k`` highest predictions.
+
+    Args: k: default 5. name: default "sparse_top_k_categorical_accuracy". dtype: default
+        "float32". from_sorted_ids: default False (see ``sparse_top_k_categorical_accuracy``).
+    """
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids=False):
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k,
+                         from_sorted_ids=from_sorted_ids)
+
+    def get_config(self):
+        config = super().get_config()
+        if not config["from_sorted_ids"]:
+            del config["from_sorted_ids"]  # Keras lists it only when True
+        return config
+
+
 _BY_NAME = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "categorical_accuracy": CategoricalAccuracy, "binary_accuracy": BinaryAccuracy,
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
 }
 ACCURACY_STRINGS = ("accuracy", "acc")
 

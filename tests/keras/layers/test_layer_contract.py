@@ -37,6 +37,7 @@ CASES = {
     "ReLU": ({"max_value": 0.6, "negative_slope": 0.1, "threshold": 0.05}, (5,)),
     "Reshape": ({"target_shape": (3, 2)}, (6,)),
     "Softmax": ({}, (5,)),
+    "UnitNormalization": ({"axis": -1}, (2, 5)),
     "Conv1D": ({"filters": 3, "kernel_size": 3, "padding": "causal"}, (7, 2)),
     "Conv2D": ({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (7, 6, 2)),
     "Conv2DTranspose": ({"filters": 3, "kernel_size": 3, "strides": 2}, (3, 4, 2)),
@@ -105,7 +106,7 @@ def test_every_registered_layer_has_a_contract_case():
     missing = sorted(registered - set(CASES))
     assert not missing, (f"These layers have no case in CASES of {__file__}: {missing}. Add "
                          f"(constructor arguments, input shape) for each (docs/architecture.md, "
-                         f"'Adding a layer').")
+                         f"'Where to add things').")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

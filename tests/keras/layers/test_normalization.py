@@ -165,3 +165,31 @@ def test_config_round_trip_and_functional_use():
     out = layers.Dense(2)(layers.LayerNormalization()(layers.BatchNormalization()(inp)))
     model = Model(inp, out)
     assert model.predict(X, verbose=0).shape == (16, 2)
+
+
+# --- UnitNormalization ------------------------------------------------------------------------
+
+def test_unit_normalization_gives_unit_l2_norm_per_sample():
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [-1.0, 1.0]], np.float32)
+    out = layers.UnitNormalization()(x).numpy()
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0], [-2 ** -0.5, 2 ** -0.5]], rtol=1e-6)
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))  # a zero row stays 0, not NaN
+
+
+def test_unit_normalization_over_several_axes():
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
+    out = layers.UnitNormalization(axis=[1, 2])(x).numpy()
+    np.testing.assert_allclose(np.sqrt((out ** 2).sum(axis=(1, 2))), [1.0, 1.0], rtol=1e-6)
+    per_row = layers.UnitNormalization(axis=-1)(x).numpy()
+    np.testing.assert_allclose(np.sqrt((per_row ** 2).sum(-1)), np.ones((2, 3)), rtol=1e-6)
+
+
+def test_unit_normalization_gradient_and_errors():
+    x = np.random.default_rng(1).normal(size=(3, 4))
+    check_gradients(lambda t: layers.UnitNormalization(dtype="float64")(t), x)
+    with pytest.raises(ValueError, match="never the batch axis"):
+        layers.UnitNormalization(axis=0)(X)
+    with pytest.raises(ValueError, match="axis=2 is invalid for inputs of rank 2"):
+        layers.UnitNormalization(axis=2)(X)
+    again = layers.UnitNormalization.from_config(layers.UnitNormalization(axis=[1]).get_config())
+    assert again.axis == [1] and again.weights == []

@@ -87,3 +87,33 @@ def test_optimizer_evaluates_the_schedule_at_each_step():
 def test_exposed_as_keras_path():
     import tomei
     assert tomei.keras.optimizers.schedules.ExponentialDecay is schedules.ExponentialDecay
+
+
+def test_inverse_time_polynomial_and_restarts():
+    s = schedules.InverseTimeDecay(0.001, decay_steps=20, decay_rate=1)
+    assert [s(step) for step in (0, 20, 60)] == pytest.approx([0.001, 0.0005, 0.00025])
+    stairs = schedules.InverseTimeDecay(1.0, 10, 1.0, staircase=True)
+    assert [stairs(step) for step in (9, 10, 25)] == pytest.approx([1.0, 0.5, 1 / 3])
+    p = schedules.PolynomialDecay(1.0, decay_steps=10, end_learning_rate=0.0, power=2.0)
+    assert [p(step) for step in (0, 5, 10, 50)] == pytest.approx([1.0, 0.25, 0.0, 0.0])
+    cyc = schedules.PolynomialDecay(1.0, 10, end_learning_rate=0.0, cycle=True)
+    assert cyc(15) == pytest.approx(0.25)  # the second cycle lasts 20 steps
+    r = schedules.CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=1.0)
+    assert r(0) == pytest.approx(1.0) and r(5) == pytest.approx(0.5) and r(10) == pytest.approx(1.0)
+    r2 = schedules.CosineDecayRestarts(1.0, first_decay_steps=10)  # t_mul=2: next period 20
+    assert r2(10) == pytest.approx(1.0) and r2(20) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="first_decay_steps"):
+        schedules.CosineDecayRestarts(1.0, 0)
+
+
+def test_an_array_of_steps_gives_a_float32_tensor_to_plot():
+    s = schedules.InverseTimeDecay(0.001, decay_steps=20_000, decay_rate=1)
+    rates = s(np.linspace(0, 100_000))
+    assert rates.shape == (50,) and rates.dtype == np.float32
+    np.testing.assert_allclose(rates.numpy()[[0, -1]], [0.001, 0.001 / 6], rtol=1e-6)
+    for schedule in (schedules.ExponentialDecay(0.1, 3, 0.5),
+                     schedules.PiecewiseConstantDecay([1, 3], [0.1, 0.05, 0.01]),
+                     schedules.CosineDecay(0.0, 4, warmup_target=0.1, warmup_steps=3),
+                     schedules.PolynomialDecay(0.1, 5), schedules.CosineDecayRestarts(0.1, 3)):
+        many = schedule(np.arange(12)).numpy()
+        np.testing.assert_allclose(many, [schedule(k) for k in range(12)], rtol=1e-6)

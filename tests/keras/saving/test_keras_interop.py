@@ -65,6 +65,8 @@ CASES = {
     "BatchNormalization": ("seq", (6,), [("Dense", {"units": 5}), ("BatchNormalization", {}),
                                          ("Dense", {"units": 2})]),
     "Normalization": ("seq", (6,), [("Normalization", {"axis": -1}), ("Dense", {"units": 2})]),
+    "UnitNormalization": ("seq", (6,), [("Dense", {"units": 5}), ("UnitNormalization", {}),
+                                        ("Dense", {"units": 2})]),
     "Embedding": ("seq", (7,), [("Embedding", {"input_dim": 12, "output_dim": 3}),
                                 ("Flatten", {}), ("Dense", {"units": 2})]),
     "Concatenate": MERGE("Concatenate"),

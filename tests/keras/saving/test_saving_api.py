@@ -350,8 +350,6 @@ def test_keras2_legacy_weights_are_read(tmp_path):
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("model.h5", r"legacy HDF5.*save\('{dir}model.keras'\).*"
-                 r"save_weights\('{dir}model.weights.h5'\)"),
     ("model/1", r"SavedModel.*save\('{dir}model/1.keras'\)"),
     ("w.weights.h5", r"save_weights\('{dir}w.weights.h5'\).*save\('{dir}w.keras'\)"),
     ("model.pkl", r"save\('{dir}model.keras'\)"),
@@ -368,8 +366,7 @@ def test_save_needs_keras_extension(tmp_path, name, hint):
 @pytest.mark.parametrize("name, suggested", [
     ("model/1", "model.save('model/1.keras')"),  # the folder is kept, not dropped
     ("model/1/", "model.save('model/1.keras')"),
-    ("runs/model.h5", "model.save('runs/model.keras')"),
-    ("model.h5", "model.save('model.keras')"),
+    ("runs/model.pkl", "model.save('runs/model.keras')"),
 ])
 def test_save_suggestion_keeps_the_folder(tmp_path, monkeypatch, name, suggested):
     monkeypatch.chdir(tmp_path)
@@ -742,3 +739,40 @@ def test_class_names_and_dataset_travel_in_metadata_json(tmp_path):
         warnings.simplefilter("always")
         assert tk.models.load_model(bad).class_names is None
     assert any("malformed 'tomei' entry" in str(w.message) for w in caught)
+
+
+# --- legacy whole-model .h5 (model.save('m.h5')) ---------------------------------------------
+
+
+def test_legacy_h5_round_trip_keeps_weights_compile_and_optimizer(tmp_path):
+    model = tutorial_model()
+    x = np.random.default_rng(0).random((32, 28, 28)).astype("float32")
+    y = np.arange(32) % 10
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="legacy HDF5"):
+        model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as h5:
+        assert {"keras_version", "backend", "model_config", "training_config"} <= set(h5.attrs)
+        layer_names = [n.decode() for n in h5["model_weights"].attrs["layer_names"]]
+        assert layer_names == [layer.name for layer in model.layers]
+        names = [n.decode() for n in h5["optimizer_weights"].attrs["weight_names"]]
+        assert names[:2] == ["adam/iteration", "adam/learning_rate"] and len(names) == 10
+    loaded = tk.models.load_model(tmp_path / "m.h5")
+    assert_same_weights(loaded, model)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 1
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0))
+    loaded.fit(x, y, epochs=1, verbose=0)  # compiled, with its optimizer state
+    model.fit(x, y, epochs=1, verbose=0, shuffle=False)
+
+
+def test_legacy_h5_refuses_lambdas_like_keras_files(tmp_path):
+    model = tutorial_model()
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r+") as h5:
+        config = h5.attrs["model_config"]
+        config = config.decode() if isinstance(config, bytes) else config
+        h5.attrs["model_config"] = config.replace('"activation": "relu"', '"activation": '
+                                                  '{"class_name": "__lambda__", "config": '
+                                                  '{"code": "x"}}')
+    with pytest.raises(ValueError, match="(?i)lambda"):
+        tk.models.load_model(tmp_path / "m.h5")

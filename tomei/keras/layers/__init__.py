@@ -6,7 +6,9 @@ from tomei.keras.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax  
 from tomei.keras.layers.merging import (  # noqa: F401
     Add, Concatenate, Multiply, add, concatenate, multiply,
 )
-from tomei.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from tomei.keras.layers.normalization import (  # noqa: F401
+    BatchNormalization, LayerNormalization, UnitNormalization,
+)
 from tomei.keras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose  # noqa: F401
 from tomei.keras.layers.pooling import (  # noqa: F401
     AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D,

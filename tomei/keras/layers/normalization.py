@@ -232,3 +232,44 @@ class BatchNormalization(_Normalization):
                 "moving_mean_initializer": serialize(self.moving_mean_initializer),
                 "moving_variance_initializer": serialize(self.moving_variance_initializer),
                 "synchronized": self.synchronized}
+
+
+@register("keras.layers")
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis`` (as ``keras.layers.UnitNormalization``)::
+
+        out = x / sqrt(max(sum(x^2 over axis), 1e-12))
+
+    The floor 1e-12 on the sum of squares keeps an all-zero input at zero instead of NaN
+    (the same floor as Keras's; docs/keras_facts.md, 'UnitNormalization').
+
+    Args:
+        axis: int or list of ints, default -1: the axes whose L2 norm becomes 1. Never 0 (the
+            batch axis).
+
+    Input shape: any, e.g. (batch_size, features). Output shape: the same. No weights.
+
+    Raises:
+        ValueError: an axis outside the input's rank, or equal to 0 (at the first call).
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis if isinstance(axis, int) else list(axis)
+
+    def build(self, input_shape):
+        self._axes = tuple(_positive_axes(self.axis, len(input_shape), self))
+        self.built = True
+
+    def call(self, inputs):
+        squares = ops.reduce_sum(ops.square(inputs), axis=self._axes, keepdims=True)
+        return ops.divide(inputs, ops.sqrt(ops.maximum(squares, _UNIT_NORM_FLOOR)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+_UNIT_NORM_FLOOR = 1e-12  # on the sum of squares, as Keras

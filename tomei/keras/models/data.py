@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from tomei import config
-from tomei.engine import fused
+from tomei.engine import device, fused
 from tomei.engine.string_ops import as_strings
 from tomei.engine.tensor import Tensor
 
@@ -38,6 +38,11 @@ def to_arrays(data, argument: str, text_ok: bool = False):
     if isinstance(data, (list, tuple)) and data and _is_array_like(data[0]) and \
             np.ndim(data[0]) > 0 and not _is_ragged_numbers(data):
         return [to_arrays(v, f"{argument}[{i}]", text_ok) for i, v in enumerate(data)]
+    value = data.value if isinstance(data, Tensor) else data
+    if device.is_device_array(value):  # already on the GPU: checked there, left there
+        if value.dtype.kind == "f" and not bool(np.isfinite(value).all()):
+            to_arrays(device.to_host(value), argument)  # raises, naming the first bad value
+        return value
     try:
         arr = np.asarray(data.value if isinstance(data, Tensor) else data)
     except ValueError as err:  # ragged nested lists
@@ -189,6 +194,8 @@ def take(data, index):
         return {k: take(v, index) for k, v in data.items()}
     if isinstance(data, list):
         return [take(v, index) for v in data]
+    if isinstance(index, np.ndarray) and device.is_device_array(data):
+        index = device.like(index, data)  # gather on the GPU
     floatx = config.floatx_dtype()
     if data.dtype.kind == "f" and data.dtype != floatx and isinstance(index, np.ndarray):
         gathered = _gather_cast_fused(data, index, floatx)
@@ -200,11 +207,44 @@ def take(data, index):
     return batch
 
 
+#: Data is moved to the GPU whole only when it takes at most this share of the free memory.
+GPU_DATA_SHARE = 0.5
+
+
+def to_device(structure):
+    """Every array of ``structure`` (nested lists/tuples/dicts) moved to the GPU once, floats
+    as float32, so that each batch is gathered there. Returned unchanged when it would take
+    more than :data:`GPU_DATA_SHARE` of the GPU's free memory (then each batch is copied
+    over as it is used)."""
+    arrays = []
+    _map(structure, lambda a: arrays.append(a) if isinstance(a, np.ndarray) else None)
+    size = sum(a.size * min(a.itemsize, 4) for a in arrays)
+    if size > GPU_DATA_SHARE * device.free_memory():
+        return structure
+    return _map(structure, _to_gpu)
+
+
+def _to_gpu(a):
+    if not isinstance(a, np.ndarray):
+        return a
+    if a.dtype.kind == "f" and a.dtype != config.floatx_dtype():
+        a = a.astype(config.floatx_dtype())
+    return device.to_device(a, "gpu")
+
+
+def _map(structure, fn):
+    if isinstance(structure, dict):
+        return {k: _map(v, fn) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map(v, fn) for v in structure)
+    return fn(structure)
+
+
 def _gather_cast_fused(data, index, floatx):
     """``data[index].astype(floatx)`` in one pass (tomei/engine/fused.py gather_rows), or
     None where the fused kernel is not loaded or does not apply (then ``take``'s two NumPy
     lines do it)."""
-    k = fused.loaded()
+    k = fused.loaded(data)
     if k is None or index.ndim != 1 or index.dtype.kind not in "iu" or data.ndim < 2 or \
             data.dtype not in fused.FLOAT_TYPES or floatx not in fused.FLOAT_TYPES or \
             not data.flags.c_contiguous or data.size == 0:

@@ -127,7 +127,8 @@ class Model(Trainer, Layer):
         return {"input_shape": list(shape) if shape is not None else None}
 
     def save(self, filepath, overwrite=True, **kwargs):
-        """Saves architecture, weights and optimizer state (``.keras`` zip; see saving)."""
+        """Saves architecture, weights and optimizer state: ``.keras`` (the Keras 3 zip) or
+        ``.h5`` (the legacy whole-model HDF5 file); see :mod:`tomei.keras.saving`."""
         from tomei.keras.saving import save_model
         return save_model(self, filepath, overwrite=overwrite, **kwargs)
 

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from tomei.engine import ops
+from tomei.engine import device, ops
 from tomei.engine.tensor import GradientTape
 from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
@@ -251,10 +251,11 @@ class Trainer:
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
+        value = float(loss.value)  # (from the GPU: one wait for the step to finish)
+        self._loss_tracker.update_state(value, sample_weight=_batch_len(x))
         self._update_output_losses(_batch_len(x))
         self._update_metrics(y, y_pred, sample_weight)
-        return float(loss.value)
+        return value
 
     def test_step(self, x, y, sample_weight=None):
         y_pred = self(x, training=False)
@@ -311,6 +312,7 @@ class Trainer:
             steps, epoch_batches = stream.steps, stream.epoch
             batch_size = 32  # only sizes the BLAS thread choice; batches come from the stream
             self._fit_input_range = None
+            self._place_for_training(batch_size)
         else:
             batch_size = _check_batch_size(batch_size)
             x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
@@ -325,6 +327,9 @@ class Trainer:
             if class_weight is not None:
                 sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
             self._fit_input_range = data_mod.value_range(x)
+            if self._place_for_training(batch_size) == "gpu":
+                x, y, sample_weight = data_mod.to_device((x, y, sample_weight))
+                val = None if val is None else data_mod.to_device(val)
             steps = math.ceil(n / batch_size)
             if steps_per_epoch:
                 steps = min(steps, int(steps_per_epoch))
@@ -415,6 +420,39 @@ class Trainer:
             self._build_from_batch(first)
         self._check_targets(y)
         self._train_variables = self.trainable_variables
+
+    # --- where training runs ------------------------------------------------------------------
+    def flops_per_step(self, batch_size=32) -> float:
+        """Estimated floating-point operations of one training step on ``batch_size``
+        samples: 2 per kernel weight and output position (one multiply-add) in the forward
+        pass, times 3 (the backward pass runs two products of the same size)."""
+        per_sample = 0
+        for layer in _all_layers(self):
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None:
+                continue
+            shape = getattr(layer, "_output_shape", None) or ()
+            positions = math.prod(d for d in shape[1:-1] if d) if len(shape) > 2 else 1
+            per_sample += 2 * math.prod(kernel.shape) * positions
+        return 3.0 * per_sample * batch_size
+
+    def _place_for_training(self, batch_size) -> str:
+        """Moves the weights and optimizer state to the GPU or the host, by
+        :func:`tomei.engine.device.should_use_gpu`; returns ``"gpu"`` or ``"cpu"``."""
+        flops = self.flops_per_step(batch_size)
+        where = "gpu" if device.should_use_gpu(flops) else "cpu"
+        on_gpu_now = any(device.is_device_array(v.value) for v in self.variables)
+        if where == "cpu" and not on_gpu_now:
+            return where
+        if device.current_device() == "auto":
+            device.announce(f"training on the {where.upper()}: about {flops / 1e9:.2f} GFLOP "
+                            f"a step, the GPU is used from {device.GPU_MIN_FLOPS_PER_STEP / 1e9:g}"
+                            f" GFLOP (TOMEI_DEVICE=cpu or gpu to choose)")
+        for v in self.variables:
+            v.to(where)
+        if self.optimizer is not None:
+            self.optimizer.move_to(where)
+        return where
 
     def _check_targets(self, y):
         loss = self._losses_per_output
@@ -536,8 +574,8 @@ class Trainer:
                     cbs.on_predict_batch_end(step, {})
         cbs.on_predict_end()
         if outputs and isinstance(outputs[0], list):
-            return [np.concatenate(parts) for parts in zip(*outputs)]
-        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+            return [device.to_host(np.concatenate(parts)) for parts in zip(*outputs)]
+        return device.to_host(np.concatenate(outputs)) if outputs else np.zeros((0,), np.float32)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
     ROWS_PER_CALL = 1024

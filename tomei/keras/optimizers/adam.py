@@ -42,7 +42,7 @@ class Adam(Optimizer):
         t = self._step
         m, v = slots["momentum"], slots["velocity"]
         alpha = np.float32(lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t))
-        k = fused.loaded()
+        k = fused.loaded(var)
         if k is not None and not self.amsgrad and _one_layout(grad, var, m, v):
             # the four lines below as one compiled loop (tomei/engine/fused.py adam_update)
             k.adam_update(grad.reshape(-1), var.reshape(-1), m.reshape(-1), v.reshape(-1),

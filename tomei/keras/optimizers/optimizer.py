@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomei.engine import fused
-from tomei.engine.tensor import Tensor, Variable
+from tomei.engine import device, fused
+from tomei.engine.tensor import Variable
 from tomei.keras.naming import snake_case
 
 
@@ -99,6 +99,11 @@ class Optimizer:
     def _initial_slot(self, name, like):
         return np.zeros_like(like)
 
+    def move_to(self, where):
+        """Moves the slots to ``where`` (``"cpu"`` or ``"gpu"``), next to the variables."""
+        self._slots = [{n: device.to_device(a, where) for n, a in slots.items()}
+                       for slots in self._slots]
+
     @property
     def variables(self) -> list:
         """Keras order: iteration, learning_rate, then each variable's slots in turn."""
@@ -124,7 +129,8 @@ class Optimizer:
                 f"on the weights through operations the GradientTape recorded: inside call(), "
                 f"use tomei ops (tf.matmul, tf.nn.relu, +, * ...) on Tensors, not NumPy "
                 f"functions or .numpy() values.")
-        grads = [np.asarray(g.value if isinstance(g, Tensor) else g) for g, _ in pairs]
+        # each gradient where its variable lives (the GPU or the host)
+        grads = [device.like(g, v.value) for g, v in pairs]
         variables = [v for _, v in pairs]
         for g, v in zip(grads, variables):
             if g.shape != v.shape:

@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from tomei.engine import device
 from tomei.keras import serialization
 from tomei.keras.layers.layer import Layer
 from tomei.keras.naming import snake_case
@@ -126,7 +127,7 @@ def _write_layer(group, layer):
     own = group.create_group("vars")
     own.attrs["name"] = str(layer.name)
     for i, var in enumerate(own_variables(layer)):
-        own.create_dataset(str(i), data=np.asarray(var.value))
+        own.create_dataset(str(i), data=var.numpy())  # a host copy, also from the GPU
     for name, content in children(layer):
         if isinstance(content, list):
             container = group.create_group(name)
@@ -134,6 +135,95 @@ def _write_layer(group, layer):
                 _write_layer(container.create_group(key), child)
         else:
             _write_layer(group.create_group(name), content)
+
+
+# --- legacy whole-model .h5 (Keras 2 layout; Keras 3 still writes and reads it) --------------
+
+HDF5_ATTRIBUTE_LIMIT = 64512  # bytes in one HDF5 attribute header; longer lists are split
+
+
+def legacy_weights(layer) -> list:
+    """A layer's weights in the legacy order: trainable first, then the others (Keras's
+    ``_legacy_weights``); for a nested model, all of its layers' weights."""
+    weights = layer.weights
+    return [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
+
+
+def _write_names(group, name, names):
+    """``names`` (bytes) as the attribute ``name``, split into name0, name1, ... when it
+    exceeds the HDF5 header limit (as Keras's ``save_attributes_to_hdf5_group``)."""
+    data = np.asarray(names, dtype=bytes) if names else np.asarray([], dtype="S1")
+    chunks = 1
+    while data.nbytes / chunks > HDF5_ATTRIBUTE_LIMIT and chunks < len(names):
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+    else:
+        for k, part in enumerate(np.array_split(data, chunks)):
+            group.attrs[f"{name}{k}"] = part
+
+
+def write_legacy(h5, model, metadata: dict, optimizer: bool):
+    """Writes ``model`` into the open h5py File ``h5`` in the legacy whole-model layout.
+
+    Root attributes: ``metadata`` (strings, or JSON text for dicts: keras_version, backend,
+    model_config, training_config). ``model_weights``: attributes layer_names (in
+    ``model.layers`` order), backend, keras_version; one group per layer named after it,
+    with attribute weight_names ("<model>/<layer>/<variable>") and a dataset at each of those
+    paths; an empty ``top_level_model_weights`` group. ``optimizer_weights`` (when
+    ``optimizer`` and the model is compiled): attribute weight_names ("adam/iteration",
+    "adam/learning_rate", "adam/<model>_<layer>_<variable>_<slot>", ...) in Keras's variable
+    order, a dataset at each. Layout: docs/keras_facts.md (section 5).
+    """
+    import json
+    for key, value in metadata.items():
+        h5.attrs[key] = json.dumps(value).encode("utf8") if isinstance(value, dict) else value
+    weights = h5.create_group("model_weights")
+    _write_names(weights, "layer_names", [layer.name.encode("utf8") for layer in model.layers])
+    weights.attrs["backend"] = metadata["backend"]
+    weights.attrs["keras_version"] = metadata["keras_version"]
+    for layer in model.layers:
+        group = weights.create_group(layer.name)
+        variables = legacy_weights(layer)
+        names = [f"{model.name}/{v.path}" for v in variables]
+        _write_names(group, "weight_names", [n.encode("utf8") for n in names])
+        for name, var in zip(names, variables):
+            group.create_dataset(name, data=np.asarray(var.value))
+    _write_names(weights.create_group("top_level_model_weights"), "weight_names", [])
+    opt = getattr(model, "optimizer", None)
+    if not optimizer or opt is None or not getattr(model, "compiled", False):
+        return
+    arrays = optimizer_arrays(opt, model.trainable_variables)
+    names = [f"{opt.name}/iteration"] + ([f"{opt.name}/learning_rate"] if len(arrays) > 1 and
+                                        not callable(opt._learning_rate) else [])
+    if opt.built and len(arrays) > len(names):
+        for group in slot_groups(opt):
+            for v in model.trainable_variables:
+                stem = f"{model.name}/{v.path}".replace("/", "_")
+                names.extend(f"{opt.name}/{stem}_{slot}" for slot in group)
+        if hasattr(opt, "u_product"):
+            names.append(f"{opt.name}/u_product")
+    names = names[:len(arrays)]
+    group = h5.create_group("optimizer_weights")
+    _write_names(group, "weight_names", [n.encode("utf8") for n in names])
+    for name, array in zip(names, arrays):
+        group.create_dataset(name, data=array)
+
+
+def read_legacy_optimizer(h5, model, where):
+    """Restores the optimizer state of a legacy ``.h5`` (its ``optimizer_weights`` group, in
+    Keras's variable order) into the compiled ``model``; nothing when the group is absent."""
+    if not h5_has(h5, "optimizer_weights") or getattr(model, "optimizer", None) is None:
+        return
+    group = h5_get(h5, "optimizer_weights", where)
+    datasets = []
+    for name in _attr_strings(group.attrs, "weight_names"):
+        ds = h5_get(group, name, where)
+        if not hasattr(ds, "dtype") or ds.dtype.kind not in "fiu":
+            raise ModelFileError(f"{where}/optimizer_weights/{name} is not an array of numbers.")
+        datasets.append(ds)
+    if datasets:
+        restore_optimizer(model, datasets, f"{where}/optimizer_weights")
 
 
 def slot_groups(optimizer) -> list[tuple]:
@@ -165,7 +255,7 @@ def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
         return arrays
     for group in slot_groups(optimizer):
         for v in variables:
-            arrays.extend(np.asarray(slots_of[id(v)][name]) for name in group)
+            arrays.extend(np.asarray(device.to_host(slots_of[id(v)][name])) for name in group)
     if hasattr(optimizer, "u_product"):  # Nadam's running product of momentum factors
         arrays.append(np.asarray(optimizer.u_product, np.float32))
     return arrays
@@ -483,13 +573,13 @@ def read_legacy(h5, model, where, skip_mismatch=False):
         weight_names = _attr_strings(h5_get(group, name, where).attrs, "weight_names")
         if weight_names:
             file_layers.append((name, weight_names))
-    model_layers = [layer for layer in model.layers if layer.weights]
+    model_layers = [layer for layer in model.layers if legacy_weights(layer)]
     if len(file_layers) != len(model_layers):
         loader.problem(f"the file has weights for {len(file_layers)} layers "
                        f"({[n for n, _ in file_layers]}); the model has {len(model_layers)} "
                        f"layers with weights ({[layer.name for layer in model_layers]})")
     for (name, weight_names), layer in zip(file_layers, model_layers):
-        variables = layer.weights
+        variables = legacy_weights(layer)
         label = f"'{layer.name}' ({type(layer).__name__})"
         if len(weight_names) != len(variables):
             loader.problem(f"layer {label} expects {len(variables)} weight(s); the file's "

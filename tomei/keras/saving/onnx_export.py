@@ -134,9 +134,9 @@ def _emit(g, layer, x):
 
 
 def _dense(g, layer, x, hint):
-    y = g.op("MatMul", [x, g.const(f"{hint}_kernel", _f32(layer.kernel.value))], f"{hint}_matmul")
+    y = g.op("MatMul", [x, g.const(f"{hint}_kernel", _f32(layer.kernel.numpy()))], f"{hint}_matmul")
     if layer.bias is not None:
-        y = g.op("Add", [y, g.const(f"{hint}_bias", _f32(layer.bias.value))], f"{hint}_bias_add")
+        y = g.op("Add", [y, g.const(f"{hint}_bias", _f32(layer.bias.numpy()))], f"{hint}_bias_add")
     return _activation(g, layer.activation, y, hint)
 
 
@@ -159,8 +159,8 @@ def _relu_layer(g, layer, x, hint):
 def _layer_norm(g, layer, x, hint):
     axes, rank = list(layer._axes), len(layer._param_shape)
     shape = tuple(layer._param_shape[a] for a in axes)
-    gamma = _f32(layer.gamma.value) if layer.gamma is not None else np.ones(shape, np.float32)
-    beta = _f32(layer.beta.value) if layer.beta is not None else np.zeros(shape, np.float32)
+    gamma = _f32(layer.gamma.numpy()) if layer.gamma is not None else np.ones(shape, np.float32)
+    beta = _f32(layer.beta.numpy()) if layer.beta is not None else np.zeros(shape, np.float32)
     if axes == list(range(axes[0], rank)):
         return g.op("LayerNormalization", [x, g.const(f"{hint}_gamma", gamma),
                                            g.const(f"{hint}_beta", beta)],
@@ -176,10 +176,10 @@ def _layer_norm(g, layer, x, hint):
 
 
 def _batch_norm(g, layer, x, hint):
-    mean = np.asarray(layer.moving_mean.value, np.float64)
-    var = np.asarray(layer.moving_variance.value, np.float64)
-    gamma = np.asarray(layer.gamma.value, np.float64) if layer.gamma is not None else 1.0
-    beta = np.asarray(layer.beta.value, np.float64) if layer.beta is not None else 0.0
+    mean = np.asarray(layer.moving_mean.numpy(), np.float64)
+    var = np.asarray(layer.moving_variance.numpy(), np.float64)
+    gamma = np.asarray(layer.gamma.numpy(), np.float64) if layer.gamma is not None else 1.0
+    beta = np.asarray(layer.beta.numpy(), np.float64) if layer.beta is not None else 0.0
     scale = gamma / np.sqrt(var + layer.epsilon)
     shift = beta - mean * scale
     shape = layer._param_shape

@@ -9,8 +9,9 @@ name ends in         written by                                 read by
                      config.json, model.weights.h5)
 ``.weights.h5``      ``model.save_weights`` (HDF5, Keras 3      ``load_weights``
                      layout, with the optimizer state)
-``.h5`` / ``.hdf5``  not written (Keras 2's legacy format)      ``load_weights`` (Keras 2 or 3
-                                                                layout), ``load_model``
+``.h5`` / ``.hdf5``  ``model.save`` (the legacy whole-model     ``load_model``, ``load_weights``
+                     HDF5 layout of Keras 2, which Keras 3      (Keras 2 or 3 layout)
+                     still writes and reads)
 ===================  =========================================  ================================
 
 Every file is written to a temporary name in the same folder and renamed over the target
@@ -56,7 +57,8 @@ def _in_folder(folder, name):
 
 def _check_save_path(path):
     lower = path.lower()
-    if lower.endswith(".keras"):
+    if lower.endswith(".keras") or (lower.endswith((".h5", ".hdf5")) and
+                                    not lower.endswith(".weights.h5")):
         return
     folder, name = _split_name(path)
     stem = name[:-len(".weights.h5")] if lower.endswith(".weights.h5") else name.split(".")[0]
@@ -64,11 +66,6 @@ def _check_save_path(path):
     if lower.endswith(".weights.h5"):
         hint = (f"To save only the weights, call model.save_weights({path!r}); to save the "
                 f"whole model, model.save({keras_file!r}).")
-    elif lower.endswith((".h5", ".hdf5")):
-        hint = (f"tomei does not write Keras 2's legacy HDF5 model format. Use "
-                f"model.save({keras_file!r}) (Keras 3 and tomei load it), or "
-                f"model.save_weights({_in_folder(folder, stem + '.weights.h5')!r}) for the "
-                f"weights only.")
     elif os.path.splitext(name)[1] == "":
         hint = (f"A name without an extension meant a TensorFlow SavedModel folder in Keras 2; "
                 f"Keras 3 and tomei do not write those. Use model.save({keras_file!r}).")
@@ -142,6 +139,8 @@ def save_model(model, filepath, overwrite=True, **kwargs):
                                   "supported; tomei writes the .keras zip.")
     _check_built(model, "model.save")
     _check_overwrite(path, overwrite)
+    if path.lower().endswith((".h5", ".hdf5")):
+        return _save_legacy(model, path, include_optimizer)
     config = model_config.model_to_config(model)
     from tomei.version import __version__
     metadata = {"keras_version": KERAS_FORMAT_VERSION,
@@ -161,6 +160,57 @@ def save_model(model, filepath, overwrite=True, **kwargs):
                 archive.write(tmp_h5, WEIGHTS)
         finally:
             _remove_quietly(tmp_h5)
+
+
+def _save_legacy(model, path, include_optimizer):
+    """``model.save('name.h5')``: the legacy whole-model HDF5 file (Keras 2's layout, which
+    Keras 3 also writes and loads), with a warning that it is legacy, as Keras gives."""
+    warnings.warn(f"Saving {path} in the legacy HDF5 model format. It works in tomei, Keras 2 "
+                  f"and Keras 3, but the native format is model.save('...keras').",
+                  UserWarning, stacklevel=3)
+    entry = model_config.model_to_config(model)
+    metadata = {"keras_version": KERAS_FORMAT_VERSION, "backend": LEGACY_BACKEND,
+                "model_config": {"class_name": entry["class_name"],
+                                 "config": _legacy_layer_config(entry["config"])}}
+    training = entry.get("compile_config")
+    if training is not None and include_optimizer:
+        training = dict(training)
+        optimizer = training.pop("optimizer")
+        training = {k: _legacy_object(v) for k, v in training.items()}
+        training["optimizer_config"] = {"class_name": optimizer["class_name"],
+                                        "config": optimizer["config"]}
+        metadata["training_config"] = training
+    _makedirs(path)
+    import h5py
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5_layout.write_legacy(h5, model, metadata, optimizer=include_optimizer)
+
+
+LEGACY_BACKEND = "numpy"  # the Keras backend name closest to tomei (NumPy, CPU)
+
+
+def _legacy_object(node):
+    """A serialized object (or list of them) in the legacy form: {"class_name", "config"}."""
+    if isinstance(node, list):
+        return [_legacy_object(v) for v in node]
+    if isinstance(node, dict) and "class_name" in node and "config" in node:
+        return {"class_name": node["class_name"], "config": node["config"]}
+    return node
+
+
+def _legacy_layer_config(config):
+    """A model config whose ``layers`` entries are in the legacy form (no module,
+    registered_name or build_config), nested models included; other values stay as Keras 3
+    writes them (Keras's legacy writer keeps dtype policies and initializers as objects)."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        return config
+    layers = []
+    for layer in config["layers"]:
+        entry = {k: v for k, v in layer.items()
+                 if k not in ("module", "registered_name", "build_config", "compile_config")}
+        entry["config"] = _legacy_layer_config(entry.get("config"))
+        layers.append(entry)
+    return {**config, "layers": layers}
 
 
 def _remove_quietly(path):
@@ -444,8 +494,10 @@ def _load_legacy_model(path, custom_objects, compile):
                                    True, path)
         h5_layout.read_legacy(h5, model, path)
         training = h5.attrs.get("training_config") if compile else None
-    if training is not None:
-        _compile_legacy(model, training, custom_objects, path)
+        if training is not None:
+            _compile_legacy(model, training, custom_objects, path)
+            if getattr(model, "compiled", False):
+                h5_layout.read_legacy_optimizer(h5, model, path)
     return model
 
 
