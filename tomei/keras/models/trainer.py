@@ -25,6 +25,7 @@ from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
 from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
+from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
 
 
@@ -427,7 +428,7 @@ class Trainer:
         samples: 2 per kernel weight and output position (one multiply-add) in the forward
         pass, times 3 (the backward pass runs two products of the same size)."""
         per_sample = 0
-        for layer in _all_layers(self):
+        for layer in all_sublayers(self):
             kernel = getattr(layer, "kernel", None)
             if kernel is None:
                 continue
@@ -592,7 +593,7 @@ class Trainer:
         one batch per call.
         """
         if batch_size >= self.ROWS_PER_CALL or not all(
-                type(layer).__module__.startswith("tomei.") for layer in _all_layers(self)):
+                type(layer).__module__.startswith("tomei.") for layer in all_sublayers(self)):
             return batch_size
         if evaluating:
             losses = self._losses_per_output
@@ -685,12 +686,6 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-
-def _all_layers(layer):
-    for sub in layer._sublayers:
-        yield sub
-        yield from _all_layers(sub)
 
 
 def _flat_specs(specs):
