@@ -6,6 +6,7 @@ TOMEI_REQUIRE_REAL_DATA=1 and then a missing package stops the run instead of sk
 """
 import os
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +16,12 @@ import pytest
 # Real Keras 3 is the reference oracle, on PyTorch: the backend must be chosen before keras
 # is first imported, so it is set here, at collection time, for every test module.
 os.environ.setdefault("KERAS_BACKEND", "torch")
+
+# Shared test helpers (memory_probe.py) are imported by name: with pytest's importlib mode a
+# test folder is not on sys.path, so this one is added.
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 HAVE_FASHION = os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))
@@ -154,3 +161,14 @@ def fresh_names(keras):
     yield
     keras.backend.clear_session()
     tk.backend.clear_session()
+
+@pytest.fixture
+def gpu():
+    """A strict stand-in for CuPy plays the GPU for one test (tests/engine/strict_device.py):
+    the device path of the engine and of fit runs, and is checked, on the CPU."""
+    from tests.engine.strict_device import MODULE, StrictArray
+    from tomei.engine import device
+    device.register_array_module(StrictArray, MODULE)
+    device.set_gpu_stand_in(MODULE)
+    yield MODULE
+    device.set_gpu_stand_in(None)

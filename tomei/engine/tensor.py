@@ -107,6 +107,12 @@ class Tensor:
     def __int__(self):
         return int(self._value)
 
+    def __index__(self):  # an integer scalar indexes a list: class_names[label], as in TF
+        if self._value.ndim or self._value.dtype.kind not in "iu":
+            raise TypeError(f"Only an integer scalar Tensor can be used as an index; this one "
+                            f"has shape {self.shape} and dtype {self.dtype.name}.")
+        return int(self._value)
+
     def __bool__(self):
         return bool(self._value)
 

@@ -24,6 +24,7 @@ from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
 from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
+from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
 
 
@@ -529,7 +530,7 @@ class Trainer:
         samples: 2 per kernel weight and output position (one multiply-add) in the forward
         pass, times 3 (the backward pass runs two products of the same size)."""
         per_sample = 0
-        for layer in _all_layers(self):
+        for layer in all_sublayers(self):
             kernel = getattr(layer, "kernel", None)
             if kernel is None:
                 continue
@@ -720,7 +721,7 @@ class Trainer:
         """
         hook = "on_test_batch_begin" if step_name == "test_step" else "on_predict_batch_begin"
         return (not self._uses_own(step_name) and self.rows_independent
-                and all(layer.rows_independent for layer in _all_layers(self))
+                and all(layer.rows_independent for layer in all_sublayers(self))
                 and not cbs.listens(hook))
 
     def _inference_groups(self, executions, x, step_name, cbs, batch_size, mergeable):
@@ -749,7 +750,7 @@ class Trainer:
     def _merged_outputs(self, x, group):
         first, last = group[0][2][0], group[-1][2][-1]
         out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
-        if any(layer._losses for layer in [self, *_all_layers(self)]):
+        if any(layer._losses for layer in [self, *all_sublayers(self)]):
             return None
         return _Rows(out, first.start)
 
@@ -924,12 +925,6 @@ def _python_logs(logs) -> dict:
         else:
             out[key] = float(np.asarray(_to_numpy(value)))
     return out
-
-
-def _all_layers(layer):
-    for sub in layer._sublayers:
-        yield sub
-        yield from _all_layers(sub)
 
 
 def _flat_specs(specs):
