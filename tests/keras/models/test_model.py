@@ -56,6 +56,6 @@ def test_summary_of_an_unbuilt_model_prints_as_keras():
     model = tf.keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense(1)])
     lines = []
     model.summary(print_fn=lines.append)
-    assert any("dense (Dense)" in line and "?" in line and "0 (unbuilt)" in line for line in lines)
+    assert sum("(Dense)" in line and "?" in line and "0 (unbuilt)" in line for line in lines) == 2
     assert lines[-3:] == [" Total params: 0 (0.00 B)", " Trainable params: 0 (0.00 B)",
                           " Non-trainable params: 0 (0.00 B)"]
