@@ -111,18 +111,17 @@ class Model(Trainer, Layer):
         return int(sum(np.size(v) for v in opt.variables))
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
-        """Prints the Keras 3 summary table: layers, output shapes, parameter counts."""
-        if not self.built:
-            raise ValueError(
-                "This model has not yet been built. Build it by calling it on data, by "
-                "build(input_shape), or by giving the first layer an input shape, e.g. "
-                "Flatten(input_shape=(28, 28)) or Input(shape=(28, 28)).")
+        """Prints the Keras 3 summary table: layers, output shapes, parameter counts.
+
+        As in Keras 3, a model that is not built yet (no input shape known) still prints:
+        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters."""
         from tomei.keras.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn)
 
     def _summary_rows(self):
         return [(layer.name, type(layer).__name__, getattr(layer, "_output_shape", None) or "?",
-                 layer.count_params(), None) for layer in self.layers]
+                 layer.count_params() if layer.built else "0 (unbuilt)", None)
+                for layer in self.layers]
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
