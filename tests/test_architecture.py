@@ -24,6 +24,9 @@ TESTS = ROOT / "tests"
 LAYERS = {"config": 0, "version": 0, "engine": 1, "data": 1.5, "keras": 2,
           "tools": 4, "cli": 4, "__main__": 4}
 SURFACE = 3
+# Modules placed apart from their package: engine/device.py (where arrays live, CPU or GPU)
+# imports nothing of tomei, and config.py (tf.config) asks it which GPUs exist.
+MODULE_LAYERS = {"tomei.engine.device": 0}
 LAYER_NAMES = {0: "config/version", 1: "engine", 1.5: "data (tf.data)", 2: "keras",
                3: "the tf surface", 4: "tools/cli"}
 
@@ -119,6 +122,8 @@ def _file(name) -> str:
 
 
 def _layer(name) -> int:
+    if name in MODULE_LAYERS:
+        return MODULE_LAYERS[name]
     parts = name.split(".")
     return LAYERS.get(parts[1], SURFACE) if len(parts) > 1 else SURFACE
 

@@ -19,11 +19,16 @@ COMMANDS = {
 }
 
 
-def usage() -> str:
-    """The text of ``tomei --help``: one line per subcommand of ``COMMANDS``."""
-    lines = ["usage: tomei COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run 'tomei COMMAND --help' for the options of one command."]
+def usage(lang=None) -> str:
+    """The text of ``tomei --help``: one line per subcommand of ``COMMANDS``, in ``lang``
+    ('en' or 'ja'; default from the locale, see ``tomei.tools.messages.detect_lang``)."""
+    from tomei.tools.messages import CLI_HELP_JA, detect_lang, t
+    lang = detect_lang(lang)
+    lines = [t("cli_usage", lang), "", t("cli_commands", lang)]
+    for name, (_, help_) in COMMANDS.items():
+        text = CLI_HELP_JA.get(name, help_) if lang == "ja" else help_
+        lines.append(f"  {name:<10} {text}")
+    lines += ["", t("cli_more", lang)]
     return "\n".join(lines)
 
 

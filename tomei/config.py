@@ -53,15 +53,19 @@ class PhysicalDevice(tuple):
 _CPU = PhysicalDevice("/physical_device:CPU:0", "CPU")
 
 
+#: Lists the usable GPUs' names; set by tomei/engine/device.py when the engine loads (config
+#: sits below the engine and cannot import it).
+gpu_lister = None
+
+
 def list_physical_devices(device_type=None) -> list:
     """The devices of ``device_type`` ('CPU', 'GPU'; all when None): the CPU always, and
     ``PhysicalDevice('/physical_device:GPU:0', 'GPU')`` when CuPy finds a CUDA GPU
     (tomei/engine/device.py; CuPy is imported only by this question or by asking for a GPU).
     """
-    from tomei.engine import device  # here, not at import: config sits below the engine
-
     kind = None if device_type is None else str(device_type).upper()
-    found = [_CPU] + [PhysicalDevice(name, "GPU") for name in device.list_gpus()]
+    gpus = gpu_lister() if gpu_lister is not None else []
+    found = [_CPU] + [PhysicalDevice(name, "GPU") for name in gpus]
     return [d for d in found if kind is None or d.device_type == kind]
 
 

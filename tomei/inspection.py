@@ -217,24 +217,22 @@ def _optimizer_copy(optimizer, variables):
     """A fresh optimizer with the same config and the same state as ``optimizer``."""
     clone = type(optimizer).from_config(optimizer.get_config())
     if getattr(optimizer, "built", False):
-        state = optimizer.variables[2:]
-        clone.build(variables)
-        target = clone.variables[2:]
-        if len(state) == len(target) and all(np.shape(a) == np.shape(b)
-                                             for a, b in zip(state, target)):
-            for dst, src in zip(target, state):
-                dst[...] = src
-            clone.iterations = optimizer.iterations
+        clone.build_for(variables)
+        for v in variables:
+            source, target = optimizer.slots_of(v), clone.slots_of(v)
+            for name, array in (source or {}).items():
+                target[name][...] = array
+        if hasattr(optimizer, "u_product"):  # Nadam's product of momentum factors
+            clone.set_momentum_product(optimizer.u_product, optimizer.iterations)
+        clone.iterations = optimizer.iterations
     return clone
 
 
 def _slots(optimizer, variables) -> dict:
-    names = tuple(getattr(optimizer, "slot_names", ()))
-    state = optimizer.variables[2:]
-    if not names or len(state) != len(names) * len(variables):
+    slots = {v.path: optimizer.slots_of(v) for v in variables}
+    if any(s is None for s in slots.values()):
         return {}
-    return {v.path: {n: _numpy(state[i * len(names) + k]) for k, n in enumerate(names)}
-            for i, v in enumerate(variables)}
+    return {path: {n: _numpy(a) for n, a in s.items()} for path, s in slots.items()}
 
 
 def step(model, x, y, loss=None, optimizer=None, training=True, apply=False) -> dict:
@@ -286,8 +284,8 @@ def step(model, x, y, loss=None, optimizer=None, training=True, apply=False) -> 
             v.assign(before[v.path])
     probs = None
     if getattr(loss_obj, "from_logits", False) and isinstance(y_pred, Tensor):
-        from tomei.engine import nn_ops
-        probs = _numpy(nn_ops.softmax(Tensor(y_pred.numpy()), -1))
+        from tomei.nn import softmax
+        probs = _numpy(softmax(Tensor(y_pred.numpy()), -1))
     return {
         "inputs": _as_float32(x),
         "layers": [(name, _numpy(out)) for name, out in trace.outputs],

@@ -5,10 +5,8 @@ Everything here runs on the local machine only: files under pytest's tmp_path, s
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tracemalloc
 import zipfile
 
 import h5py
@@ -71,41 +69,7 @@ def rewrite_keras(path, mutate_h5=None, config=None, extra_members=None, compres
     return path
 
 
-def _read_status(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-@contextlib.contextmanager
-def peak_memory():
-    """Measures the peak memory the block adds above what the process held when it began.
-
-    Yields a dict; after the block its "peak" is the rise in bytes. On Linux this is the
-    resident set's high-water mark (VmHWM, reset through /proc/self/clear_refs), which sees
-    NumPy, HDF5 and zlib alike; elsewhere Python-level allocations (tracemalloc, which NumPy
-    reports to).
-    """
-    result = {"peak": None, "how": None}
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        baseline = _read_status("VmRSS")
-        result["how"] = "VmHWM"
-    except OSError:
-        baseline = None
-        tracemalloc.start()
-        result["how"] = "tracemalloc"
-    try:
-        yield result
-    finally:
-        if baseline is not None:
-            result["peak"] = _read_status("VmHWM") - baseline
-        else:
-            result["peak"] = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+from memory_probe import peak_memory  # noqa: E402,F401  (tests/memory_probe.py, shared)
 
 
 def fifo_path(folder):

@@ -54,7 +54,8 @@ def test_outputs_match(keras, to_np, kwargs):
                                     {"mean": [1.0, 2.0], "variance": [3.0, 4.0]}])
 def test_get_config_both_ways(keras, fresh_names, kwargs):
     k, t = keras.layers.Normalization(**kwargs), tk.layers.Normalization(**kwargs)
-    as_json = lambda cfg: json.loads(json.dumps(cfg))  # tuples become lists
+    def as_json(cfg):  # tuples become lists
+        return json.loads(json.dumps(cfg))
     assert as_json(t.get_config()) == as_json(k.get_config())
     assert as_json(tk.layers.Normalization.from_config(k.get_config()).get_config()) == \
         as_json(k.get_config())

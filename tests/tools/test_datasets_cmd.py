@@ -169,3 +169,21 @@ def test_verify_with_nothing_found(capsys):
     code, out, err = run(capsys, "verify")
     assert code == 0
     assert "nothing to verify" in out
+
+
+def test_dataset_status_says_where_to_put_missing_files(tmp_path):
+    from tomei.tools.datasets_cmd import dataset_status
+    mnist_status, fashion_status = dataset_status()
+    assert not mnist_status.found and not fashion_status.found
+    assert mnist_status.location == str(tmp_path / "keras" / "datasets")
+    assert mnist_status.placement[0] == "put_one"
+    assert mnist_status.placement[1]["name"] == "mnist.npz"
+    assert fashion_status.location == str(tmp_path / "keras" / "datasets" / "fashion-mnist")
+    assert [f.status for f in fashion_status.files] == ["missing"] * 4
+
+
+def test_list_in_japanese(capsys):
+    code, out, err = run(capsys, "--lang", "ja")
+    assert code == 0
+    assert out.startswith("Keras のキャッシュ: ")
+    assert "なし" in out and "または実行: tomei datasets fetch mnist" in out

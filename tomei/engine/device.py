@@ -28,6 +28,8 @@ import threading
 
 import numpy as np
 
+from tomei import config
+
 __all__ = ["GPUUnavailableError", "array_module", "current_device", "device", "gpu_module",
            "is_device_array", "like", "list_gpus", "scatter_add", "should_use_gpu",
            "to_device", "to_host", "uniform"]
@@ -262,3 +264,6 @@ def like(value, reference, dtype=None):
     if array_module(value) is xp:
         return value if dtype is None or value.dtype == dtype else value.astype(dtype)
     return xp.asarray(value, dtype=dtype)
+
+
+config.gpu_lister = list_gpus  # tf.config.list_physical_devices('GPU') asks this module

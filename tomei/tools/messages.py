@@ -15,10 +15,12 @@ placeholder a text uses must be given; an unknown key raises ``KeyError`` naming
 from __future__ import annotations
 
 import os
+import sys
 
 from tomei.keras.utils.text import printable
 
 __all__ = [
+    "CLI_HELP_JA",
     "DATASET_TEXTS_JA",
     "LANGS",
     "MESSAGES",
@@ -87,6 +89,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "tomei: 不明なコマンド {name!r} です。",
     ),
     "interrupted": ("interrupted", "中断しました"),
+    "cli_usage": ("usage: tomei COMMAND [options]", "使い方: tomei コマンド [オプション]"),
+    "cli_commands": ("commands:", "コマンド:"),
+    "cli_more": (
+        "Run 'tomei COMMAND --help' for the options of one command.",
+        "各コマンドのオプションは 'tomei コマンド --help' で表示されます。",
+    ),
     "model_missing": ("No such model file: {path}", "モデルファイルがありません: {path}"),
     "model_unreadable": (
         "Cannot load the model {path}: {detail}",
@@ -263,6 +271,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "playground_stopped": ("The playground has stopped.", "プレイグラウンドを終了しました。"),
 }
 
+# Japanese one-line help of each `tomei` command (tomei/cli.py: COMMANDS holds the English).
+CLI_HELP_JA: dict[str, str] = {
+    "tutorial": "TensorFlow の初心者向けチュートリアルを実行します (MNIST / Fashion-MNIST)。",
+    "datasets": "データセットの一覧・取得・検証をします。",
+    "summary": "保存した .keras モデルの概要を表示します。",
+    "export": "保存した .keras モデルを ONNX に書き出します。",
+    "report": "学習レポート (PNG の図と index.html) を書き出します。",
+    "predict": "保存したモデルで、手持ちの画像ファイルを分類します。",
+    "playground": "ブラウザーで数字を描き、ネットワークが学ぶ様子を見ます。",
+}
+
 # The lines of a DatasetNotFoundError (tomei/keras/datasets/spec.py: TEXTS holds the English),
 # key -> Japanese template with the same placeholders.
 DATASET_TEXTS_JA: dict[str, str] = {
@@ -355,6 +374,12 @@ def t(key: str, lang: str = "en", **fmt) -> str:
         return text.format(**fmt)
     except KeyError as exc:
         raise KeyError(f"message {key!r} needs the placeholder {exc.args[0]!r}") from None
+
+
+def print_error(message: str, lang: str = "en"):
+    """Prints ``error: message`` (``エラー: ...`` in Japanese) to stderr: how every command
+    reports a failure before returning a non-zero exit code."""
+    print(t("error_prefix", lang, message=message), file=sys.stderr)
 
 
 def detect_lang(argv_lang: str | None = None) -> str:

@@ -18,6 +18,8 @@ from tomei.keras.datasets import discovery, mnist, npm_source
 from tomei.keras.datasets.npm_source import NpmPackage, NpmSource, _integrity_of
 from tomei.keras.datasets.spec import DataFile, DatasetNotFoundError
 
+from dataset_fixtures import idx_bytes, sha256  # tests/keras/datasets/conftest.py: on sys.path
+
 NAMES = (mnist.TRAIN_LABELS, mnist.TRAIN_IMAGES, mnist.TEST_LABELS, mnist.TEST_IMAGES)
 
 rng = np.random.default_rng(3)
@@ -25,11 +27,6 @@ X_TRAIN = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
 Y_TRAIN = np.array([5, 0, 4, 1, 9], dtype=np.uint8)
 X_TEST = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
 Y_TEST = np.array([7, 2, 1], dtype=np.uint8)
-
-
-def idx_bytes(array, magic):
-    header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + array.tobytes()
 
 
 RAW = {
@@ -42,10 +39,6 @@ RAW = {
 
 def plain(name):
     return name[: -len(".gz")]
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def make_tarball(files, extra=()):

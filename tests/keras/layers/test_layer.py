@@ -76,3 +76,20 @@ def test_weights_lists_trainable_then_non_trainable():
     assert [w.name for w in bn.trainable_weights] == ["gamma", "beta"]
     assert [w.name for w in bn.non_trainable_weights] == ["moving_mean", "moving_variance"]
     assert bn.count_params() == 12
+
+
+def test_all_sublayers_walks_nested_models_and_custom_layers_depth_first():
+    from tomei.keras.layers.layer import all_sublayers
+
+    class Holder(layers.Layer):
+        def __init__(self):
+            super().__init__(name="holder")
+            self.inner = layers.Dense(2, name="inner")
+
+        def call(self, x):
+            return self.inner(x)
+
+    nested = Sequential([Input((3,)), layers.Dense(3, name="n1")], name="nested")
+    model = Sequential([Input((3,)), nested, Holder(), layers.Dense(1, name="last")])
+    assert [layer.name for layer in all_sublayers(model)] == \
+        ["nested", "n1", "holder", "inner", "last"]

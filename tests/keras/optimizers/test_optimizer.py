@@ -1,5 +1,6 @@
 """The Optimizer base class: per-variable updates, shared layers, state kept by variable."""
 import numpy as np
+import pytest
 
 import tomei as tf
 from tomei.keras import layers, optimizers
@@ -48,3 +49,43 @@ def test_slots_follow_each_variable_when_the_variable_list_changes():
     # v2's momentum carried over: m1 = -0.1, m2 = 0.9 * -0.1 - 0.1 = -0.19; v2 = -0.29
     np.testing.assert_allclose(v2.numpy(), [-0.29] * 3, rtol=1e-6)
     assert opt.iterations == 2
+
+
+def test_optimizer_variables_are_copies():
+    opt = optimizers.Adam(0.1)
+    v = tf.Variable(np.zeros(3, np.float32))
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    momentum = opt.variables[2]
+    kept = momentum.copy()
+    momentum[:] = 123.0
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    np.testing.assert_array_equal(momentum, 123.0)  # not overwritten by the next step
+    np.testing.assert_allclose(opt.variables[2], kept * 0.9 + 0.1, rtol=1e-6)
+
+
+def test_public_state_methods_used_by_saving_and_inspect():
+    """build_for, slots_of, has_schedule: what saving and tomei.inspect read instead of
+    the optimizer's private attributes."""
+    opt = optimizers.Adam(learning_rate=0.1)
+    v1, v2 = tf.Variable(np.zeros(2, np.float32)), tf.Variable(np.zeros(3, np.float32))
+    assert not opt.has_schedule and opt.slots_of(v1) is None
+    opt.build_for([v1, v2])
+    slots = opt.slots_of(v2)
+    assert sorted(slots) == ["momentum", "velocity"] and slots["momentum"].shape == (3,)
+    slots["momentum"][...] = 5.0  # the arrays themselves: writing sets the state
+    opt.build_for([v1, v2])  # same variables: nothing rebuilt
+    assert opt.slots_of(v2)["momentum"][0] == 5.0
+    opt.build_for([v2])  # another list: rebuilt, v2's state kept, v1's dropped
+    assert opt.slots_of(v2)["momentum"][0] == 5.0 and opt.slots_of(v1) is None
+    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert optimizers.SGD(learning_rate=schedule).has_schedule
+
+
+def test_nadam_momentum_product_restored_then_advanced_once_per_step():
+    opt = optimizers.Nadam()
+    v = tf.Variable(np.ones(2, np.float32))
+    opt.set_momentum_product(0.5, step=3)
+    opt.iterations = 3
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    mu_4 = 0.9 * (1 - 0.5 * 0.96 ** 4)
+    assert float(opt.u_product) == pytest.approx(0.5 * mu_4, rel=1e-6)

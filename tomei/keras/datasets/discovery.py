@@ -29,7 +29,7 @@ from typing import Optional, Tuple
 
 from tomei.keras.datasets.spec import Dataset, DatasetNotFoundError, FileSet
 from tomei.keras.utils.cache import cache_folders, writable_cache_folder
-from tomei.keras.utils.file_utils import DownloadError, download_verified
+from tomei.keras.utils.download import DownloadError, download_verified
 from tomei.keras.utils.hashing import FileCheck
 
 __all__ = [

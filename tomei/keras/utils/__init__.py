@@ -6,6 +6,7 @@ import numpy as np
 from tomei import config
 from tomei.keras.utils.progbar import Progbar  # noqa: F401
 from tomei.keras.utils.py_dataset import PyDataset  # noqa: F401
+from tomei.keras.utils.text_dataset_utils import text_dataset_from_directory  # noqa: F401
 
 
 def set_random_seed(seed: int):
