@@ -48,6 +48,7 @@ def test_the_experts_quickstart_runs_and_learns():
 
 
 def quickstart():
+    tf.keras.backend.clear_session()  # automatic names start again at "conv2d"
     tf.keras.utils.set_random_seed(0)
     (x_train, y_train), (x_test, y_test) = band_images(640, 1), band_images(160, 2)
     x_train, x_test = x_train / 255.0, x_test / 255.0
