@@ -29,6 +29,7 @@ class Functional(Model):
     """
 
     rows_independent = True  # call() only composes layers; each declares its own
+    _check_all_input_axes = True  # the Input declares the whole shape
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)

@@ -26,6 +26,7 @@ class Sequential(Model):
     """
 
     rows_independent = True  # call() only composes layers; each declares its own
+    _check_all_input_axes = True  # the Input declares the whole shape
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
