@@ -212,6 +212,7 @@ _GOOD = "great wonderful brilliant moving superb enjoyable loved best fun touchi
 _BAD = "awful boring terrible waste dull worst bad poor stupid annoying".split()
 _COMMON = ("the movie film was this and a of to it is in that acting plot story "
            "characters scenes really very just").split()
+_FILLER = [f"word{k}" for k in range(3000)]  # a vocabulary as large as the tutorial indexes
 
 
 def _imdb(path, rng, per_class=250):
@@ -225,7 +226,8 @@ def _imdb(path, rng, per_class=250):
             os.makedirs(folder)
             for i in range(per_class):
                 n = int(rng.integers(20, 60))
-                text = " ".join(rng.choice(_COMMON + words * 2, n))
+                text = " ".join(rng.choice(_COMMON + words * 2, n)) + " " + " ".join(
+                    rng.choice(_FILLER, 15))
                 name = "1181_9.txt" if (split, label, i) == ("train", "pos", 0) else f"{i}_7.txt"
                 with open(os.path.join(folder, name), "w") as f:
                     f.write(text.capitalize() + ".<br /><br />" + " ".join(rng.choice(words, 3)) + "!")
