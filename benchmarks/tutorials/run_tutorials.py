@@ -326,13 +326,14 @@ def markdown(results, rows) -> str:
     """The results table (and the cells tomei misses), as Markdown."""
     heads = {(r["tutorial"], r["lib"]): r.get("headline", {}) for r in results}
     lines = ["| tutorial | cells run on tomei / cells TensorFlow runs | cells (all) | "
-             "tomei result | TensorFlow result | data |",
-             "|---|---|---|---|---|---|"]
+             "cells run: tomei, TensorFlow | tomei result | TensorFlow result | data |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         ratio = (f"{len(row['both'])} / {len(row['tf_ok'])}" if "both" in row else
                  f"{len(row.get('tomei_ok', []))} (no TF run)")
         data = ("stand-in: " + ", ".join(row["stand_in"])) if row.get("stand_in") else "real"
-        lines.append(f"| {row['tutorial']} | {ratio} | {row.get('cells', '?')} | "
+        counts = f"{len(row.get('tomei_ok', []))}, {len(row.get('tf_ok', [])) if 'tf_ok' in row else '-'}"
+        lines.append(f"| {row['tutorial']} | {ratio} | {row.get('cells', '?')} | {counts} | "
                      f"{_fmt(heads.get((row['tutorial'], 'tomei')))} | "
                      f"{_fmt(heads.get((row['tutorial'], 'tensorflow')))} | {data} |")
     missing = [(row["tutorial"], i, e) for row in rows for i, e in row.get("tomei_missing", {}).items()]
