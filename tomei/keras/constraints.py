@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomei.keras.serialization import register
+from tomei.keras.serialization import Configurable, register
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``constraint(w) -> w'`` projects a weight array after each optimizer
     update (the base class returns ``w`` unchanged)."""
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @register("keras.constraints")

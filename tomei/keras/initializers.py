@@ -12,7 +12,7 @@ import numpy as np
 
 from tomei import config
 from tomei.keras.naming import snake_case
-from tomei.keras.serialization import register
+from tomei.keras.serialization import Configurable, register
 
 
 def compute_fans(shape):
@@ -28,18 +28,11 @@ def compute_fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: subclasses implement ``__call__(shape, dtype=None)``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class _Seeded(Initializer):

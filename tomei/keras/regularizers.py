@@ -6,22 +6,15 @@ training loss, so its gradient flows through the tape like everything else.
 from __future__ import annotations
 
 from tomei.engine import ops
-from tomei.keras.serialization import register
+from tomei.keras.serialization import Configurable, register
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``regularizer(weight) -> scalar Tensor`` (the penalty added to the loss);
     subclasses implement ``__call__`` and ``get_config``."""
 
     def __call__(self, x):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @register("keras.regularizers")

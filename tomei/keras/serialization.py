@@ -14,6 +14,21 @@ _CUSTOM_SCOPES: list[dict] = []  # custom_object_scope stack; [0] holds register
 _CUSTOM_SCOPES.append({})
 
 
+class Configurable:
+    """Base of objects whose config is their constructor's arguments (initializers,
+    regularizers, constraints): ``get_config()`` returns them (none here) and
+    ``from_config(config)`` is ``cls(**config)``."""
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as a JSON-able dict (subclasses add theirs)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A new object from ``get_config()``'s dict."""
+        return cls(**config)
+
+
 def register(module: str, name: str | None = None):
     """Class decorator: ``@register("keras.layers")`` makes a class loadable by name."""
     def wrap(cls):

@@ -15,6 +15,7 @@ placeholder a text uses must be given; an unknown key raises ``KeyError`` naming
 from __future__ import annotations
 
 import os
+import sys
 
 from tomei.keras.utils.text import printable
 
@@ -373,6 +374,12 @@ def t(key: str, lang: str = "en", **fmt) -> str:
         return text.format(**fmt)
     except KeyError as exc:
         raise KeyError(f"message {key!r} needs the placeholder {exc.args[0]!r}") from None
+
+
+def print_error(message: str, lang: str = "en"):
+    """Prints ``error: message`` (``エラー: ...`` in Japanese) to stderr: how every command
+    reports a failure before returning a non-zero exit code."""
+    print(t("error_prefix", lang, message=message), file=sys.stderr)
 
 
 def detect_lang(argv_lang: str | None = None) -> str:

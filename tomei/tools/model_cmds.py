@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-from tomei.tools.messages import detect_lang, t
+from tomei.tools.messages import detect_lang, print_error, t
 
 __all__ = ["main_summary", "main_export", "load_error_detail"]
 
@@ -34,10 +33,6 @@ def load_error_detail(exc, path) -> str:
         if text.startswith(lead) and len(text) > len(lead):
             return text[len(lead):]
     return text
-
-
-def _error(message, lang):
-    print(t("error_prefix", lang, message=message), file=sys.stderr)
 
 
 def _parse(parser, argv):
@@ -84,7 +79,7 @@ def main_summary(argv=None) -> int:
     lang = detect_lang(args.lang)
     model, message = _load(args.model, lang, compile=True)
     if model is None:
-        _error(message, lang)
+        print_error(message, lang)
         return 1
     model.summary()
     return 0
@@ -109,13 +104,13 @@ def main_export(argv=None) -> int:
     lang = detect_lang(args.lang)
     model, message = _load(args.model, lang, compile=False)
     if model is None:
-        _error(message, lang)
+        print_error(message, lang)
         return 1
     from tomei.keras.saving import export_onnx
     try:
         path = export_onnx(model, args.output, opset=args.opset)
     except (ImportError, NotImplementedError, ValueError, OSError) as exc:
-        _error(_one_line(exc), lang)
+        print_error(_one_line(exc), lang)
         return 1
     print(t("exported", lang, model=args.model, path=path, opset=args.opset))
     return 0

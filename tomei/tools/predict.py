@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from tomei.tools.messages import detect_lang, t
+from tomei.tools.messages import detect_lang, print_error, t
 
 __all__ = [
     "MAX_PIXELS",
@@ -311,35 +311,31 @@ def _parser():
     return parser
 
 
-def _error(message, lang):
-    print(t("error_prefix", lang, message=message), file=sys.stderr)
-
-
 def main(argv=None) -> int:
     """Entry point of ``tomei predict``; returns the exit code."""
     args = _parser().parse_args(argv)
     lang = detect_lang(args.lang)
     if not os.path.isfile(args.model):
-        _error(t("model_missing", lang, path=args.model), lang)
+        print_error(t("model_missing", lang, path=args.model), lang)
         return 1
     status, prepared = 0, []
     for path in args.images:
         try:
             prepared.append((path, preprocess_digit(path)))
         except ImageError as exc:
-            _error(t(exc.key, lang, **exc.fmt), lang)
+            print_error(t(exc.key, lang, **exc.fmt), lang)
             status = 1
     if not prepared:
         return status
     model, message = load_model_or_error(args.model, lang)
     if model is None:
-        _error(message, lang)
+        print_error(message, lang)
         return 1
     images = np.stack([img for _, img in prepared])
     try:
         fit_to_model(model, images)
     except ValueError:
-        _error(t("model_input_mismatch", lang, expected=tuple(model.input_shape),
+        print_error(t("model_input_mismatch", lang, expected=tuple(model.input_shape),
                  received=images.shape), lang)
         return 1
     outputs = model.predict(fit_to_model(model, images), verbose=0)
@@ -358,7 +354,7 @@ def main(argv=None) -> int:
         try:
             _save_png(np.concatenate([img for _, img in prepared], axis=1), args.show)
         except OSError as exc:
-            _error(t("show_failed", lang, path=args.show, detail=exc.strerror or exc), lang)
+            print_error(t("show_failed", lang, path=args.show, detail=exc.strerror or exc), lang)
             return 1
         print(t("predict_shown", lang, path=args.show))
     sys.stdout.flush()

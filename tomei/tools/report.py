@@ -42,7 +42,7 @@ import numpy as np
 from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.utils.atomic_write import atomic_path, temp_folder_beside, write_bytes
 from tomei.keras.utils.text import printable
-from tomei.tools.messages import dataset_error, detect_lang, t
+from tomei.tools.messages import dataset_error, detect_lang, print_error, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, model_class_names, probabilities
 
 __all__ = [
@@ -586,10 +586,6 @@ def _parser():
     return parser
 
 
-def _error(message, lang):
-    print(t("error_prefix", lang, message=message), file=sys.stderr)
-
-
 def _first_line(exc):
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -603,49 +599,49 @@ def main(argv=None) -> int:
     if args.dataset is not None:
         dataset = _DATASETS.get(args.dataset.lower())
         if dataset is None:
-            _error(t("unknown_dataset", lang, dataset=args.dataset,
+            print_error(t("unknown_dataset", lang, dataset=args.dataset,
                      choices="mnist, fashion_mnist"), lang)
             return 2
     if not os.path.isfile(args.model):
-        _error(t("model_missing", lang, path=args.model), lang)
+        print_error(t("model_missing", lang, path=args.model), lang)
         return 1
     history_file = args.history or history_path_for(args.model)
     try:
         history = load_history(history_file)
     except ValueError as exc:
-        _error(_first_line(exc), lang)
+        print_error(_first_line(exc), lang)
         return 1
     if args.history and history is None:
-        _error(t("history_missing", lang, path=args.history), lang)
+        print_error(t("history_missing", lang, path=args.history), lang)
         return 1
     model, message = load_model_or_error(args.model, lang)
     if model is None:
-        _error(message, lang)
+        print_error(message, lang)
         return 1
     if dataset is None:  # the model file says which dataset it was trained on
         dataset = _DATASETS.get(str(getattr(model, "dataset_name", None) or "").lower())
         if dataset is None:
-            _error(t("report_needs_dataset", lang, path=args.model), lang)
+            print_error(t("report_needs_dataset", lang, path=args.model), lang)
             return 2
     from tomei.keras.datasets import DatasetNotFoundError
     try:
         module = importlib.import_module(f"tomei.keras.datasets.{dataset}")
         _, (x_test, y_test) = module.load_data()
     except DatasetNotFoundError as exc:  # what was tried and the ways out, as tutorial prints
-        _error(dataset_error(exc, lang), lang)
+        print_error(dataset_error(exc, lang), lang)
         return 1
     except Exception as exc:  # noqa: BLE001 - a corrupt dataset is one line
-        _error(t("dataset_missing", lang, dataset=dataset, detail=_first_line(exc)), lang)
+        print_error(t("dataset_missing", lang, dataset=dataset, detail=_first_line(exc)), lang)
         return 1
     names = model_class_names(model) or list(getattr(module, "CLASS_NAMES", [])) or None
     try:
         index = write_report(model, history, x_test, y_test, args.out, class_names=names,
                              lang=lang, model_path=args.model)
     except OSError as exc:
-        _error(t("out_dir_failed", lang, path=args.out, detail=exc.strerror or exc), lang)
+        print_error(t("out_dir_failed", lang, path=args.out, detail=exc.strerror or exc), lang)
         return 1
     except (ValueError, TypeError) as exc:
-        _error(_first_line(exc), lang)
+        print_error(_first_line(exc), lang)
         return 1
     print(t("test_loss", lang, value=_summary_value(args.out, "test_loss")))
     acc = _summary_value(args.out, "test_accuracy")
