@@ -237,7 +237,7 @@ def test_tensorboard_writes_keras_tags_in_readable_event_files(tmp_path):
     import tomei
     from tomei.keras import Input, Sequential, callbacks, layers
     tomei.keras.utils.set_random_seed(0)
-    model = Sequential([Input((3,)), layers.Dense(1)])
+    model = Sequential([Input((3,)), layers.Dense(1, name="dense")])
     model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
     x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     y = x.sum(axis=1)
