@@ -68,12 +68,19 @@ class CallbackList(Callback):
         """Runs ``hook`` on the callbacks that define it (the base class's no-ops are skipped,
         so a hook nobody uses costs nothing per batch). Like Keras, every hook receives a
         logs dict, ``{}`` when there is none."""
+        for run in self._hook_runners(hook):
+            run(*args)
+
+    def _hook_runners(self, hook):
         runners = self._runners.get(hook)
         if runners is None:
             runners = self._runners[hook] = [getattr(cb, hook) for cb in self.callbacks
                                              if _defines(cb, hook)]
-        for run in runners:
-            run(*args)
+        return runners
+
+    def listens(self, hook) -> bool:
+        """True if some callback does something in ``hook`` (e.g. "on_test_batch_begin")."""
+        return bool(self._hook_runners(hook))
 
     @property
     def _runners(self):
