@@ -151,15 +151,22 @@ def part_parity(data):
     return {"ok": all(r["ok"] for r in results.values()), **results}
 
 
-def _tomei_fit(data, build, epochs, batch_size, convnet, where):
+def _scaled(data, convnet):
+    """The tutorial's x / 255; for the convnet a channel axis and one-hot labels, as in
+    keras-io's example."""
     import numpy as np
-
-    import tomei as tf
     (x, y), (xt, yt) = data
     x, xt = x / 255.0, xt / 255.0
     if convnet:
         x, xt = x[..., None].astype("float32"), xt[..., None].astype("float32")
         y, yt = np.eye(10, dtype="float32")[y], np.eye(10, dtype="float32")[yt]
+    return x, y, xt, yt
+
+
+def _tomei_fit(data, build, epochs, batch_size, convnet, where):
+    import tomei as tf
+    x, y, xt, yt = _scaled(data, convnet)
+    if convnet:
         loss, extra = "categorical_crossentropy", {"validation_split": 0.1}
     else:
         loss, extra = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), {}
@@ -251,12 +258,8 @@ def _jax_fit(data, convnet, epochs, batch_size):
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     import jax
     import keras
-    import numpy as np
-    (x, y), (xt, yt) = data
-    x, xt = x / 255.0, xt / 255.0
+    x, y, xt, yt = _scaled(data, convnet)
     if convnet:
-        x, xt = x[..., None].astype("float32"), xt[..., None].astype("float32")
-        y, yt = np.eye(10, dtype="float32")[y], np.eye(10, dtype="float32")[yt]
         loss, extra = "categorical_crossentropy", {"validation_split": 0.1}
         model = convnet_model(type("tf", (), {"keras": keras}))
     else:

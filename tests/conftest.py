@@ -110,3 +110,15 @@ def dead_origin():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+@pytest.fixture
+def gpu():
+    """A strict stand-in for CuPy plays the GPU for one test (tests/engine/strict_device.py):
+    the device path of the engine and of fit runs, and is checked, on the CPU."""
+    from tests.engine.strict_device import MODULE, StrictArray
+    from tomei.engine import device
+    device.register_array_module(StrictArray, MODULE)
+    device.set_gpu_stand_in(MODULE)
+    yield MODULE
+    device.set_gpu_stand_in(None)

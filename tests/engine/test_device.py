@@ -16,13 +16,6 @@ from tomei.engine.tensor import Tensor, Variable
 from .strict_device import MODULE, StrictArray
 
 
-@pytest.fixture
-def gpu():
-    """The strict stand-in plays the GPU for this test."""
-    device.register_array_module(StrictArray, MODULE)
-    device.set_gpu_stand_in(MODULE)
-    yield MODULE
-    device.set_gpu_stand_in(None)
 
 
 def test_the_stand_in_is_as_strict_as_cupy(gpu):

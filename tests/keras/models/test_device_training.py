@@ -5,17 +5,10 @@ import numpy as np
 import pytest
 
 import tomei as tf
-from tomei.engine import device
 
-from ...engine.strict_device import MODULE, StrictArray
+from ...engine.strict_device import StrictArray
 
 
-@pytest.fixture
-def gpu():
-    device.register_array_module(StrictArray, MODULE)
-    device.set_gpu_stand_in(MODULE)
-    yield MODULE
-    device.set_gpu_stand_in(None)
 
 
 def tutorial_model():

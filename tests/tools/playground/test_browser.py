@@ -91,6 +91,19 @@ def test_draw_look_inside_and_train(browser, serve, trained_mnist_model, tmp_pat
     assert not errors, errors
 
 
+def train_until(page, points):
+    """Presses Train, waits for ``points`` points on the curve, presses Stop, waits for the
+    end; returns the validation accuracies the curve shows."""
+    page.click("#train")
+    page.wait_for_function(
+        f"Number(document.getElementById('curve').dataset.points) >= {points}",
+        timeout=120_000)
+    page.click("#stop")
+    page.wait_for_function("document.getElementById('curve').dataset.running === 'false'",
+                           timeout=60_000)
+    return json.loads(page.locator("#curve").get_attribute("data-accuracy"))
+
+
 def test_training_from_the_page_moves_the_curve(browser, serve, tmp_path):
     """An untrained model learns from the page: the curve gains points, accuracy rises."""
     data = real_mnist()
@@ -99,13 +112,7 @@ def test_training_from_the_page_moves_the_curve(browser, serve, tmp_path):
     page, errors = open_page(browser, server)
     page.click("#tab-learn")
     page.fill("#epochs", "1")
-    page.click("#train")
-    page.wait_for_function(
-        "Number(document.getElementById('curve').dataset.points) >= 6", timeout=120_000)
-    page.click("#stop")
-    page.wait_for_function("document.getElementById('curve').dataset.running === 'false'",
-                           timeout=60_000)
-    accuracy = json.loads(page.locator("#curve").get_attribute("data-accuracy"))
+    accuracy = train_until(page, 6)
     assert len(accuracy) >= 6
     assert accuracy[0] < 0.4 and accuracy[-1] > accuracy[0] + 0.4, accuracy
     assert page.locator("#chart-accuracy polyline.val").get_attribute("points").count(",") >= 6
@@ -125,11 +132,6 @@ def test_learn_view_in_japanese(browser, serve, tmp_path):
     page, errors = open_page(browser, server)
     page.click("#tab-learn")
     assert page.locator("#train").text_content() == "学習"
-    page.click("#train")
-    page.wait_for_function(
-        "Number(document.getElementById('curve').dataset.points) >= 4", timeout=120_000)
-    page.click("#stop")
-    page.wait_for_function("document.getElementById('curve').dataset.running === 'false'",
-                           timeout=60_000)
+    assert len(train_until(page, 4)) >= 4
     page.screenshot(path=os.path.join(shots, "playground-learn-ja.png"))
     assert not errors, errors

@@ -238,8 +238,9 @@ def main(argv=None) -> int:
             return 1
     else:
         model = _tutorial_model()
-    dataset = args.dataset or ("fashion_mnist" if _class_names(model, None) == list(
-        tomei.keras.datasets.fashion_mnist.CLASS_NAMES) else "mnist")
+    dataset = args.dataset or getattr(model, "dataset_name", None) or (
+        "fashion_mnist" if _class_names(model, None) == list(
+            tomei.keras.datasets.fashion_mnist.CLASS_NAMES) else "mnist")
     print(t("loading_data", lang, dataset=dataset), flush=True)
     try:
         module = getattr(tomei.keras.datasets, dataset)
@@ -251,6 +252,9 @@ def main(argv=None) -> int:
         print(t("playground_no_data", lang, dataset=dataset), file=sys.stderr)
         data = None
     names = _class_names(model, dataset)
+    if not getattr(model, "class_names", None):  # the saved file will know its classes
+        model.class_names = names or [str(i) for i in range(10)]
+        model.dataset_name = dataset
     save_path = args.save or args.model or "playground.keras"
     playground = Playground(model, class_names=names, data=data, save_path=save_path, lang=lang)
     if not args.model and args.epochs > 0:
