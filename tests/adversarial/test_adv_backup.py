@@ -99,7 +99,9 @@ def test_garbage_layer_generators_are_refused(backup, layer_rngs):
 
 @pytest.mark.parametrize("raw", ['{"epoch": ' + "[" * 5000 + "]" * 5000 + "}",
                                  "not json", "[1, 2]", '"text"', np.arange(3), 7,
-                                 "{" * 600_000])
+                                 "{" * 600_000],
+                         ids=["5000 deep", "not json", "a list", "a string", "an int array",
+                              "an int", "600,000 objects"])
 def test_state_text_of_the_wrong_kind_is_refused(backup, raw):
     edit_state(backup, lambda s: raw)
     resume_refused(backup)

@@ -24,6 +24,8 @@ import tempfile
 import zipfile
 import zlib
 
+from tomei.keras.utils.text import printable
+
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -40,7 +42,15 @@ _RATIO_FLOOR = 64 * 2**20  # the ratio test applies to members larger than this
 
 class ModelFileError(ValueError):
     """A model or weights file that cannot be used: damaged, truncated, incomplete, unsafe,
-    or holding weights that do not fit the model. The message names the file and the part."""
+    or holding weights that do not fit the model. The message names the file and the part.
+
+    Messages quote names from the file; their control characters (terminal escape
+    sequences, carriage returns, bidi overrides) are shown as escapes
+    (``tomei.keras.utils.text.printable``), so printing the error cannot drive a terminal.
+    """
+
+    def __init__(self, message=""):
+        super().__init__(printable(message, limit=None, keep_newlines=True))
 
 
 def file_kind(path) -> str:
