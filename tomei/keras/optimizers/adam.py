@@ -35,39 +35,52 @@ class Adam(Optimizer):
                  amsgrad=False, name="adam", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        self._constants_key = self._constants = None  # see _step_constants
         if amsgrad:
             self.slot_names = ("momentum", "velocity", "velocity_hat")
 
     def update_step(self, grad, var, slots, lr):
-        t = self._step
         m, v = slots["momentum"], slots["velocity"]
-        alpha = np.float32(lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t))
+        alpha, one_minus_beta_1, one_minus_beta_2, epsilon = self._step_constants(lr)
         k = fused.loaded(var)
-        if k is not None and not self.amsgrad and _one_layout(grad, var, m, v):
+        if k is not None and not self.amsgrad and _flat_views_free(grad, var, m, v):
             # the four lines below as one compiled loop (tomei/engine/fused.py adam_update)
             k.adam_update(grad.reshape(-1), var.reshape(-1), m.reshape(-1), v.reshape(-1),
-                          alpha, np.float32(1 - self.beta_1), np.float32(1 - self.beta_2),
-                          np.float32(self.epsilon))
+                          alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
             return
-        m += (grad - m) * np.float32(1 - self.beta_1)
-        v += (grad * grad - v) * np.float32(1 - self.beta_2)
+        m += (grad - m) * one_minus_beta_1
+        v += (grad * grad - v) * one_minus_beta_2
         if self.amsgrad:
             np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
             v = slots["velocity_hat"]
-        var -= alpha * m / (np.sqrt(v) + np.float32(self.epsilon))
+        var -= alpha * m / (np.sqrt(v) + epsilon)
+
+    def _step_constants(self, lr):
+        """(alpha, 1 - beta_1, 1 - beta_2, epsilon) as float32 for this step, where
+        alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); computed once per step, not once
+        per variable."""
+        key = (self._step, lr, self.beta_1, self.beta_2, self.epsilon)
+        if self._constants_key != key:
+            t = self._step
+            self._constants = (
+                np.float32(lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)),
+                np.float32(1 - self.beta_1), np.float32(1 - self.beta_2),
+                np.float32(self.epsilon))
+            self._constants_key = key
+        return self._constants
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
-def _one_layout(*arrays) -> bool:
-    """True when the arrays share shape and a float type the kernels take, and are
-    C-contiguous (flat views are free)."""
-    first = arrays[0]
-    return first.dtype in fused.FLOAT_TYPES and all(
-        a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous
-        for a in arrays)
+def _flat_views_free(grad, var, m, v) -> bool:
+    """True when the four arrays have the kernels' float type and one shape and are
+    C-contiguous, so ``reshape(-1)`` gives views (apply_gradients has already matched the
+    gradient's shape and dtype to the variable's)."""
+    return (var.dtype in fused.FLOAT_TYPES and grad.dtype == var.dtype and
+            m.shape == v.shape == var.shape and grad.flags.c_contiguous and
+            var.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous)
 
 
 @register("keras.optimizers")
