@@ -12,7 +12,7 @@
        optimizer  optimizer.apply_gradients(zip(grads, variables))
        metrics    the loss tracker and the compiled metrics (accuracy)
 
-   plus the whole ``model.train_step(x, y)`` and one fit step (fit time / steps). Each phase
+   plus the whole ``model.train_step((x, y))`` and one fit step (fit time / steps). Each phase
    reports the minimum over ``--reps`` steps (the cost without interference; the median is
    shown too). The model is first fitted for a few batches so the
    optimizer slots exist and the metrics are resolved, exactly as during fit, and the phases
@@ -123,7 +123,7 @@ def split_timing(tf, model, x, y, args):
     rng = np.random.default_rng(args.seed)
     variables = getattr(model, "_train_variables", None) or model.trainable_variables
     tracker = getattr(model, "_loss_tracker", None)
-    update_metrics = getattr(model, "_update_metrics", None)
+    compute_metrics = getattr(model, "compute_metrics", None)
     times = {name: [] for name in PHASES}
     times["train_step"] = []
     now = time.perf_counter
@@ -145,8 +145,8 @@ def split_timing(tf, model, x, y, args):
             t5 = now()
             if tracker is not None:
                 tracker.update_state(loss.value, sample_weight=len(xb))
-            if update_metrics is not None:
-                update_metrics(yb, y_pred, None)
+            if compute_metrics is not None:
+                compute_metrics(xb, yb, y_pred, None)
             t6 = now()
             for name, a, b in zip(PHASES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
                 times[name].append(b - a)
@@ -154,7 +154,7 @@ def split_timing(tf, model, x, y, args):
             index = rng.integers(0, n, size=args.batch_size)
             xb, yb = take(x, index), y[index]
             t0 = now()
-            model.train_step(xb, yb)
+            model.train_step((xb, yb))
             times["train_step"].append(now() - t0)
     return times
 

@@ -10,7 +10,12 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
+
+# Real Keras 3 is the reference oracle, on PyTorch: the backend must be chosen before keras
+# is first imported, so it is set here, at collection time, for every test module.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 # Shared test helpers (memory_probe.py) are imported by name: with pytest's importlib mode a
 # test folder is not on sys.path, so this one is added.
@@ -111,6 +116,51 @@ def dead_origin():
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}/"
 
+
+# --- real Keras 3 (reference tests) ----------------------------------------------------
+def _import(name):
+    if os.environ.get("TOMEI_ALLOW_NO_KERAS") == "1":
+        return pytest.importorskip(name)
+    import importlib
+    return importlib.import_module(name)  # ImportError -> the test errors, as it should
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """The real Keras 3 module, on the torch backend."""
+    torch = _import("torch")  # noqa: F841 - the backend must import too
+    module = _import("keras")
+    if module.backend.backend() != "torch":
+        pytest.fail(f"The reference tests need KERAS_BACKEND=torch (torch autograd gives the "
+                    f"Keras-side gradients); keras was imported with backend "
+                    f"{module.backend.backend()!r}.")
+    return module
+
+
+@pytest.fixture(scope="session")
+def torch(keras):
+    return _import("torch")
+
+
+@pytest.fixture
+def to_np(keras):
+    """Converts a Keras/torch tensor (or anything array-like) to a NumPy array."""
+    def convert(x):
+        if hasattr(x, "detach"):
+            return x.detach().cpu().numpy()
+        return np.asarray(keras.ops.convert_to_numpy(x))
+    return convert
+
+
+@pytest.fixture
+def fresh_names(keras):
+    """Restarts automatic layer names in both libraries ("dense", "dense_1", ...)."""
+    import tomei.keras as tk
+    keras.backend.clear_session()
+    tk.backend.clear_session()
+    yield
+    keras.backend.clear_session()
+    tk.backend.clear_session()
 
 @pytest.fixture
 def gpu():

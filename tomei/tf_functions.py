@@ -15,6 +15,8 @@ from tomei.engine.tensor import Tensor
 def constant(value, dtype=None, shape=None) -> Tensor:
     """A Tensor holding ``value`` (as ``tf.constant``); floats become float32 unless ``dtype``."""
     t = Tensor(value, dtype)
+    if t.value is value or (isinstance(value, np.ndarray) and np.shares_memory(t.value, value)):
+        t = Tensor(t.value.copy())  # tf.constant copies: changing `value` later changes nothing
     if shape is not None:
         t = Tensor(np.broadcast_to(t.value, _shape(shape)).copy())
     return t

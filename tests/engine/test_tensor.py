@@ -116,10 +116,10 @@ def test_reshape_and_transpose_methods():
 def test_variable_assign_is_in_place():
     v = Variable(np.zeros((2, 3), np.float32))
     storage = v.value
-    view = v.numpy()
+    before = v.numpy()
     v.assign(np.ones((2, 3)))
-    assert v.value is storage  # same buffer: views taken before see the new values
-    np.testing.assert_array_equal(view, np.ones((2, 3)))
+    assert v.value is storage  # written into the same array
+    np.testing.assert_array_equal(before, np.zeros((2, 3)))  # numpy() was a copy (issue 13)
     v.assign_add(np.full((2, 3), 2.0))
     v.assign_sub(0.5)
     np.testing.assert_array_equal(v.numpy(), np.full((2, 3), 2.5))
@@ -460,3 +460,70 @@ def test_text_becomes_utf8_bytes_and_device_is_cpu():
     t = tomei.constant(["été", "b"])
     assert t.numpy().tolist() == ["été".encode(), b"b"] and t.dtype.kind == "S"
     assert t.device.endswith("CPU:0")
+
+
+# --- issue 13 item 1: copies, not aliases ----------------------------------------------------
+
+def test_variable_numpy_is_a_copy():
+    """TensorFlow: a = tf.Variable([1., 2.]).numpy(); a[0] = 5 leaves the variable [1, 2]."""
+    v = tomei.Variable([1.0, 2.0])
+    a = v.numpy()
+    a[0] = 5
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+    snapshot = np.asarray(v)
+    v.assign([7.0, 8.0])
+    np.testing.assert_array_equal(snapshot, [1.0, 2.0])
+    np.testing.assert_array_equal(a, [5.0, 2.0])
+
+
+def test_changing_numpy_of_a_result_changes_neither_it_nor_its_gradient():
+    x = tomei.Variable([[-1.0, 2.0, 3.0]])
+    with GradientTape() as tape:
+        y = tomei.nn.relu(x)
+        y.numpy()[:] = 100.0
+        loss = tomei.reduce_sum(y * y)
+    np.testing.assert_array_equal(y.numpy(), [[0.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), [[0.0, 4.0, 6.0]])
+    view = np.asarray(y)
+    with pytest.raises(ValueError, match="read-only"):
+        view[0, 0] = 1.0
+
+
+def test_views_of_a_variable_are_snapshots():
+    v = tomei.Variable(np.arange(6, dtype=np.float32).reshape(2, 3))
+    reshaped, transposed, row = tomei.reshape(v, [-1]), tomei.transpose(v), v[0]
+    v.assign(np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(reshaped.numpy(), np.arange(6))
+    np.testing.assert_array_equal(transposed.numpy(), np.arange(6).reshape(2, 3).T)
+    np.testing.assert_array_equal(row.numpy(), [0, 1, 2])
+
+
+def test_constant_does_not_follow_the_array_it_was_made_from():
+    a = np.array([1.0, 2.0], np.float32)
+    c = tomei.constant(a)
+    a[0] = 9.0
+    np.testing.assert_array_equal(c.numpy(), [1.0, 2.0])
+
+
+def test_kernel_snapshots_kept_by_a_callback_differ_epoch_to_epoch():
+    """The reported case: a callback keeping model.layers[0].kernel.numpy() after each epoch
+    found every snapshot equal to the current kernel."""
+    class Snapshots(tomei.keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.kernels = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.kernels.append(self.model.layers[0].kernel.numpy())
+
+    model = tomei.keras.Sequential([tomei.keras.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    keep = Snapshots()
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    model.fit(x, x[:, :2] * 3.0, epochs=3, verbose=0, callbacks=[keep])
+    assert not np.allclose(keep.kernels[0], keep.kernels[1])
+    assert not np.allclose(keep.kernels[1], keep.kernels[2])
+    np.testing.assert_array_equal(keep.kernels[2], model.layers[0].kernel.numpy())
+    weights = model.get_weights()
+    model.fit(x, x[:, :2], epochs=1, verbose=0)
+    assert not np.allclose(weights[0], model.get_weights()[0])

@@ -1,5 +1,6 @@
 """BinaryCrossentropy, TopKCategoricalAccuracy and SparseTopKCategoricalAccuracy metrics:
-values by hand, string names in compile, configs; the tf.metrics alias."""
+values by hand, string names in compile, configs; the tf.metrics alias. Bad input gets the
+losses' kind of message."""
 import numpy as np
 import pytest
 
@@ -46,3 +47,32 @@ def test_classes_names_and_string_names_in_compile():
     assert set(logs) == {"loss", "sparse_top_k_categorical_accuracy"}
     for name in ("binary_crossentropy", "top_k_categorical_accuracy"):
         assert type(metrics.get(name)).__name__ in ("BinaryCrossentropy", "TopKCategoricalAccuracy")
+
+
+# --- issue 13 item 10 ---------------------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("metric, y_true", [
+    (metrics.SparseCategoricalAccuracy, np.zeros(0)),
+    (metrics.SparseCategoricalAccuracy, np.zeros(49)),
+    (metrics.CategoricalAccuracy, np.eye(10)[:3]),
+    (metrics.MeanSquaredError, np.zeros((51, 10))),
+    (metrics.SparseCategoricalCrossentropy, np.zeros(7)),
+])
+def test_different_lengths_are_named_not_a_broadcast_error(metric, y_true):
+    """Issue 13 item 10: SparseCategoricalAccuracy().update_state(zeros(0), rand(50, 10))
+    raised NumPy's 'operands could not be broadcast'."""
+    m = metric()
+    with pytest.raises(ValueError, match=r"y_true and y_pred have different lengths: y_true "
+                                         rf"has {len(y_true)} samples .* y_pred has 50"):
+        m.update_state(y_true, RNG.random((50, 10)).astype("float32"))
+    assert m.result() == 0.0  # nothing was added
+
+
+@pytest.mark.reference
+def test_keras_refuses_the_same_input(keras):
+    with pytest.raises(Exception):
+        keras.metrics.SparseCategoricalAccuracy().update_state(
+            np.zeros(0), RNG.random((50, 10)).astype("float32"))

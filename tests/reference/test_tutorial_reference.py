@@ -132,3 +132,13 @@ def test_h5_written_by_keras_loads_in_tomei(keras, to_np, tmp_path, functional, 
     assert len(theirs.optimizer.variables) == len(ours.optimizer.variables) == 10
     for a, b in zip(theirs.optimizer.variables, ours.optimizer.variables):
         np.testing.assert_allclose(np.asarray(b), to_np(a), rtol=1e-6)  # the restored moments
+
+
+def test_unbuilt_summary_matches_keras(keras, fresh_names):
+    k_lines, t_lines = [], []
+    keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)]).summary(
+        print_fn=lambda line, **kw: k_lines.extend(line.splitlines()), line_length=76)
+    tk.Sequential([tk.layers.Dense(64, activation="relu"), tk.layers.Dense(1)]).summary(
+        print_fn=t_lines.append, line_length=76)
+    strip = [line.rstrip() for line in k_lines if line.strip()]
+    assert [line.rstrip() for line in t_lines] == strip

@@ -62,15 +62,29 @@ class Tensor:
         return self._value
 
     def numpy(self) -> np.ndarray:
-        """Returns the values as a NumPy array (a 0-d tensor gives a NumPy scalar); a tensor
-        on the GPU is copied to the host."""
+        """Returns a copy of the values as a NumPy array (a 0-d tensor gives a NumPy scalar),
+        as TensorFlow does: changing it never changes the tensor (nor a gradient recorded
+        from it), and a Variable's later updates never change it. A tensor on the GPU is
+        copied to the host."""
         v = device.to_host(self._value)
+        if v is self._value:
+            v = v.copy()
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: a read-only view of a Tensor's values (they never change), a
+        copy of a Variable's (they do); a copy whenever ``copy=True`` or ``dtype`` differs."""
         # a full reduction leaves a NumPy scalar, not an array; a GPU array comes to the host
         v = np.asarray(device.to_host(self._value))
-        return v if dtype is None else v.astype(dtype, copy=False)
+        if dtype is not None:
+            v = v.astype(dtype, copy=False)
+        if v is not self._value:
+            return v  # already a new array (converted or from the GPU)
+        if copy or (copy is None and isinstance(self, Variable)):
+            return v.copy()
+        v = v.view()
+        v.flags.writeable = False
+        return v
 
     @property
     def shape(self) -> tuple:
@@ -439,6 +453,9 @@ def record(value: np.ndarray, parents: tuple, backward) -> Tensor:
     ``backward(g)`` returns one gradient (or None) per parent. An op asks
     ``parent.tracked`` before computing a gradient it may not need.
     """
+    if value.base is not None and any(isinstance(p, Variable) for p in parents):
+        value = value.copy()  # a view (reshape, transpose, slice) of a Variable: a snapshot,
+        # so the result does not change when the Variable is updated (TensorFlow's semantics)
     out = Tensor.__new__(Tensor)
     out._value = value
     out._parents = ()

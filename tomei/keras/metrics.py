@@ -110,6 +110,19 @@ class Sum(Metric):
 
 
 @register("keras.metrics")
+def check_same_length(y_true, y_pred, name):
+    """ValueError unless y_true and y_pred have the same first-axis length (one label and
+    one prediction per sample), naming the metric and both shapes."""
+    n_true = y_true.shape[0] if np.ndim(y_true) else None
+    n_pred = y_pred.shape[0] if np.ndim(y_pred) else None
+    if n_true is not None and n_pred is not None and n_true != n_pred:
+        raise ValueError(
+            f"Metric '{name}': y_true and y_pred have different lengths: y_true has {n_true} "
+            f"samples (shape {tuple(y_true.shape)}), y_pred has {n_pred} (shape "
+            f"{tuple(y_pred.shape)}). Pass one label and one prediction per sample, for the "
+            f"same samples.")
+
+
 class MeanMetricWrapper(Mean):
     """Wraps ``fn(y_true, y_pred) -> per-sample scores`` as a running mean."""
 
@@ -119,7 +132,14 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        scores = self._fn(_np(y_true), _np(y_pred), **self._fn_kwargs)
+        """Adds the batch's per-sample scores.
+
+        Raises:
+            ValueError: y_true and y_pred hold different numbers of samples.
+        """
+        y_true, y_pred = _np(y_true), _np(y_pred)
+        check_same_length(y_true, y_pred, self.name)
+        scores = self._fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(scores, sample_weight)
 
     def get_config(self):

@@ -50,3 +50,12 @@ def test_subclassed_models_take_inputs_as_given():
         def call(self, x):
             return x * 2
     assert Twice()(np.ones(3, np.float32)).shape == (3,)
+
+
+def test_summary_of_an_unbuilt_model_prints_as_keras():
+    model = tf.keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense(1)])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert sum("(Dense)" in line and "?" in line and "0 (unbuilt)" in line for line in lines) == 2
+    assert lines[-3:] == [" Total params: 0 (0.00 B)", " Trainable params: 0 (0.00 B)",
+                          " Non-trainable params: 0 (0.00 B)"]

@@ -1,5 +1,7 @@
 """The *_on_batch calls, sample_weight, class_weight and loss_weights, checked against the
 numbers they must produce by hand."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,479 @@ def test_to_categorical_with_categorical_crossentropy():
     m.compile(optimizers.SGD(0.1), losses.CategoricalCrossentropy(from_logits=True),
               metrics=["accuracy"])
     np.testing.assert_allclose(m.test_on_batch(X, onehot)[0], sparse, rtol=1e-6)
+
+
+# --- issue 13 item 5: Keras 3 step signatures, as the guide "Customizing what happens in fit()"
+
+class _Recorder(tomei.keras.callbacks.Callback):
+    """Records every batch hook as (hook, batch, a copy of the logs)."""
+
+    def __init__(self, hooks=("on_train_batch_end", "on_test_batch_end",
+                              "on_predict_batch_end")):
+        super().__init__()
+        self.calls = []
+        for hook in hooks:
+            setattr(self, hook, self._recorder(hook))
+
+    def _recorder(self, hook):
+        def record(batch, logs=None):
+            self.calls.append((hook, batch, dict(logs or {})))
+        return record
+
+
+def _regression_data(n=24):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    return x, (x @ np.array([[1.0], [-2.0], [0.5], [0.0]], np.float32) + 0.3)
+
+
+def _functional(cls=Model):
+    tomei.keras.utils.set_random_seed(3)
+    inputs = Input((4,))
+    return cls(inputs, layers.Dense(1)(layers.Dense(6, activation="relu")(inputs)))
+
+
+def _guide_metric_loop(model, loss, y, y_pred):
+    """The guide's metric update: the loss tracker gets the loss, every other metric in
+    model.metrics (the compile_metrics container) gets (y, y_pred); returns the results."""
+    for metric in model.metrics:
+        if metric.name == "loss":
+            metric.update_state(loss)
+        else:
+            metric.update_state(y, y_pred)
+    return {m.name: m.result() for m in model.metrics}
+
+
+class GuideModel(Model):
+    """The guide's first example, in our words: tape, compute_loss, optimizer.apply, and the
+    metrics updated by a loop over self.metrics."""
+
+    def train_step(self, data):
+        x, y = data
+        with tomei.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        return _guide_metric_loop(self, loss, y, y_pred)
+
+
+def test_guide_train_step_subclass_of_functional_model_matches_default_fit():
+    x, y = _regression_data()
+    runs = []
+    for cls in (Model, GuideModel):
+        model = _functional(cls)
+        assert isinstance(model, cls) and model.layers
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        runs.append((model, model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)))
+    (plain, h_plain), (custom, h_custom) = runs
+    assert list(h_custom.history) == ["loss", "mae"] == list(h_plain.history)
+    for key in h_plain.history:
+        np.testing.assert_allclose(h_custom.history[key], h_plain.history[key], rtol=1e-6)
+    for a, b in zip(custom.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_own_metrics_listed_by_the_metrics_property_and_compile_without_a_loss():
+    class OwnMetrics(Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.loss_tracker = tomei.keras.metrics.Mean(name="loss")
+            self.mae_metric = tomei.keras.metrics.MeanAbsoluteError(name="mae")
+
+        def train_step(self, data):
+            x, y = data
+            with tomei.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = tomei.reduce_mean(tomei.square(y_pred - y))
+            variables = self.trainable_variables
+            self.optimizer.apply(tape.gradient(loss, variables), variables)
+            self.loss_tracker.update_state(loss)
+            self.mae_metric.update_state(y, y_pred)
+            return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+        @property
+        def metrics(self):
+            return [self.loss_tracker, self.mae_metric]  # reset at each epoch's start
+
+    x, y = _regression_data()
+    model = _functional(OwnMetrics)
+    model.compile(optimizer=optimizers.SGD(0.01))
+    recorder = _Recorder(("on_train_batch_end",))
+    history = model.fit(x, y, epochs=2, batch_size=12, shuffle=False, verbose=0,
+                        callbacks=[recorder])
+    assert list(history.history) == ["loss", "mae"]
+    # reset at the start of epoch 2: its first batch's running mean is that batch's loss
+    second_epoch_first = recorder.calls[2][2]
+    assert second_epoch_first["loss"] != pytest.approx(
+        np.mean([recorder.calls[1][2]["loss"], second_epoch_first["loss"]]))
+    assert history.history["loss"][1] == pytest.approx(recorder.calls[3][2]["loss"])
+
+
+def test_sample_weight_reaches_train_step_as_a_third_entry():
+    class Weighted(Model):
+        def train_step(self, data):
+            x, y, sample_weight = data if len(data) == 3 else (*data, None)
+            with tomei.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+            variables = self.trainable_variables
+            self.optimizer.apply(tape.gradient(loss, variables), variables)
+            self._loss_tracker.update_state(loss, sample_weight=len(x))
+            return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    x, y = _regression_data()
+    w = np.linspace(0.1, 2.0, len(x)).astype(np.float32)
+    results = []
+    for cls in (Model, Weighted):
+        model = _functional(cls)
+        model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+        results.append(model.fit(x, y, sample_weight=w, epochs=2, batch_size=8,
+                                 shuffle=False, verbose=0).history)
+    assert results[0].keys() == results[1].keys()
+    for key in results[0]:
+        np.testing.assert_allclose(results[1][key], results[0][key], rtol=1e-6)
+
+
+def test_own_test_step_and_predict_step_are_used_by_evaluate_and_predict():
+    class Own(Model):
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            return _guide_metric_loop(self, loss, y, y_pred)
+
+        def predict_step(self, data):
+            return self(data, training=False) * 2.0
+
+    x, y = _regression_data()
+    plain, own = _functional(), _functional(Own)
+    for m in (plain, own):
+        m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    logs = own.evaluate(x, y, batch_size=24, verbose=0, return_dict=True)
+    assert logs == pytest.approx(plain.evaluate(x, y, batch_size=24, verbose=0,
+                                                return_dict=True), rel=1e-6)
+    np.testing.assert_allclose(own.predict(x, verbose=0), 2 * plain.predict(x, verbose=0),
+                               rtol=1e-6)
+
+
+def test_keras2_compiled_loss_and_compiled_metrics_give_a_clear_message():
+    class Keras2Style(Model):
+        def train_step(self, data):
+            x, y = data
+            with tomei.GradientTape():
+                y_pred = self(x, training=True)
+                return self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+
+    model = _functional(Keras2Style)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = _regression_data()
+    with pytest.raises(AttributeError, match=r"compute_loss\(x=x, y=y, y_pred=y_pred"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(AttributeError, match=r"compute_metrics\(x, y, y_pred"):
+        model.compiled_metrics.update_state(y, y)
+
+
+def test_gan_style_model_with_its_own_compile_and_no_targets():
+    """The guide's GAN shape: two sub-models, compile(d_optimizer, g_optimizer, loss_fn),
+    fit on images alone (train_step receives x itself)."""
+
+    class GAN(Model):
+        def __init__(self, discriminator, generator, latent_dim):
+            super().__init__()
+            self.discriminator, self.generator = discriminator, generator
+            self.latent_dim = latent_dim
+            self.d_loss_tracker = tomei.keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = tomei.keras.metrics.Mean(name="g_loss")
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
+
+        def train_step(self, real):
+            n = real.shape[0]
+            noise = np.random.default_rng(0).normal(size=(n, self.latent_dim)).astype("float32")
+            fake = self.generator(noise)
+            both = tomei.concat([fake, tomei.constant(real)], axis=0)
+            labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]).astype("float32")
+            with tomei.GradientTape() as tape:
+                d_loss = self.loss_fn(labels, self.discriminator(both))
+            d_vars = self.discriminator.trainable_weights
+            self.d_optimizer.apply(tape.gradient(d_loss, d_vars), d_vars)
+            with tomei.GradientTape() as tape:
+                g_loss = self.loss_fn(np.zeros((n, 1), "float32"),
+                                      self.discriminator(self.generator(noise)))
+            g_vars = self.generator.trainable_weights
+            self.g_optimizer.apply(tape.gradient(g_loss, g_vars), g_vars)
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(g_loss)
+            return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+    tomei.keras.utils.set_random_seed(0)
+    disc = Sequential([Input((6,)), layers.Dense(8, activation="relu"), layers.Dense(1)])
+    gen = Sequential([Input((3,)), layers.Dense(6)])
+    gan = GAN(disc, gen, latent_dim=3)
+    gan.compile(optimizers.Adam(1e-3), optimizers.Adam(1e-3),
+                losses.BinaryCrossentropy(from_logits=True))
+    before = [w.copy() for w in gen.get_weights()]
+    images = np.random.default_rng(1).normal(size=(16, 6)).astype("float32")
+    history = gan.fit(images, epochs=2, batch_size=8, verbose=0)
+    assert list(history.history) == ["d_loss", "g_loss"]
+    assert all(np.isfinite(v).all() for v in history.history.values())
+    assert any(not np.allclose(a, b) for a, b in zip(before, gen.get_weights()))
+
+
+def test_default_fit_still_needs_targets_and_a_loss():
+    model = _functional()
+    model.compile(optimizer="sgd")
+    x, y = _regression_data()
+    with pytest.raises(RuntimeError, match="compile\\(\\) with a loss"):
+        model.fit(x, y, verbose=0)
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="fit needs targets"):
+        model.fit(x, verbose=0)
+
+
+# --- issue 13 item 3: evaluate/predict merging is invisible to callbacks ----------------------
+
+class MyDense(layers.Dense):
+    """The same maths as Dense: inherits Dense's rows_independent declaration."""
+
+
+class BatchCentered(layers.Layer):
+    """Subtracts the batch mean: each row depends on the others (rows_independent False)."""
+
+    def call(self, inputs):
+        return inputs - tomei.reduce_mean(inputs, axis=0, keepdims=True)
+
+
+def _evaluate_batches(model, x, y, callback, batch_size=4):
+    model.evaluate(x, y, batch_size=batch_size, verbose=0, callbacks=[callback])
+    return [(batch, logs["loss"]) for hook, batch, logs in callback.calls
+            if hook == "on_test_batch_end"]
+
+
+@pytest.mark.parametrize("dense", [layers.Dense, MyDense])
+def test_evaluate_callbacks_see_the_values_of_a_batch_by_batch_run(dense):
+    assert MyDense.rows_independent and not layers.Layer.rows_independent
+    x, y = _regression_data(64)
+    tomei.keras.utils.set_random_seed(0)
+    model = Sequential([Input((4,)), dense(5, activation="relu"), layers.Dropout(0.3),
+                        dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = _evaluate_batches(model, x, y, _Recorder(), batch_size=32)
+    assert [b for b, _ in seen] == [0, 1]
+    # by hand: the running mean of each batch's mse, weighted by batch size
+    pred = model.predict_on_batch(x)
+    per_batch = [np.mean((pred[i:i + 32] - y[i:i + 32]) ** 2) for i in (0, 32)]
+    np.testing.assert_allclose([v for _, v in seen], [per_batch[0], np.mean(per_batch)],
+                               rtol=1e-5)
+
+
+def test_row_mixing_layer_is_evaluated_batch_by_batch():
+    x, y = _regression_data(24)
+    tomei.keras.utils.set_random_seed(0)
+    model = Sequential([Input((4,)), BatchCentered(), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = _evaluate_batches(model, x, y, _Recorder(), batch_size=8)
+    losses_by_hand = [np.mean((model.predict_on_batch(x[i:i + 8]) - y[i:i + 8]) ** 2)
+                      for i in (0, 8, 16)]
+    np.testing.assert_allclose([v for _, v in seen], np.cumsum(losses_by_hand) / [1, 2, 3],
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0),
+                               np.concatenate([model.predict_on_batch(x[i:i + 8])
+                                               for i in (0, 8, 16)]), rtol=1e-6)
+
+
+def test_on_test_batch_begin_runs_before_its_batch_is_computed():
+    class ZeroKernelAtBatchOne(tomei.keras.callbacks.Callback):
+        def on_test_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                for w in self.model.weights:
+                    w.assign(np.zeros(w.shape, np.float32))
+
+    x, y = _regression_data(16)
+    model = _functional()
+    model.compile(optimizer="sgd", loss="mse")
+    first = float(np.mean((model.predict_on_batch(x[:8]) - y[:8]) ** 2))
+    recorder = _Recorder(("on_test_batch_end",))
+    model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[ZeroKernelAtBatchOne(), recorder])
+    second = float(np.mean(y[8:] ** 2))  # all weights zero: the prediction is 0
+    assert recorder.calls[1][2]["loss"] == pytest.approx((first + second) / 2, rel=1e-5)
+
+
+def test_predict_batch_end_receives_each_batchs_outputs():
+    x, _ = _regression_data(20)
+    model = _functional()
+    recorder = _Recorder(("on_predict_batch_end",))
+    out = model.predict(x, batch_size=8, verbose=0, callbacks=[recorder])
+    assert [b for _, b, _ in recorder.calls] == [0, 1, 2]
+    np.testing.assert_allclose(np.concatenate([logs["outputs"] for _, _, logs in recorder.calls]),
+                               out)
+
+
+def test_steps_per_execution_groups_batches_between_callback_calls():
+    x, y = _regression_data(20)
+    model = _functional()
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=2)
+    recorder = _Recorder(("on_train_batch_begin", "on_train_batch_end", "on_test_batch_end",
+                          "on_predict_batch_end"))
+    model.fit(x, y, batch_size=4, verbose=0, callbacks=[recorder], shuffle=False)
+    model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[recorder])
+    model.predict(x, batch_size=4, verbose=0, callbacks=[recorder])
+    calls = [(hook, batch) for hook, batch, _ in recorder.calls]
+    assert calls == [("on_train_batch_begin", 0), ("on_train_batch_end", 1),
+                     ("on_train_batch_begin", 2), ("on_train_batch_end", 3),
+                     ("on_train_batch_begin", 4), ("on_train_batch_end", 5),
+                     ("on_test_batch_end", 1), ("on_test_batch_end", 3), ("on_test_batch_end", 5),
+                     ("on_predict_batch_end", 1), ("on_predict_batch_end", 3),
+                     ("on_predict_batch_end", 5)]
+    assert [len(logs["outputs"]) for hook, _, logs in recorder.calls
+            if hook == "on_predict_batch_end"] == [8, 8, 4]
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile(optimizer="sgd", loss="mse", steps_per_execution=0)
+    with pytest.raises(NotImplementedError, match="jit_compile"):
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+
+
+# --- issue 13 item 9: steps_per_epoch with arrays ------------------------------------------
+
+def _sizes_model():
+    class Recording(Model):
+        """Records the first input column of every batch train_step receives."""
+
+        def train_step(self, data):
+            self.batches.append(data[0][:, 0].copy())
+            return super().train_step(data)
+
+    model = _functional(Recording)
+    model.batches = []
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_steps_per_epoch_alone_sets_the_batch_size():
+    x, y = _regression_data(10)
+    model = _sizes_model()
+    model.fit(x, y, steps_per_epoch=2, verbose=0)
+    assert [len(b) for b in model.batches] == [5, 5]
+
+
+def test_steps_per_epoch_beyond_the_data_warns_and_stops_the_epoch():
+    x, y = _regression_data(10)
+    model = _sizes_model()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        model.fit(x, y, batch_size=5, steps_per_epoch=3, verbose=0)
+    assert [len(b) for b in model.batches] == [5, 5]
+
+
+def test_steps_per_epoch_below_the_data_continues_the_pass_next_epoch():
+    x, y = _regression_data(10)
+    model = _sizes_model()
+    with pytest.warns(UserWarning, match="ran out of data"):  # epoch 3 gets one batch of two
+        model.fit(x, y, batch_size=2, steps_per_epoch=2, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(np.concatenate(model.batches), x[:, 0])
+
+
+# --- the same loops in real Keras 3 (torch backend) ------------------------------------------
+
+def _hook_log(base):
+    class HookLog(base):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.calls.append(("train_begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.calls.append(("train_end", batch, round(float(logs["loss"]), 5)))
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.calls.append(("test_end", batch, round(float(logs["loss"]), 5)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.calls.append(("predict_end", batch, len(logs["outputs"])))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append(("epoch_end", epoch))
+    return HookLog()
+
+
+_KERAS_RUN = """
+import json, sys, warnings
+import numpy as np
+import keras
+compile_kw, fit_kw, x, y = json.loads(sys.argv[1])
+x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+calls = []
+class Log(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None): calls.append(("train_begin", batch))
+    def on_train_batch_end(self, batch, logs=None):
+        calls.append(("train_end", batch, round(float(logs["loss"]), 5)))
+    def on_test_batch_end(self, batch, logs=None):
+        calls.append(("test_end", batch, round(float(logs["loss"]), 5)))
+    def on_predict_batch_end(self, batch, logs=None):
+        calls.append(("predict_end", batch, len(logs["outputs"])))
+    def on_epoch_end(self, epoch, logs=None): calls.append(("epoch_end", epoch))
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.set_weights([np.linspace(-1, 1, 4, dtype=np.float32).reshape(4, 1),
+                   np.array([0.1], np.float32)])
+model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", **compile_kw)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    model.fit(x, y, shuffle=False, verbose=0, callbacks=[Log()], **fit_kw)
+ran_out = any("ran out of data" in str(w.message) for w in caught)
+model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[Log()])
+model.predict(x, batch_size=4, verbose=0, callbacks=[Log()])
+print(json.dumps([calls, ran_out, [np.asarray(w).tolist() for w in model.get_weights()]]))
+"""
+
+
+def _keras_run(compile_kw, fit_kw, x, y, backend):
+    """The run in real Keras 3 in a fresh process on ``backend`` (the torch backend refuses
+    steps_per_execution > 1; JAX allows it)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _KERAS_RUN,
+                          json.dumps([compile_kw, fit_kw, x.tolist(), y.tolist()])],
+                         env=env, capture_output=True, text=True, timeout=300, check=True)
+    calls, ran_out, weights = json.loads(out.stdout.strip().splitlines()[-1])
+    return [tuple(c) for c in calls], ran_out, [np.asarray(w) for w in weights]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("compile_kw, fit_kw, backend", [
+    ({}, dict(steps_per_epoch=2), "torch"),
+    ({}, dict(batch_size=5, steps_per_epoch=3), "torch"),
+    ({}, dict(batch_size=2, steps_per_epoch=2, epochs=3), "torch"),
+    ({}, dict(batch_size=3, steps_per_epoch=2, epochs=2), "torch"),
+    (dict(steps_per_execution=2), dict(batch_size=2, epochs=2), "jax"),
+    (dict(steps_per_execution=3), dict(batch_size=2, steps_per_epoch=3, epochs=2), "jax"),
+], ids=["steps_only", "more_steps_than_data", "continues_pass", "uneven", "spe2", "spe3_steps"])
+def test_fit_evaluate_predict_steps_match_keras(compile_kw, fit_kw, backend):
+    x, y = _regression_data(10)
+    k_calls, k_out, k_w = _keras_run(compile_kw, fit_kw, x, y, backend)
+    model = tomei.keras.Sequential([Input((4,)), layers.Dense(1)])
+    model.set_weights([np.linspace(-1, 1, 4, dtype=np.float32).reshape(4, 1),
+                       np.array([0.1], np.float32)])
+    model.compile(optimizer=optimizers.SGD(0.05), loss="mse", **compile_kw)
+    log = _hook_log(tomei.keras.callbacks.Callback)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, shuffle=False, verbose=0, callbacks=[log], **fit_kw)
+    t_out = any("ran out of data" in str(w.message) for w in caught)
+    model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[log])
+    model.predict(x, batch_size=4, verbose=0, callbacks=[log])
+    assert log.calls == k_calls
+    if backend == "torch":  # Keras on JAX fetches an execution's batches its own way, and
+        assert t_out == k_out  # does not warn when the last one comes up short
+    for a, b in zip(model.get_weights(), k_w):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -51,6 +51,18 @@ def test_slots_follow_each_variable_when_the_variable_list_changes():
     assert opt.iterations == 2
 
 
+def test_optimizer_variables_are_copies():
+    opt = optimizers.Adam(0.1)
+    v = tf.Variable(np.zeros(3, np.float32))
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    momentum = opt.variables[2]
+    kept = momentum.copy()
+    momentum[:] = 123.0
+    opt.apply_gradients([(np.ones(3, np.float32), v)])
+    np.testing.assert_array_equal(momentum, 123.0)  # not overwritten by the next step
+    np.testing.assert_allclose(opt.variables[2], kept * 0.9 + 0.1, rtol=1e-6)
+
+
 def test_public_state_methods_used_by_saving_and_inspect():
     """build_for, slots_of, has_schedule: what saving and tomei.inspect read instead of
     the optimizer's private attributes."""

@@ -16,6 +16,8 @@ class _Elementwise(Layer):
 class Softmax(_Elementwise):
     """Turns scores into probabilities along ``axis`` (default -1); rows sum to 1."""
 
+    rows_independent = True
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis

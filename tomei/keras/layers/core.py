@@ -20,6 +20,8 @@ class InputLayer(Layer):
         dtype: default 'float32'. name: default "input_layer".
     """
 
+    rows_independent = True
+
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
                  input_shape=None, sparse=False, ragged=False, optional=False, **kwargs):
         if shape is None and input_shape is not None:
@@ -73,6 +75,8 @@ class Dense(Layer):
     Input shape: (batch_size, ..., input_dim). Output shape: (batch_size, ..., units).
     Weights: kernel (input_dim, units), bias (units,).
     """
+
+    rows_independent = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -140,6 +144,8 @@ class Flatten(Layer):
     The tutorial's first layer turns each 28x28 image into 784 numbers.
     """
 
+    rows_independent = True
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = data_format or "channels_last"
@@ -159,6 +165,8 @@ class Flatten(Layer):
 @register("keras.layers")
 class Reshape(Layer):
     """Reshapes each sample to ``target_shape`` (batch axis excluded; one entry may be -1)."""
+
+    rows_independent = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -181,6 +189,8 @@ class Reshape(Layer):
 @register("keras.layers")
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
+
+    rows_independent = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

@@ -89,6 +89,13 @@ class Layer:
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
     _same_input_shape = True  # later calls must match the built shape (False: any shape)
 
+    #: Declares that at inference (training=False) each output row depends on its own input
+    #: row alone, so evaluate/predict may send several batches through one call with the
+    #: same results. False here (a layer of your own may mix rows); the built-in layers
+    #: declare True and their subclasses inherit it. A subclass whose call mixes rows (a
+    #: batch statistic, say) sets it back to False.
+    rows_independent = False
+
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:

@@ -21,6 +21,8 @@ from tomei.keras.serialization import register
 class _Merge(Layer):
     """Base of the elementwise merges: checks the list and broadcasts the shapes."""
 
+    rows_independent = True
+
     def _check_list(self, inputs):
         """Accepts a list of tensors (or of their shapes); a lone tensor or shape is refused."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 1 or any(
@@ -109,6 +111,8 @@ class Concatenate(Layer):
     Raises:
         ValueError: fewer than 1 input, different ranks, or a mismatch on another axis.
     """
+
+    rows_independent = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

@@ -38,6 +38,8 @@ def _moments(x, axes):
 class _Normalization(Layer):
     """Shared argument handling: center/scale, initializers, regularizers, constraints."""
 
+    rows_independent = True
+
     def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
                  beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                  **kwargs):

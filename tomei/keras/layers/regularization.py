@@ -24,6 +24,8 @@ class Dropout(Layer):
     Input and output shape: any, unchanged.
     """
 
+    rows_independent = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
@@ -51,6 +53,8 @@ class Dropout(Layer):
 @register("keras.layers")
 class GaussianNoise(Layer):
     """Adds N(0, stddev^2) noise while training; the identity otherwise."""
+
+    rows_independent = True
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)

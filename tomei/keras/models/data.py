@@ -292,6 +292,93 @@ def batches(n: int, batch_size: int, shuffle=False, rng=None):
             yield slice(start, min(start + batch_size, n))
 
 
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch as ``train_step`` receives it (Keras 3): ``x`` alone when there is no y
+    (``(x,)`` when x is a list or tuple of inputs), ``(x, y)``, or ``(x, y, sample_weight)``."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``
+    (a list is read as a tuple), with None for what is missing.
+
+    Raises:
+        ValueError: a tuple of more than three entries.
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) > 3:
+        raise ValueError(f"data must be x, (x,), (x, y) or (x, y, sample_weight); received a "
+                         f"tuple of {len(data)} entries.")
+    return tuple(data) + (None,) * (3 - len(data))
+
+
+class EpochIterator:
+    """Which rows each batch of an epoch takes, as Keras 3 walks NumPy data.
+
+    Args:
+        n: number of samples.
+        batch_size: rows per batch; None means ceil(n / steps_per_epoch) when
+            steps_per_epoch is given, else 32 (Keras 3's array adapter).
+        steps_per_epoch: batches per epoch; None means one pass over the data.
+        shuffle: a new random order for every pass over the data.
+        call: "fit", "evaluate" or "predict", for the warning.
+
+    ``epoch()`` yields one index per batch (a slice, or an int array when shuffled). With
+    steps_per_epoch below the batches in the data, the next epoch continues the same pass
+    where this one stopped; when a pass runs out before steps_per_epoch, the epoch ends
+    early with a UserWarning and the next epoch starts a new pass (Keras 3's
+    keras/src/trainers/epoch_iterator.py). The trainer groups the batches into
+    executions of compile's steps_per_execution.
+    """
+
+    def __init__(self, n, batch_size=None, steps_per_epoch=None, shuffle=False, call="fit"):
+        if batch_size is None:
+            batch_size = math.ceil(n / steps_per_epoch) if steps_per_epoch else 32
+        self.n, self.batch_size, self.shuffle, self.call = n, batch_size, shuffle, call
+        self.steps_per_epoch = steps_per_epoch
+        self.batches_per_pass = math.ceil(n / batch_size)
+        self._order = None  # the current pass: its row order (True: in order), None between
+        self._done = 0  # batches of the current pass already taken
+
+    @property
+    def num_batches(self) -> int:
+        """Batches in one epoch (what the progress bar counts to)."""
+        return self.steps_per_epoch or self.batches_per_pass
+
+    def _index(self, batch):
+        start, stop = batch * self.batch_size, min((batch + 1) * self.batch_size, self.n)
+        return slice(start, stop) if self._order is True else self._order[start:stop]
+
+    def epoch(self):
+        if self._order is None or self.steps_per_epoch is None:
+            self._order = config.rng().permutation(self.n) if self.shuffle else True
+            self._done = 0
+        for step in range(self.num_batches):
+            if self._done == self.batches_per_pass:
+                self._warn_ran_out(step)
+                break
+            yield self._index(self._done)
+            self._done += 1
+        if self._done == self.batches_per_pass:
+            self._order = None
+
+    def _warn_ran_out(self, steps_done):
+        warnings.warn(
+            f"{self.call}() ran out of data: "
+            f"{'steps_per_epoch' if self.call == 'fit' else 'steps'}={self.steps_per_epoch} asks for "
+            f"{self.steps_per_epoch} batches per epoch, but the {self.n} samples make "
+            f"{self.batches_per_pass} batches of {self.batch_size}, so this epoch stopped "
+            f"after {steps_done}. Pass fewer steps, or leave them out to use all the data "
+            f"once per epoch.", UserWarning, stacklevel=4)
+
+
 # --- streams: tf.data Datasets, Python generators and PyDatasets ----------------------------
 
 def is_stream(x) -> bool:
@@ -311,14 +398,10 @@ def unpack_batch(batch, where):
     Raises:
         ValueError: a tuple of more than 3 parts.
     """
-    if isinstance(batch, list):
-        batch = tuple(batch)
-    if not isinstance(batch, tuple):
-        batch = (batch,)
-    if not 1 <= len(batch) <= 3:
+    if isinstance(batch, (list, tuple)) and not 1 <= len(batch) <= 3:
         raise ValueError(f"Each batch from {where} must be x, (x,), (x, y) or (x, y, "
                          f"sample_weight); received a tuple of {len(batch)} parts.")
-    parts = list(batch) + [None] * (3 - len(batch))
+    parts = unpack_x_y_sample_weight(batch)
     names = ("x", "y", "sample_weight")
     return tuple(None if p is None else _text(p) if _is_text(p) else
                  take(to_arrays(p, f"{names[k]} from {where}"), slice(None))

@@ -28,6 +28,8 @@ class Functional(Model):
         ValueError: an output that does not depend on the given inputs.
     """
 
+    rows_independent = True  # call() only composes layers; each declares its own
+
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
 

@@ -42,6 +42,13 @@ class Model(Trainer, Layer):
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
+        if _functional_arguments(args, kwargs) and not _builds_itself(type(self)):
+            # ``class MyModel(Model)`` whose __init__ passes (inputs, outputs) on, as in the
+            # Keras guide "Customizing what happens in fit()": a functional model of that
+            # class (Keras 3 decides here too, from the arguments Model.__init__ receives).
+            self.__class__ = _with_functional(type(self))
+            registered("keras")["Functional"].__init__(self, *args, **kwargs)
+            return
         super().__init__(**{k: v for k, v in kwargs.items() if k in ("name", "trainable", "dtype")})
         self._train_variables = None
         self._output_shape_cache = None
@@ -104,18 +111,17 @@ class Model(Trainer, Layer):
         return int(sum(np.size(v) for v in opt.variables))
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
-        """Prints the Keras 3 summary table: layers, output shapes, parameter counts."""
-        if not self.built:
-            raise ValueError(
-                "This model has not yet been built. Build it by calling it on data, by "
-                "build(input_shape), or by giving the first layer an input shape, e.g. "
-                "Flatten(input_shape=(28, 28)) or Input(shape=(28, 28)).")
+        """Prints the Keras 3 summary table: layers, output shapes, parameter counts.
+
+        As in Keras 3, a model that is not built yet (no input shape known) still prints:
+        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters."""
         from tomei.keras.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn)
 
     def _summary_rows(self):
         return [(layer.name, type(layer).__name__, getattr(layer, "_output_shape", None) or "?",
-                 layer.count_params(), None) for layer in self.layers]
+                 layer.count_params() if layer.built else "0 (unbuilt)", None)
+                for layer in self.layers]
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
@@ -141,6 +147,32 @@ class Model(Trainer, Layer):
         """Loads weights saved by ``save_weights`` (or the weights inside a ``.keras`` file)."""
         from tomei.keras.saving import load_weights
         return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def _functional_arguments(args, kwargs) -> bool:
+    """Keras 3's test for Model(inputs, outputs) arguments."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
+
+
+def _builds_itself(cls) -> bool:
+    """True for Functional and Sequential (and their subclasses): they take these arguments."""
+    keras = registered("keras")
+    return issubclass(cls, (keras["Functional"], keras["Sequential"]))
+
+
+_FUNCTIONAL_SUBCLASSES: dict = {}
+
+
+def _with_functional(cls):
+    """``cls`` with Functional mixed in after it, made once per class: the subclass's own
+    methods (train_step, ...) come first, Functional's graph building and call after."""
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        functional = registered("keras")["Functional"]
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, functional),
+                                           {"__module__": cls.__module__,
+                                            "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def adjust_input_rank(inputs, declared, model_name):

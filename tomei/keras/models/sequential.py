@@ -25,6 +25,8 @@ class Sequential(Model):
                             Dropout(0.2), Dense(10)])
     """
 
+    rows_independent = True  # call() only composes layers; each declares its own
+
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
         self._set_input_layer(None)

@@ -13,14 +13,13 @@ evaluate and predict run the forward pass without a tape, so they build no graph
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import warnings
 
 import numpy as np
 
 from tomei.engine import device, ops
-from tomei.engine.tensor import GradientTape
+from tomei.engine.tensor import GradientTape, Tensor
 from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
@@ -33,6 +32,8 @@ class Trainer:
     """Mixin giving a Model compile, fit, evaluate, predict and the *_on_batch calls."""
 
     compiled = False
+    steps_per_execution = 1
+    _compile_metrics = None
 
     # --- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -46,12 +47,29 @@ class Trainer:
             loss_weights: optional list/dict of floats weighting each output's loss.
             metrics: list of names ('accuracy'), Metric objects or functions.
             weighted_metrics: metrics that also use ``sample_weight``.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
-                compatibility; tomei always runs eagerly.
+            run_eagerly: tomei always runs eagerly (each step is plain Python), so either
+                value gives the same results.
+            steps_per_execution: batches per callback call in fit/evaluate/predict (default
+                1), as Keras 3: callbacks hear ``on_*_batch_begin(first)`` and
+                ``on_*_batch_end(last, logs)`` once per that many batches.
+            jit_compile: 'auto' (default) or False; tomei compiles nothing, so True raises
+                NotImplementedError rather than being ignored.
+            auto_scale_loss: Keras scales the loss only under a mixed-precision policy;
+                tomei computes in float32 only, where Keras does no scaling either.
 
         Raises:
-            ValueError: unknown optimizer, loss or metric names (listing the valid ones).
+            ValueError: unknown optimizer, loss or metric names (listing the valid ones), or
+                steps_per_execution that is not a positive integer.
+            NotImplementedError: jit_compile=True.
         """
+        if jit_compile is True:
+            raise NotImplementedError(
+                "compile(jit_compile=True): tomei has no compiler; every step runs eagerly as "
+                "plain NumPy. Leave jit_compile at 'auto' (or False).")
+        if not isinstance(steps_per_execution, (int, np.integer)) or \
+                isinstance(steps_per_execution, bool) or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive integer; received "
+                             f"steps_per_execution={steps_per_execution!r}.")
         if metrics is None and loss_weights is not None and not all(
                 isinstance(w, (int, float, np.number)) for w in _flat_specs(loss_weights)):
             # Keras 2 order, compile(optimizer, loss, metrics): loss weights are numbers, so
@@ -67,7 +85,9 @@ class Trainer:
         self._loss_weights = loss_weights
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics
-        self._compiled_metrics = None  # resolved on the first batch (shapes decide 'accuracy')
+        # resolved on the first batch (shapes decide what 'accuracy' means)
+        self._compile_metrics = CompileMetrics(self) if (metrics or weighted_metrics) else None
+        self.steps_per_execution = int(steps_per_execution)
         self._output_loss_trackers = {}  # "<output>_loss" running means, several outputs only
         for spec in _flat_specs(metrics) + _flat_specs(weighted_metrics):
             if isinstance(spec, str) and spec.lower() not in metrics_mod.ACCURACY_STRINGS:
@@ -119,15 +139,21 @@ class Trainer:
                 return False
             model = first
 
-    def _require_compiled(self, what):
-        if not self.compiled or self._losses_per_output is None:
+    def _require_compiled(self, what, needs_loss=True):
+        """RuntimeError unless compiled (with a loss, when the default steps need one)."""
+        if not self.compiled or (needs_loss and self._losses_per_output is None):
             raise RuntimeError(f"You must call compile() with a loss before {what}(); e.g. "
                                f"model.compile(optimizer='adam', loss='sparse_categorical_"
                                f"crossentropy', metrics=['accuracy']).")
 
     # --- loss and metrics ----------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss of ``y_pred`` against ``y`` plus the layers' penalties."""
+        """The compiled loss of ``y_pred`` against ``y`` plus the layers' penalties
+        (``self.losses``), as a scalar Tensor (Keras 3's signature; x and training unused).
+
+        Raises:
+            ValueError: nothing to compute (no loss in compile and no penalties).
+        """
         spec = self._losses_per_output
         outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
         targets = y if isinstance(y, (list, tuple)) else [y]
@@ -156,15 +182,19 @@ class Trainer:
                 value = ops.multiply(value, np.float32(weights[k]))
             total = value if total is None else ops.add(total, value)
         for penalty in self.losses:
-            total = ops.add(total, penalty)
+            total = penalty if total is None else ops.add(total, penalty)
+        if total is None:
+            raise ValueError("No loss to compute: give compile() a loss, e.g. "
+                             "model.compile(optimizer='adam', loss='mse').")
         return total
 
-    def _build_metrics(self, y, y_pred):
+    def _resolve_metrics(self, y, y_pred):
         """Resolves metric specs (``'accuracy'`` by shapes) once the first batch is seen.
 
         Log names follow Keras 3: a string keeps the name given ('mae' stays "mae"), an
         object keeps its own name; with several outputs each is prefixed by the output
         name ("cls_accuracy"); a weighted metric whose name is taken becomes "weighted_...".
+        Returns a list of (output index, metric, weighted, log name).
         """
         outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
         targets = y if isinstance(y, (list, tuple)) else [y]
@@ -190,7 +220,7 @@ class Trainer:
                         name, n = f"{base}_{n}", n + 1
                     taken.add(name)
                     compiled.append((k, metric, weighted, name))
-        self._compiled_metrics = compiled
+        return compiled
 
     def _metric_specs_per_output(self, n_outputs, specs):
         if n_outputs == 1:
@@ -202,15 +232,6 @@ class Trainer:
             return list(specs)
         return [specs] * n_outputs  # the same metrics for every output
 
-    def _update_metrics(self, y, y_pred, sample_weight):
-        if self._compiled_metrics is None:
-            self._build_metrics(y, y_pred)
-        outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
-        targets = y if isinstance(y, (list, tuple)) else [y]
-        for k, metric, weighted, _ in self._compiled_metrics:
-            metric.update_state(targets[k], outputs[k].value,
-                                sample_weight if weighted else None)
-
     def _update_output_losses(self, batch_size):
         """Running means of each output's unweighted loss (several outputs only)."""
         trackers = self.__dict__.setdefault("_output_loss_trackers", {})
@@ -221,53 +242,108 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        """The loss tracker, each output's loss tracker (several outputs), then the compiled
-        metrics (after the first batch)."""
-        tracked = [self._loss_tracker] if self.compiled else []
+        """The metrics fit/evaluate reset each epoch and report, as Keras 3 lists them: the
+        loss tracker ("loss"), each output's loss tracker (several outputs), then the
+        ``compile_metrics`` container of the metrics given to ``compile`` (its ``result()``
+        is a dict, one entry per metric). A subclass may override this property to list
+        metrics of its own (the Keras guide "Customizing what happens in fit()")."""
+        if not self.compiled:
+            return []
+        tracked = [self._loss_tracker]
         tracked += list(self.__dict__.get("_output_loss_trackers", {}).values())
-        return tracked + [m for _, m, _, _ in (self._compiled_metrics or [])]
+        if self._compile_metrics is not None:
+            tracked.append(self._compile_metrics)
+        return tracked
 
     @property
     def metrics_names(self) -> list:
-        return list(self._logs())
+        return list(self.get_metrics_result())
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
-    def _logs(self) -> dict:
-        """Loss first, then each output's loss, then the metrics in compile order (the Keras 2
-        display order), under their log names."""
-        compiled = self._compiled_metrics or []
-        logs = {m.name: float(m.result()) for m in self.metrics[:len(self.metrics) - len(compiled)]}
-        logs.update({name: float(m.result()) for _, m, _, name in compiled})
+    def get_metrics_result(self) -> dict:
+        """``{name: float}`` for every metric in ``self.metrics``; a metric whose result is a
+        dict (``compile_metrics``) contributes each of its entries."""
+        logs = {}
+        for m in self.metrics:
+            value = m.result()
+            if isinstance(value, dict):
+                logs.update({k: float(v) for k, v in value.items()})
+            else:
+                logs[m.name] = float(value)
         return logs
 
-    # --- single steps ---------------------------------------------------------------------
-    def train_step(self, x, y, sample_weight=None):
-        """One optimizer step on a batch; updates the running loss and metrics."""
+    _logs = get_metrics_result
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics with this batch; returns ``get_metrics_result()``.
+
+        Args: as Keras 3: the batch's inputs (unused here), targets, the model's outputs
+        (Tensor(s)) and optional per-sample weights.
+        """
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    @property
+    def compiled_loss(self):
+        raise AttributeError(
+            "self.compiled_loss is Keras 2 (tf.keras) API, which Keras 3 and tomei do not have. "
+            "In train_step, write loss = self.compute_loss(x=x, y=y, y_pred=y_pred, "
+            "sample_weight=sample_weight): it adds the layers' penalties (self.losses) too.")
+
+    @property
+    def compiled_metrics(self):
+        raise AttributeError(
+            "self.compiled_metrics is Keras 2 (tf.keras) API, which Keras 3 and tomei do not "
+            "have. In train_step, update the metrics with "
+            "return self.compute_metrics(x, y, y_pred, sample_weight), or loop over "
+            "self.metrics: metric.update_state(loss) for the one named 'loss', "
+            "metric.update_state(y, y_pred) for the others.")
+
+    # --- single steps (Keras 3 signatures; override them to customise fit/evaluate) ------
+    def train_step(self, data):
+        """One optimizer step on one batch; returns the logs (running metric values).
+
+        Args:
+            data: ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` for one batch
+                (``keras.utils.unpack_x_y_sample_weight`` takes it apart).
+
+        Returns:
+            ``{name: value}`` for the callbacks and the progress bar, e.g.
+            ``{'loss': 0.31, 'accuracy': 0.9}``; nested dicts are flattened by fit.
+        """
+        x, y, sample_weight = data_mod.unpack_x_y_sample_weight(data)
         variables = self._train_variables or self.trainable_variables
         with GradientTape() as tape:
             y_pred = self(x, training=True)
-            loss = self.compute_loss(x, y, y_pred, sample_weight)
-        grads = tape.gradient(loss, variables)
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         value = float(loss.value)  # (from the GPU: one wait for the step to finish)
         self._loss_tracker.update_state(value, sample_weight=_batch_len(x))
         self._update_output_losses(_batch_len(x))
-        self._update_metrics(y, y_pred, sample_weight)
-        return value
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def test_step(self, x, y, sample_weight=None):
-        y_pred = self(x, training=False)
+    def test_step(self, data):
+        """Loss and metrics of one batch, weights unchanged; returns the logs (as train_step)."""
+        x, y, sample_weight = data_mod.unpack_x_y_sample_weight(data)
+        return self._score(x, y, self(x, training=False), sample_weight)
+
+    def _score(self, x, y, y_pred, sample_weight):
+        """test_step after the forward pass (evaluate also calls it on rows of a merged one)."""
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
         self._update_output_losses(_batch_len(x))
-        self._update_metrics(y, y_pred, sample_weight)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def predict_step(self, x):
-        out = self(x, training=False)
-        return [o.value for o in out] if isinstance(out, (list, tuple)) else out.value
+    def predict_step(self, data):
+        """The model's outputs for one batch (``data`` as in train_step; only x is used)."""
+        x, _, _ = data_mod.unpack_x_y_sample_weight(data)
+        return _to_numpy(self(x, training=False))
 
     # --- fit ---------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -279,15 +355,22 @@ class Trainer:
         Args:
             x: inputs, array of shape (N, ...) (or a list/dict for several inputs). float64
                 and uint8 arrays are accepted and cast to float32 per batch.
-            y: targets, (N,) integer labels or (N, C) arrays.
-            batch_size: default 32. epochs: default 1. verbose: 'auto' (=1), 0, 1 or 2.
+            y: targets, (N,) integer labels or (N, C) arrays. May be None only when
+                ``train_step`` is your own (it then receives ``x`` alone).
+            batch_size: default 32, or ceil(N / steps_per_epoch) when only steps_per_epoch
+                is given (Keras 3). epochs: default 1. verbose: 'auto' (=1), 0, 1 or 2.
             callbacks: list of Callback. validation_split: fraction of the LAST samples held
                 out (before shuffling). validation_data: (x_val, y_val[, sample_weight]).
-            shuffle: re-permute the samples every epoch (default True).
+            shuffle: re-permute the samples on every pass over the data (default True).
             class_weight: {class index: weight} for sparse or one-hot targets.
             sample_weight: (N,) weights. initial_epoch: epoch to start counting from.
-            steps_per_epoch: limit the batches per epoch. validation_freq: validate every
-                this many epochs.
+            steps_per_epoch: batches per epoch. Fewer than the data holds: the next epoch
+                continues where this one stopped, as Keras 3 does. More than the data holds:
+                the epoch stops when the data runs out, with a warning.
+            validation_freq: validate every this many epochs.
+
+        ``compile(steps_per_execution=k)`` runs k batches between callback calls, as Keras:
+        ``on_train_batch_begin(first)`` and ``on_train_batch_end(last, logs)`` once per k.
 
         Returns:
             A ``History``: ``history.history['loss']`` etc., one float per epoch.
@@ -296,9 +379,11 @@ class Trainer:
             RuntimeError: not compiled. ValueError: mismatched sample counts, labels out of
             range, NaN/inf inputs, input shapes that do not fit the model.
         """
-        self._require_compiled("fit")
+        own_step = self._uses_own("train_step")
+        self._require_compiled("fit", needs_loss=not own_step)
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
+        steps_per_epoch = data_mod.check_steps(steps_per_epoch, "steps_per_epoch")
         weigh = None if class_weight is None else (
             lambda y_batch, w_batch: self._class_weights_to_samples(y_batch, class_weight, w_batch))
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "fit", steps_per_epoch,
@@ -315,10 +400,10 @@ class Trainer:
             self._fit_input_range = None
             self._place_for_training(batch_size)
         else:
-            batch_size = _check_batch_size(batch_size)
+            batch_size = _check_batch_size(batch_size, default=None)
             x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
-            if y is None:
+            if y is None and not own_step:
                 raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
             if val is None and validation_split:
                 (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
@@ -328,15 +413,15 @@ class Trainer:
             if class_weight is not None:
                 sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
             self._fit_input_range = data_mod.value_range(x)
-            if self._place_for_training(batch_size) == "gpu":
+            if self._place_for_training(batch_size or 32) == "gpu":
                 x, y, sample_weight = data_mod.to_device((x, y, sample_weight))
                 val = None if val is None else data_mod.to_device(val)
-            steps = math.ceil(n / batch_size)
-            if steps_per_epoch:
-                steps = min(steps, int(steps_per_epoch))
+            rows = data_mod.EpochIterator(n, batch_size, steps_per_epoch, shuffle=shuffle,
+                                          call="fit")
+            steps, batch_size = rows.num_batches, rows.batch_size
 
             def epoch_batches():
-                for index in itertools.islice(data_mod.batches(n, batch_size, shuffle), steps):
+                for index in rows.epoch():
                     yield (data_mod.take(x, index), data_mod.take(y, index),
                            data_mod.take(sample_weight, index))
         prepared = stream is None
@@ -356,24 +441,28 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                step = -1
-                for step, (x_batch, y_batch, w_batch) in enumerate(epoch_batches()):
-                    if step < skip_steps:
+                step_logs, trained = {}, False
+                for begin, end, batches in _executions(epoch_batches(), self.steps_per_execution):
+                    trained = True
+                    if begin < skip_steps:
                         continue  # done before the interruption; same shuffle order
-                    if not prepared:  # a stream: build the model from its first batch
-                        self._prepare_for_data(x_batch, y_batch)
-                        prepared = True
-                    cbs.on_train_batch_begin(step)
-                    loss = self.train_step(x_batch, y_batch, w_batch)
-                    logs = self._logs()
-                    cbs.on_train_batch_end(step, logs)
-                    if not np.isfinite(loss):
-                        self._stop_on_nan(epoch, step, loss)
+                    cbs.on_train_batch_begin(begin)
+                    for x_batch, y_batch, w_batch in batches:
+                        if not prepared:  # a stream: build the model from its first batch
+                            self._prepare_for_data(x_batch, y_batch)
+                            prepared = True
+                        step_logs = self.train_step(
+                            data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
+                    step_logs = _python_logs(step_logs)
+                    cbs.on_train_batch_end(end, step_logs)
+                    loss = step_logs.get("loss")
+                    if loss is not None and not np.isfinite(loss):
+                        self._stop_on_nan(epoch, end, loss)
                     if self.stop_training:
                         break
                 skip_steps = 0
-                logs = self._logs()
-                if step < 0 and stream is not None:
+                logs = self._epoch_logs(step_logs)
+                if not trained and stream is not None:
                     break  # the stream gave not one batch this epoch: nothing left to train on
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_is_stream = data_mod.is_stream(val[0])
@@ -390,6 +479,19 @@ class Trainer:
         self._in_fit = False
         self.history = history
         return history
+
+    def _epoch_logs(self, step_logs):
+        """The epoch's logs, as Keras 3: the metrics' results when they name the same values
+        as the last step's logs, else the last step's logs (a train_step of your own that
+        returns values not in ``self.metrics``)."""
+        result = self.get_metrics_result()
+        if not step_logs or set(result) == set(step_logs):
+            return result
+        return dict(step_logs)
+
+    def _uses_own(self, step_name) -> bool:
+        """True when a subclass overrides train_step/test_step/predict_step."""
+        return getattr(type(self), step_name) is not getattr(Trainer, step_name)
 
     def _warn_if_scaled_differently(self, x, call):
         """Warns when x's values span a range 10x larger or smaller than the training data's
@@ -457,7 +559,7 @@ class Trainer:
 
     def _check_targets(self, y):
         loss = self._losses_per_output
-        if isinstance(loss, losses_mod.SparseCategoricalCrossentropy) and isinstance(y, np.ndarray):
+        if y is not None and isinstance(loss, losses_mod.SparseCategoricalCrossentropy) and isinstance(y, np.ndarray):
             num_classes = self.compute_output_shape_for_data()[-1]
             labels = y[..., 0] if y.ndim > 1 and y.shape[-1] == 1 else y
             if loss.ignore_class is not None:
@@ -491,18 +593,27 @@ class Trainer:
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics of the model on (x, y), in batches, with no gradient graph.
 
+        Args:
+            batch_size: default 32, or ceil(N / steps) when only ``steps`` is given.
+            steps: batches to evaluate (all by default); more than the data holds stops at
+                its end with a warning.
+            Others as in fit.
+
+        Callbacks hear of every batch (or once per ``steps_per_execution`` batches, as in
+        fit) with the running values a batch-by-batch evaluation gives.
+
         Returns:
             ``[loss, metric1, ...]`` as Python floats (just the loss float when there are no
             metrics), or a dict ``{'loss': ..., 'accuracy': ...}`` if ``return_dict``.
         """
-        self._require_compiled("evaluate")
+        own_step = self._uses_own("test_step")
+        self._require_compiled("evaluate", needs_loss=not own_step)
         steps = data_mod.check_steps(steps)
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "evaluate", steps)
         if stream is not None:
-            total_steps, rows = stream.steps, 32
-            calls = ((range(k, k + 1),) + batch for k, batch in enumerate(stream.epoch()))
+            total_steps, batch_size, items = stream.steps, 32, stream.epoch()
         else:
-            batch_size = _check_batch_size(batch_size)
+            batch_size = _check_batch_size(batch_size, default=None)
             x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
             self._warn_if_scaled_differently(x, "evaluate")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
@@ -510,13 +621,8 @@ class Trainer:
             if not self.built:
                 self._build_from_batch(data_mod.take(x, slice(0, 1)))
             self._check_targets(y)
-            total_steps = math.ceil(n / batch_size) if steps is None else \
-                min(int(steps), math.ceil(n / batch_size))
-            rows = self._rows_per_call(batch_size, evaluating=True)
-            calls = ((steps_done, data_mod.take(x, index), data_mod.take(y, index),
-                      data_mod.take(sample_weight, index))
-                     for steps_done, index in self._inference_calls(n, batch_size, rows,
-                                                                    total_steps))
+            rows = data_mod.EpochIterator(n, batch_size, steps, call="evaluate")
+            total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
         verbose = 1 if verbose == "auto" else verbose
         in_fit = getattr(self, "_in_fit", False)
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
@@ -525,16 +631,25 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        with self._blas_threads(rows):
-            for steps_done, x_batch, y_batch, w_batch in calls:
-                if stream is not None and not self.built:
-                    self._build_from_batch(x_batch)
-                self.test_step(x_batch, y_batch, w_batch)
-                logs = self._logs()
-                for step in steps_done:
-                    cbs.on_test_batch_begin(step)
-                    cbs.on_test_batch_end(step, logs)
-        logs = self._logs()
+        executions = _executions(items, self.steps_per_execution)
+        with self._blas_threads(self._rows_per_call(batch_size)):
+            for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
+                                                         batch_size, stream is None):
+                for begin, end, batches in group:
+                    cbs.on_test_batch_begin(begin)
+                    for item in batches:
+                        x_batch, y_batch, w_batch = item if stream is not None else (
+                            data_mod.take(d, item) for d in (x, y, sample_weight))
+                        if not self.built:  # a stream: build the model from its first batch
+                            self._build_from_batch(x_batch)
+                        if outputs is None:
+                            logs = self.test_step(
+                                data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
+                        else:
+                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch)
+                    logs = _python_logs(logs)
+                    cbs.on_test_batch_end(end, logs)
+        logs = self._epoch_logs(logs)
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -544,74 +659,100 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as a float32 NumPy array (a list for several outputs).
 
-        Runs in batches (default 32) with training=False (dropout off) and no tape.
+        Runs in batches (default 32, or ceil(N / steps) when only ``steps`` is given) with
+        training=False (dropout off) and no tape. ``on_predict_batch_end`` receives
+        ``{'outputs': ...}``, that batch's outputs (or those of its ``steps_per_execution``
+        batches), as in Keras 3.
         """
         steps = data_mod.check_steps(steps)
         stream = data_mod.as_stream(x, None, None, batch_size, "predict", steps)
         if stream is not None:
-            total_steps, rows = stream.steps, 32
-            calls = ((range(k, k + 1), batch[0]) for k, batch in enumerate(stream.epoch()))
+            total_steps, batch_size = stream.steps, 32
+            items = (batch[0] for batch in stream.epoch())
         else:
-            batch_size = _check_batch_size(batch_size)
+            batch_size = _check_batch_size(batch_size, default=None)
             x = data_mod.to_arrays(x, "x", self._takes_text())
             self._warn_if_scaled_differently(x, "predict")
             n = data_mod.num_samples(("x", x))
-            total_steps = math.ceil(n / batch_size)
-            if steps is not None:
-                total_steps = min(total_steps, int(steps))
-            rows = self._rows_per_call(batch_size)
-            calls = ((steps_done, data_mod.take(x, index)) for steps_done, index in
-                     self._inference_calls(n, batch_size, rows, total_steps))
+            rows = data_mod.EpochIterator(n, batch_size, steps, call="predict")
+            total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
         verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
-        outputs = []
-        with self._blas_threads(rows):
-            for steps_done, x_batch in calls:
-                outputs.append(self.predict_step(x_batch))
-                for step in steps_done:
-                    cbs.on_predict_batch_begin(step)
-                    cbs.on_predict_batch_end(step, {})
+        collected = []
+        executions = _executions(items, self.steps_per_execution)
+        with self._blas_threads(self._rows_per_call(batch_size)):
+            for group, outputs in self._inference_groups(executions, x, "predict_step", cbs,
+                                                         batch_size, stream is None):
+                for begin, end, batches in group:
+                    cbs.on_predict_batch_begin(begin)
+                    parts = []
+                    for item in batches:
+                        if outputs is not None:
+                            parts.append(_to_numpy(outputs.rows(item)))
+                        else:
+                            x_batch = item if stream is not None else data_mod.take(x, item)
+                            parts.append(_to_numpy(self.predict_step(x_batch)))
+                    collected.append(_concatenate(parts))
+                    cbs.on_predict_batch_end(end, {"outputs": collected[-1]})
         cbs.on_predict_end()
-        if outputs and isinstance(outputs[0], list):
-            return [device.to_host(np.concatenate(parts)) for parts in zip(*outputs)]
-        return device.to_host(np.concatenate(outputs)) if outputs else np.zeros((0,), np.float32)
+        if not collected:
+            return np.zeros((0,), np.float32)
+        return _concatenate(collected)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
     ROWS_PER_CALL = 1024
 
-    def _rows_per_call(self, batch_size, evaluating=False):
-        """How many rows evaluate/predict send through one forward call.
+    def _rows_per_call(self, batch_size):
+        """How many rows evaluate/predict send through one forward call when they may merge
+        batches (``_inference_groups``): as many whole batches as fit in ROWS_PER_CALL."""
+        return max(batch_size, batch_size * (self.ROWS_PER_CALL // batch_size))
 
-        Like Keras's ``steps_per_execution``, several batches go through the model at once
-        (up to ROWS_PER_CALL rows), so the matrix products are large enough to be efficient.
-        The results are those of batch-by-batch evaluation: every built-in layer treats rows
-        independently at inference, and a mean-type loss weighted by batch size (how Keras
-        averages over an epoch) gives the same average over any grouping of the rows.
-        Models with layers of your own, or losses with a "sum" or "none" reduction, keep
-        one batch per call.
+    def _merges_batches(self, step_name, cbs) -> bool:
+        """Whether evaluate/predict may compute several batches in one forward call.
+
+        Only when the result cannot tell: ``test_step``/``predict_step`` are the default
+        ones; the model and every layer in it declare ``rows_independent`` (each output row
+        depends on its own input row alone at inference: built-in layers do, and a subclass
+        inherits its parent's declaration); and no callback listens to the batch-begin hook,
+        which must run before its batch is computed. The loss and metrics are still
+        computed batch by batch, so callbacks see the values of a batch-by-batch run.
         """
-        if batch_size >= self.ROWS_PER_CALL or not all(
-                type(layer).__module__.startswith("tomei.") for layer in all_sublayers(self)):
-            return batch_size
-        if evaluating:
-            losses = self._losses_per_output
-            losses = losses.values() if isinstance(losses, dict) else \
-                losses if isinstance(losses, list) else [losses]
-            if any(getattr(fn, "reduction", None) not in ("sum_over_batch_size", "mean")
-                   for fn in losses if fn is not None):
-                return batch_size
-        return batch_size * (self.ROWS_PER_CALL // batch_size)
+        hook = "on_test_batch_begin" if step_name == "test_step" else "on_predict_batch_begin"
+        return (not self._uses_own(step_name) and self.rows_independent
+                and all(layer.rows_independent for layer in all_sublayers(self))
+                and not cbs.listens(hook))
 
-    @staticmethod
-    def _inference_calls(n, batch_size, rows, total_steps):
-        """Yields (the batch numbers covered, row slice) for each forward call."""
-        end = min(n, total_steps * batch_size)
-        for start in range(0, end, rows):
-            stop = min(start + rows, end)
-            first = start // batch_size
-            yield range(first, math.ceil(stop / batch_size)), slice(start, stop)
+    def _inference_groups(self, executions, x, step_name, cbs, batch_size, mergeable):
+        """Yields (executions, outputs): consecutive executions and either the model's outputs
+        for all their rows (one forward call; arrays only, where each batch is a row slice)
+        or None (then each batch runs its own step). Merging stops for good if a layer adds
+        a loss in call() (an activity penalty depends on which rows are in the batch)."""
+        merge = mergeable and self._merges_batches(step_name, cbs)
+        rows = self._rows_per_call(batch_size)
+        group, size = [], 0
+        for execution in executions:
+            if not merge:
+                yield [execution], None
+                continue
+            execution_rows = sum(i.stop - i.start for i in execution[2])
+            if group and size + execution_rows > rows:
+                outputs = self._merged_outputs(x, group)
+                merge = outputs is not None
+                yield group, outputs
+                group, size = [], 0
+            group.append(execution)
+            size += execution_rows
+        if group:
+            yield group, self._merged_outputs(x, group)
+
+    def _merged_outputs(self, x, group):
+        first, last = group[0][2][0], group[-1][2][-1]
+        out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
+        if any(layer._losses for layer in [self, *all_sublayers(self)]):
+            return None
+        return _Rows(out, first.start)
 
     def _class_weights_to_samples(self, y, class_weight, sample_weight):
         """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
@@ -649,43 +790,141 @@ class Trainer:
             weights[labels == cls] = w
         return weights
 
+    # --- one batch ---------------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
-        self._require_compiled("train_on_batch")
+        self._require_compiled("train_on_batch", needs_loss=not self._uses_own("train_step"))
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
             sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
-        batch = slice(0, n)
-        self.train_step(data_mod.take(x, batch), data_mod.take(y, batch),
-                        data_mod.take(data_mod.to_weights(sample_weight, "sample_weight"), batch))
-        return self._batch_result(return_dict)
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+        logs = self.train_step(_batch(x, y, sample_weight, slice(0, n)))
+        return self._batch_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on exactly this batch, without updating weights."""
-        self._require_compiled("test_on_batch")
+        self._require_compiled("test_on_batch", needs_loss=not self._uses_own("test_step"))
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
         self.reset_metrics()
         n = data_mod.num_samples(("x", x), ("y", y))
-        self.test_step(data_mod.take(x, slice(0, n)), data_mod.take(y, slice(0, n)),
-                       data_mod.to_weights(sample_weight, "sample_weight"))
-        return self._batch_result(return_dict)
+        sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
+        logs = self.test_step(_batch(x, y, sample_weight, slice(0, n)))
+        return self._batch_result(logs, return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as NumPy."""
         x = data_mod.to_arrays(x, "x", self._takes_text())
-        return self.predict_step(data_mod.take(x, slice(None)))
+        return _to_numpy(self.predict_step(data_mod.take(x, slice(None))))
 
-    def _batch_result(self, return_dict):
-        logs = self._logs()
+    def _batch_result(self, logs, return_dict):
+        logs = _python_logs(logs)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+class CompileMetrics(metrics_mod.Metric):
+    """The metrics given to ``compile``, held as one metric named "compile_metrics", as in
+    Keras 3: ``update_state(y, y_pred, sample_weight)`` updates each (resolving them from
+    the first batch's shapes), ``result()`` is ``{log name: value}``, ``reset_state()``
+    resets them all. ``metrics`` lists the individual metrics once resolved."""
+
+    def __init__(self, model):
+        super().__init__(name="compile_metrics")
+        self._model = model
+        self._entries = None  # (output index, metric, weighted, log name), after one batch
+
+    @property
+    def metrics(self) -> list:
+        return [metric for _, metric, _, _ in self._entries or []]
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self._entries is None:
+            self._entries = self._model._resolve_metrics(y_true, y_pred)
+        outputs = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        targets = y_true if isinstance(y_true, (list, tuple)) else [y_true]
+        for k, metric, weighted, _ in self._entries:
+            metric.update_state(_to_numpy(targets[k]), _to_numpy(outputs[k]),
+                                sample_weight if weighted else None)
+
+    def result(self) -> dict:
+        return {name: metric.result() for _, metric, _, name in self._entries or []}
+
+    def reset_state(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+
+class _Rows:
+    """The outputs of one merged forward call; ``rows(batch slice)`` gives one batch's."""
+
+    def __init__(self, outputs, offset):
+        self.outputs, self.offset = outputs, offset
+
+    def rows(self, index):
+        part = slice(index.start - self.offset, index.stop - self.offset)
+        if isinstance(self.outputs, (list, tuple)):
+            return [Tensor(o.value[part]) for o in self.outputs]
+        return Tensor(self.outputs.value[part])
+
+
+def _executions(batches, k):
+    """Groups one epoch's batches into executions of ``k`` (compile's steps_per_execution):
+    yields (first step, last step, [batch, ...]); the last may hold fewer, as in Keras."""
+    group, first = [], 0
+    for batch in batches:
+        group.append(batch)
+        if len(group) == k:
+            yield first, first + k - 1, group
+            group, first = [], first + k
+    if group:
+        yield first, first + k - 1, group
+
+
+def _batch(x, y, sample_weight, index):
+    """One batch of the data, packed as train_step/test_step receive it."""
+    return data_mod.pack_x_y_sample_weight(data_mod.take(x, index), data_mod.take(y, index),
+                                           data_mod.take(sample_weight, index))
+
+
+def _to_numpy(value):
+    """A step's output (Tensor, array, or a list/tuple of them) as NumPy."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_to_numpy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_numpy(v) for k, v in value.items()}
+    return np.asarray(device.to_host(value.value if isinstance(value, Tensor) else value))
+
+
+def _concatenate(parts):
+    if isinstance(parts[0], list):
+        return [np.concatenate(p) for p in zip(*parts)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _python_logs(logs) -> dict:
+    """A step's returned logs as {name: float}: nested dicts (a ``compile_metrics`` result)
+    flattened, Tensors and NumPy scalars made floats. Raises TypeError for anything else."""
+    if logs is None:
+        return {}
+    if not isinstance(logs, dict):
+        raise TypeError(f"train_step/test_step must return a dict of metric values, e.g. "
+                        f"{{'loss': loss}}; received {type(logs).__name__}.")
+    out = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            out.update(_python_logs(value))
+        else:
+            out[key] = float(np.asarray(_to_numpy(value)))
+    return out
 
 
 def _flat_specs(specs):
@@ -703,9 +942,9 @@ def _batch_len(x):
     return len(first)
 
 
-def _check_batch_size(batch_size):
+def _check_batch_size(batch_size, default=32):
     if batch_size is None:
-        return 32
+        return default
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; received batch_size={batch_size!r}.")
     return int(batch_size)

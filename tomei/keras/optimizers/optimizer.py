@@ -114,8 +114,8 @@ class Optimizer:
     def variables(self) -> list:
         """Keras order: iteration, learning_rate, then each variable's slots in turn."""
         out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
-        for slots in self._slots:
-            out.extend(slots[n] for n in self.slot_names)
+        for slots in self._slots:  # copies: the optimizer keeps updating its own in place
+            out.extend(slots[n].copy() for n in self.slot_names)
         return out
 
     # --- one step ----------------------------------------------------------------------
@@ -156,6 +156,11 @@ class Optimizer:
                 v.assign(v.constraint(v.value))
         self.iterations += 1
         return self.iterations
+
+    def scale_loss(self, loss):
+        """``loss * loss_scale_factor`` when a factor is set, else ``loss`` (Keras 3); the
+        gradients are divided by the same factor in ``apply_gradients``."""
+        return loss
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3 form: ``optimizer.apply(grads, model.trainable_variables)``."""

@@ -90,7 +90,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     lines = [f'Model: "{printable(model.name)}"', rule("┏", "┳", "┓", "━"),
              *("┃" + "┃".join(p) + "┃" for p in cells(headers)), rule("┡", "╇", "┩", "━")]
     for k, (name, cls, shape, params, connected) in enumerate(rows):
-        values = [f"{printable(name)} ({printable(cls)})", format_shape(shape), f"{params:,}"]
+        values = [f"{printable(name)} ({printable(cls)})", format_shape(shape),
+                  params if isinstance(params, str) else f"{params:,}"]
         if functional:
             values.append(printable(connected, limit=None) if connected else "-")
         lines.extend("│" + "│".join(p) + "│" for p in cells(values))
