@@ -40,7 +40,7 @@ def test_only_import_lines_change_for_tomei():
 
 
 def test_kernel_runs_cells_and_records_fits(tmp_path, monkeypatch):
-    nb = write_notebook(tmp_path / "t.ipynb", [
+    write_notebook(tmp_path / "t.ipynb", [
         "import tensorflow as tf\nimport numpy as np",
         "%%time\nds = tf.data.Dataset.from_tensor_slices((np.ones((8, 2)), np.ones(8)))",
         "model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])\n"
