@@ -31,6 +31,9 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
         self._set_input_layer(None)
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential expects a list of layers, e.g. Sequential([Dense(10)]); "
+                            f"received layers={layers!r}.")
         for layer in layers or []:
             self.add(layer)
 

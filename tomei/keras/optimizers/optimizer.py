@@ -57,6 +57,10 @@ class Optimizer:
             raise ValueError(f"Pass at most one of clipnorm, clipvalue and global_clipnorm; "
                              f"received {', '.join(f'{k}={v}' for k, v in clips.items())}.")
         if not callable(learning_rate):
+            if isinstance(learning_rate, (str, bytes)) or isinstance(learning_rate, bool):
+                raise ValueError(f"learning_rate must be a non-negative number or a "
+                                 f"LearningRateSchedule; received learning_rate="
+                                 f"{learning_rate!r}.")
             learning_rate = float(learning_rate)
             if not np.isfinite(learning_rate) or learning_rate < 0:
                 raise ValueError(f"learning_rate must be a non-negative number; received "
