@@ -37,6 +37,8 @@ import _common as C  # noqa: E402  (standard library only)
 # name -> (runner script, modules whose presence means "installed", label in tables)
 FRAMEWORKS = {
     "tomei": ("tomei_run.py", ("tomei",), "tomei"),
+    # the same runner with TOMEI_FUSED=0: what the fused kernels (numba) change
+    "tomei-numpy": ("tomei_run.py", ("tomei",), "tomei, NumPy only"),
     "tf": ("tf_run.py", ("tensorflow",), "TensorFlow/Keras"),
     "keras-jax": ("keras_run.py", ("keras", "jax"), "Keras 3 on JAX"),
     "keras-torch": ("keras_run.py", ("keras", "torch"), "Keras 3 on torch"),
@@ -44,9 +46,12 @@ FRAMEWORKS = {
 }
 ALIASES = {"tensorflow": "tf", "tf.keras": "tf", "pytorch": "torch", "jax": "keras-jax",
            "keras_jax": "keras-jax", "keras_torch": "keras-torch"}
-SHORT = {"tomei": "tomei", "tf": "TF", "keras-jax": "Keras-JAX", "keras-torch": "Keras-torch",
+SHORT = {"tomei": "tomei", "tomei-numpy": "tomei-NumPy", "tf": "TF", "keras-jax": "Keras-JAX",
+         "keras-torch": "Keras-torch",
          "torch": "PyTorch"}
-DEFAULT_FRAMEWORKS = "tomei,tf,keras-jax,keras-torch,torch"
+DEFAULT_FRAMEWORKS = "tomei,tomei-numpy,tf,keras-jax,keras-torch,torch"
+# The other frameworks (tomei-numpy is tomei itself, with the fused kernels off).
+PEERS = ("tf", "keras-jax", "keras-torch", "torch")
 # Keras 3's backend for the runners that run Keras 3 itself (keras_run.py).
 KERAS_BACKENDS = {"tf": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
 # (hidden width, batch size, hidden layers): the tutorial's cell, then one factor at a time.
@@ -195,8 +200,10 @@ def child_env(name: str) -> dict:
         # tf.keras is Keras 3: KERAS_BACKEND=torch left by the test command would move it
         env["KERAS_BACKEND"] = KERAS_BACKENDS[name]
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if name == "tomei":
+    if name in ("tomei", "tomei-numpy"):
         env["TOMEI_OFFLINE"] = "1"
+        if name == "tomei-numpy":
+            env["TOMEI_FUSED"] = "0"
     return env
 
 
@@ -419,7 +426,7 @@ def render_targets(report) -> str:
     rows = []
     for text, kind, key, peer, threshold in TARGETS:
         if kind == "ratio":
-            peers = [n for n in ratios if peer in ("*", n)]
+            peers = [n for n in ratios if peer == n or (peer == "*" and n in PEERS)]
             values = {n: (ratios[n].get(key) or {}).get("ratio_of_means") for n in peers}
             values = {n: v for n, v in values.items() if v is not None}
             if not values:

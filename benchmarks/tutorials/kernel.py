@@ -40,6 +40,8 @@ def _alias_tensorflow_to_tomei():
     compat.v2 = tomei
     sys.modules.update({"tensorflow": tomei, "tensorflow.compat": compat,
                         "tensorflow.compat.v2": tomei})
+    if not hasattr(tomei, "compat"):  # ``import tensorflow.compat.v2 as tf`` reads tomei.compat
+        tomei.compat = compat
     return tomei
 
 

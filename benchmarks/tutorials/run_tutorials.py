@@ -212,6 +212,7 @@ _GOOD = "great wonderful brilliant moving superb enjoyable loved best fun touchi
 _BAD = "awful boring terrible waste dull worst bad poor stupid annoying".split()
 _COMMON = ("the movie film was this and a of to it is in that acting plot story "
            "characters scenes really very just").split()
+_FILLER = [f"word{k}" for k in range(3000)]  # a vocabulary as large as the tutorial indexes
 
 
 def _imdb(path, rng, per_class=250):
@@ -225,7 +226,8 @@ def _imdb(path, rng, per_class=250):
             os.makedirs(folder)
             for i in range(per_class):
                 n = int(rng.integers(20, 60))
-                text = " ".join(rng.choice(_COMMON + words * 2, n))
+                text = " ".join(rng.choice(_COMMON + words * 2, n)) + " " + " ".join(
+                    rng.choice(_FILLER, 15))
                 name = "1181_9.txt" if (split, label, i) == ("train", "pos", 0) else f"{i}_7.txt"
                 with open(os.path.join(folder, name), "w") as f:
                     f.write(text.capitalize() + ".<br /><br />" + " ".join(rng.choice(words, 3)) + "!")
@@ -324,13 +326,14 @@ def markdown(results, rows) -> str:
     """The results table (and the cells tomei misses), as Markdown."""
     heads = {(r["tutorial"], r["lib"]): r.get("headline", {}) for r in results}
     lines = ["| tutorial | cells run on tomei / cells TensorFlow runs | cells (all) | "
-             "tomei result | TensorFlow result | data |",
-             "|---|---|---|---|---|---|"]
+             "cells run: tomei, TensorFlow | tomei result | TensorFlow result | data |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         ratio = (f"{len(row['both'])} / {len(row['tf_ok'])}" if "both" in row else
                  f"{len(row.get('tomei_ok', []))} (no TF run)")
         data = ("stand-in: " + ", ".join(row["stand_in"])) if row.get("stand_in") else "real"
-        lines.append(f"| {row['tutorial']} | {ratio} | {row.get('cells', '?')} | "
+        counts = f"{len(row.get('tomei_ok', []))}, {len(row.get('tf_ok', [])) if 'tf_ok' in row else '-'}"
+        lines.append(f"| {row['tutorial']} | {ratio} | {row.get('cells', '?')} | {counts} | "
                      f"{_fmt(heads.get((row['tutorial'], 'tomei')))} | "
                      f"{_fmt(heads.get((row['tutorial'], 'tensorflow')))} | {data} |")
     missing = [(row["tutorial"], i, e) for row in rows for i, e in row.get("tomei_missing", {}).items()]

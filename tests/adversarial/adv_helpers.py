@@ -11,6 +11,7 @@ import zipfile
 
 import h5py
 import numpy as np
+from memory_probe import peak_memory  # noqa: F401  (tests/memory_probe.py, shared)
 
 import tomei.keras as tk
 from tomei.keras import layers
@@ -67,9 +68,6 @@ def rewrite_keras(path, mutate_h5=None, config=None, extra_members=None, compres
         for name, data in members.items():
             archive.writestr(name, data)
     return path
-
-
-from memory_probe import peak_memory  # noqa: E402,F401  (tests/memory_probe.py, shared)
 
 
 def fifo_path(folder):

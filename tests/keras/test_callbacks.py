@@ -1,5 +1,7 @@
 """EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, CSVLogger and model.stop_training."""
 import csv
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +195,78 @@ def test_terminate_on_nan_in_fit(capsys):
                             callbacks=[callbacks.TerminateOnNaN()])
     assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
     assert len(history.history["loss"]) == 1
+
+
+# --- TensorBoard ------------------------------------------------------------------------------
+
+
+def _read_events(folder):
+    """(tag, step, value or None) of every summary in the event files of ``folder``, read as
+    TensorBoard does: TFRecord frames (length, masked CRC-32C of it, data, masked CRC-32C of
+    the data; every CRC checked), each an Event protocol buffer."""
+    import glob
+    import struct
+    from tensorboardX.crc32c import crc32c
+    from tensorboardX.proto.event_pb2 import Event
+
+    def masked(data):
+        crc = crc32c(data)
+        return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    out = []
+    files = glob.glob(os.path.join(folder, "events.out.tfevents.*"))
+    assert len(files) == 1, files
+    with open(files[0], "rb") as f:
+        raw = f.read()
+    pos = 0
+    while pos < len(raw):
+        header = raw[pos:pos + 8]
+        (length,) = struct.unpack("<Q", header)
+        assert struct.unpack("<I", raw[pos + 8:pos + 12])[0] == masked(header)
+        data = raw[pos + 12:pos + 12 + length]
+        assert struct.unpack("<I", raw[pos + 12 + length:pos + 16 + length])[0] == masked(data)
+        pos += 16 + length
+        event = Event.FromString(data)
+        for v in event.summary.value:
+            out.append((v.tag, event.step, v.simple_value if v.HasField("simple_value")
+                        else None))
+    return out
+
+
+def test_tensorboard_writes_keras_tags_in_readable_event_files(tmp_path):
+    import tomei
+    from tomei.keras import Input, Sequential, callbacks, layers
+    tomei.keras.utils.set_random_seed(0)
+    model = Sequential([Input((3,)), layers.Dense(1, name="dense")])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    y = x.sum(axis=1)
+    board = callbacks.TensorBoard(tmp_path / "logs", histogram_freq=1, update_freq=3)
+    history = model.fit(x, y, batch_size=10, validation_split=0.25, epochs=2, verbose=0,
+                        callbacks=[board])
+    train = _read_events(tmp_path / "logs" / "train")
+    val = _read_events(tmp_path / "logs" / "validation")
+    scalars = {(t, s): v for t, s, v in train if v is not None}
+    for epoch in (0, 1):
+        assert scalars[("epoch_loss", epoch)] == pytest.approx(history.history["loss"][epoch])
+        assert scalars[("epoch_mae", epoch)] == pytest.approx(history.history["mae"][epoch])
+        assert scalars[("epoch_learning_rate", epoch)] == pytest.approx(0.01)
+        assert ("dense/kernel/histogram", epoch) in {(t, s) for t, s, _ in train}
+    assert sorted(s for t, s, _ in train if t == "batch_loss") == [3, 6]  # 3 batches/epoch
+    assert ("keras/text_summary", 0) in {(t, s) for t, s, _ in train}  # config (write_graph)
+    val_scalars = {(t, s): v for t, s, v in val}
+    assert val_scalars[("epoch_loss", 1)] == pytest.approx(history.history["val_loss"][1])
+    assert ("evaluation_loss_vs_iterations", 6) in val_scalars
+
+
+def test_tensorboard_refuses_what_it_cannot_do_and_names_a_missing_writer(monkeypatch):
+    from tomei.keras import callbacks
+    with pytest.raises(NotImplementedError, match="profile_batch"):
+        callbacks.TensorBoard(profile_batch=2)
+    with pytest.raises(NotImplementedError, match="write_images"):
+        callbacks.TensorBoard(write_images=True)
+    with pytest.raises(ValueError, match="update_freq"):
+        callbacks.TensorBoard(update_freq="sometimes")
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    with pytest.raises(ImportError, match=r"pip install 'tomei\[tensorboard\]'"):
+        callbacks.TensorBoard()

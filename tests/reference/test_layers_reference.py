@@ -142,6 +142,15 @@ def test_layer_normalization(keras, to_np, kwargs, shape, training):
                    training=training)
 
 
+@pytest.mark.parametrize("kwargs, shape", [({}, (5, 6)), ({"axis": [1, 2]}, (3, 4, 5)),
+                                           ({"axis": 1}, (3, 4, 5))])
+def test_unit_normalization(keras, to_np, kwargs, shape):
+    _compare_layer(keras, to_np, lambda L: L.layers.UnitNormalization(**kwargs), [shape])
+    zeros = np.zeros((2,) + shape[1:], np.float32)  # the 1e-12 floor: zeros, not NaN
+    np.testing.assert_array_equal(tk.layers.UnitNormalization(**kwargs)(zeros).numpy(),
+                                  to_np(keras.layers.UnitNormalization(**kwargs)(zeros)))
+
+
 def _bn_weights(layer, seed=1):
     w = _perturbed_weights(layer, seed)
     w[-1] = np.abs(w[-1]) + 0.5  # a moving variance must be positive
@@ -265,7 +274,7 @@ def test_embedding_outputs_gradients_and_config(keras, to_np, torch, fresh_names
 COMPARED = {"InputLayer", "Normalization", "Embedding", "TextVectorization", "Dense", "Flatten",
             "Reshape", "Activation", "Softmax", "ReLU",
             "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "Add", "Multiply", "Concatenate",
-            "LayerNormalization", "BatchNormalization",
+            "LayerNormalization", "BatchNormalization", "UnitNormalization",
             # compared in test_conv_reference.py:
             "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D",
             "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",

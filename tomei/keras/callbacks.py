@@ -756,3 +756,180 @@ class BackupAndRestore(Callback):
         from tomei.keras.saving import training_state
         training_state.write_backup(self._path, self.model, epoch, step,
                                     epoch_rng=self._epoch_rng if step else None)
+
+
+# --- TensorBoard ---------------------------------------------------------------------------
+
+
+class TensorBoard(Callback):
+    """Writes training curves (and optionally weight histograms) as TensorBoard event files.
+
+    The files are written by the ``tensorboardX`` package (install ``tomei[tensorboard]``, or
+    ``pip install tensorboardX``), in TensorBoard's event format; open them with
+    ``tensorboard --logdir <log_dir>``. The layout and names follow Keras 3:
+
+    - ``<log_dir>/train`` and ``<log_dir>/validation``, one ``events.out.tfevents.*`` file each;
+    - every epoch: ``epoch_<name>`` for each logged value (``val_`` values go to validation
+      without the prefix), plus ``epoch_learning_rate``, at step = epoch (from 0);
+    - with ``update_freq='batch'`` or an int n: ``batch_<name>`` every n training batches,
+      at step = the batch count since training began;
+    - after each validation inside ``fit``: ``evaluation_<name>_vs_iterations`` in
+      validation, at step = optimizer iterations.
+
+    Args:
+        log_dir: folder for the event files (default "logs").
+        histogram_freq: every this many epochs (0: never, the default), a histogram of each
+            weight, tag ``<weight path>/histogram``.
+        write_graph: default True: writes the model's JSON config as a text summary, tag
+            ``keras/text_summary`` (Keras writes the same config under ``keras`` for its
+            graph view; tomei has no op graph to add).
+        write_steps_per_second: also log ``steps_per_second`` (epoch) and
+            ``batch_steps_per_second`` (batch, with update_freq).
+        update_freq: 'epoch' (default), 'batch', or an int n (every n batches).
+        write_images, profile_batch, embeddings_freq, embeddings_metadata: not supported:
+            anything but their defaults raises NotImplementedError.
+
+    Raises:
+        ImportError: tensorboardX is not installed (the message says what to install).
+        ValueError: a bad update_freq or histogram_freq.
+        NotImplementedError: write_images=True, profile_batch, embeddings.
+    """
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
+                 embeddings_freq=0, embeddings_metadata=None):
+        super().__init__()
+        try:
+            import tensorboardX
+        except ImportError:
+            raise ImportError(
+                "callbacks.TensorBoard writes its event files with the tensorboardX package, "
+                "which is not installed. Install it with: pip install 'tomei[tensorboard]' "
+                "(or pip install tensorboardX).") from None
+        self._writer_class = tensorboardX.SummaryWriter
+        for name, value, default in (("write_images", write_images, False),
+                                     ("profile_batch", profile_batch, 0),
+                                     ("embeddings_freq", embeddings_freq, 0),
+                                     ("embeddings_metadata", embeddings_metadata, None)):
+            if value != default:
+                raise NotImplementedError(f"TensorBoard({name}=...) is not supported by tomei; "
+                                          f"received {name}={value!r}. Leave it at {default!r}.")
+        if update_freq != "epoch" and update_freq != "batch" and not (
+                isinstance(update_freq, (int, np.integer)) and not isinstance(update_freq, bool)
+                and update_freq > 0):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive "
+                             f"int; received update_freq={update_freq!r}.")
+        if not isinstance(histogram_freq, (int, np.integer)) or histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be an int >= 0; received "
+                             f"histogram_freq={histogram_freq!r}.")
+        import os
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = int(histogram_freq)
+        self.write_graph = bool(write_graph)
+        self.write_images = False
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers = {}
+        self._global_train_batch = 0
+
+    def _writer(self, which):
+        """The SummaryWriter of '<log_dir>/train' or '/validation', made on first use."""
+        if which not in self._writers:
+            import os
+            self._writers[which] = self._writer_class(os.path.join(self.log_dir, which))
+        return self._writers[which]
+
+    def set_model(self, model):
+        super().set_model(model)
+        self._close_writers()
+        if self.write_graph and model is not None:
+            import json
+            from tomei.keras.saving.model_config import model_to_config
+            try:
+                config = json.dumps(model_to_config(model))
+            except (TypeError, ValueError, AttributeError):
+                return  # a model that has no config (e.g. not built yet): nothing to show
+            self._writer("train").add_text("keras", config, 0)
+
+    def on_train_begin(self, logs=None):
+        import time
+        self._global_train_batch = 0
+        self._epoch_start = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+        self._epoch_start = time.time()
+        self._epoch_first_iteration = self._iterations()
+
+    def _iterations(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        return int(getattr(optimizer, "iterations", 0) or 0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        import time
+        self._global_train_batch += 1
+        self._batch_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
+            return
+        import time
+        writer, step = self._writer("train"), self._global_train_batch
+        if self.write_steps_per_second:
+            elapsed = max(time.time() - self._batch_start, 1e-9)
+            writer.add_scalar("batch_steps_per_second", 1.0 / elapsed, step)
+        for name, value in (logs or {}).items():
+            writer.add_scalar(f"batch_{name}", float(value), step)
+
+    def on_test_end(self, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not logs:
+            return
+        self._write_evaluation(logs)
+
+    def _write_evaluation(self, logs):
+        """``evaluation_<name>_vs_iterations`` once per optimizer step count (fit's validation
+        reaches a callback through on_test_end or, where the trainer runs it without the
+        user's callbacks, through the epoch's val_ logs)."""
+        step = self._iterations()
+        if getattr(self, "_evaluated_at", None) == step:
+            return
+        self._evaluated_at = step
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+        logs = dict(logs or {})
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "learning_rate"):
+            train["learning_rate"] = float(optimizer.learning_rate)
+        if self.write_steps_per_second:
+            elapsed = max(time.time() - self._epoch_start, 1e-9)
+            train["steps_per_second"] = (self._iterations() - self._epoch_first_iteration) / elapsed
+        if val and optimizer is not None:
+            self._write_evaluation(val)
+        for which, values in (("train", train), ("validation", val)):
+            if values:
+                writer = self._writer(which)
+                for name, value in values.items():
+                    writer.add_scalar(f"epoch_{name}", float(value), epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            writer = self._writer("train")
+            for layer in self.model.layers:
+                for weight in layer.weights:
+                    writer.add_histogram(f"{weight.path.replace(':', '_')}/histogram",
+                                         np.asarray(weight.numpy()), epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        self._close_writers()
+
+    def _close_writers(self):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}

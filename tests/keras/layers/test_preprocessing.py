@@ -38,6 +38,21 @@ def test_adapt_on_batches_equals_adapt_on_the_whole_array():
                                    rtol=1e-5)
 
 
+def test_adapt_on_a_dataset_batched_or_not():
+    whole = layers.Normalization()
+    whole.adapt(X)
+    for ds in (tomei.data.Dataset.from_tensor_slices(X).batch(8),
+               tomei.data.Dataset.from_tensor_slices((X, X[:, 0])).batch(16),
+               tomei.data.Dataset.from_tensor_slices(X)):  # single rows: batched by 128
+        layer = layers.Normalization()
+        layer.adapt(ds)
+        np.testing.assert_allclose(layer.adapt_mean.numpy(), whole.adapt_mean.numpy(),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(layer.adapt_variance.numpy(), whole.adapt_variance.numpy(),
+                                   rtol=1e-5)
+        assert layer(X[:3]).shape == (3, 4)
+
+
 def test_axis_none_and_multiple_axes():
     x = RNG.normal(2.0, 4.0, (10, 3, 5)).astype(np.float32)
     scalar = layers.Normalization(axis=None)

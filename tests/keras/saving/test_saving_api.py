@@ -767,7 +767,8 @@ def test_legacy_h5_round_trip_keeps_weights_compile_and_optimizer(tmp_path):
 
 def test_legacy_h5_refuses_lambdas_like_keras_files(tmp_path):
     model = tutorial_model()
-    model.save(tmp_path / "m.h5")
+    with pytest.warns(UserWarning, match="legacy HDF5"):
+        model.save(tmp_path / "m.h5")
     with h5py.File(tmp_path / "m.h5", "r+") as h5:
         config = h5.attrs["model_config"]
         config = config.decode() if isinstance(config, bytes) else config

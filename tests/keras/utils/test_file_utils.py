@@ -595,6 +595,47 @@ def test_extract_puts_the_archive_in_a_folder(server, tmp_path):
         assert f.read() == b"hello"
 
 
+def test_untar_gives_keras_3_layout_for_the_text_tutorial(server, tmp_path):
+    # get_file("aclImdb_v1", url, untar=True, cache_dir='.', cache_subdir=''), as the tutorial
+    url = server.add("/aclImdb_v1.tar.gz", body=_tar_gz({
+        "aclImdb/train/pos/0_9.txt": b"Great!", "aclImdb/train/neg/0_2.txt": b"Awful."}))
+    base = tmp_path / "work"
+    base.mkdir()
+    folder = get_file("aclImdb_v1", url, untar=True, cache_dir=str(base), cache_subdir="")
+    assert folder == str(base / "aclImdb_v1")
+    assert (base / "aclImdb_v1_archive").is_file()  # the download keeps its own name
+    with open(os.path.join(folder, "aclImdb", "train", "pos", "0_9.txt"), "rb") as f:
+        assert f.read() == b"Great!"
+    again = get_file("aclImdb_v1", url, untar=True, cache_dir=str(base), cache_subdir="")
+    assert again == folder and len(server.requests) == 1  # cached: no second download
+    get_file("aclImdb_v1", url, untar=True, cache_dir=str(base), cache_subdir="",
+             force_download=True)
+    assert len(server.requests) == 2
+
+
+def test_untar_and_archive_format_restrict_the_archive_kind(server, tmp_path):
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("z/a.txt", "zipped")
+    url = server.add("/z.zip", body=buffer.getvalue())
+    with pytest.raises(ValueError, match="not a tar archive"):
+        get_file("z.zip", url, untar=True)
+    with pytest.raises(ValueError, match="not a tar archive"):
+        get_file("z.zip", url, extract=True, archive_format="tar")
+    folder = get_file("z.zip", url, extract=True, archive_format=["zip"])
+    assert os.path.isfile(os.path.join(folder, "z", "a.txt"))
+    with pytest.raises(ValueError, match="archive_format"):
+        get_file("z.zip", url, extract=True, archive_format="rar")
+
+
+def test_md5_hash_is_the_older_name_for_an_md5_file_hash(server):
+    url = server.add("/data.bin")
+    assert get_file("data.bin", url, md5_hash=hashlib.md5(PAYLOAD).hexdigest(), verbose=0)
+    with pytest.raises(ValueError, match="md5"):
+        get_file("other.bin", url, md5_hash="0" * 32, verbose=0)
+
+
 def test_extract_refuses_members_outside_the_folder(server, tmp_path):
     url = server.add("/evil.tar.gz", body=_tar_gz({"../evil.txt": b"owned"}))
     with pytest.raises(ValueError, match=r"Refusing to extract .*'\.\./evil\.txt'"):

@@ -31,10 +31,20 @@ class Softmax(_Elementwise):
 
 @register("keras.layers")
 class ReLU(_Elementwise):
-    """max(x, 0), with Keras's optional ``max_value``, ``negative_slope`` and ``threshold``."""
+    """max(x, 0), with Keras's optional ``max_value``, ``negative_slope`` and ``threshold``.
+
+    Raises:
+        ValueError: a negative ``max_value``, ``negative_slope`` or ``threshold``.
+    """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
+        for arg, value in (("max_value", max_value), ("negative_slope", negative_slope),
+                           ("threshold", threshold)):
+            if value is not None and value < 0:  # Keras refuses these too
+                raise ValueError(f"ReLU expects {arg} >= 0; received {arg}={value!r}.")
+        if threshold is None:
+            raise ValueError("ReLU expects a number for threshold; received threshold=None.")
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
 
     def call(self, inputs):

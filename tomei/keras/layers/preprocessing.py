@@ -46,9 +46,14 @@ def _batches(data):
             and not hasattr(data, "__iter__") or type(data).__name__ in ("DataFrame", "Series"):
         array = _as_array(data, "adapt")
         return array.shape, iter([array])
-    if hasattr(data, "element_spec") and hasattr(data, "batch"):
-        spec = _first_of_batch(data.element_spec)
-        if len(getattr(spec, "shape", ())) == 1:
+    if hasattr(data, "batch") and hasattr(data, "take"):  # a tf.data Dataset
+        spec = getattr(data, "element_spec", None)
+        if spec is not None:
+            rank = len(getattr(_first_of_batch(spec), "shape", ()))
+        else:  # tomei's Dataset: look at the first element
+            first = next(iter(data.take(1)), None)
+            rank = None if first is None else np.ndim(_as_array(_first_of_batch(first), "adapt"))
+        if rank == 1:  # single samples, not batches: Keras batches them by 128
             data = data.batch(128)
     if not hasattr(data, "__iter__") and not hasattr(data, "__getitem__"):
         raise TypeError(f"adapt expects a NumPy array, a Tensor, a tf.data Dataset, a "

@@ -31,9 +31,10 @@ def _unsafe_member(name):
     return normalized.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":")
 
 
-def _extract_into(archive_path, folder):
-    """Extracts a tar or zip archive into the new folder ``folder``; refuses unsafe members."""
-    if tarfile.is_tarfile(archive_path):
+def _extract_into(archive_path, folder, formats=("tar", "zip")):
+    """Extracts a tar or zip archive (of the kinds in ``formats``) into the new folder
+    ``folder``; refuses unsafe members."""
+    if "tar" in formats and tarfile.is_tarfile(archive_path):
         with tarfile.open(archive_path) as archive:
             for member in archive.getmembers():
                 bad_link = (member.issym() or member.islnk()) and _unsafe_member(member.linkname)
@@ -47,7 +48,7 @@ def _extract_into(archive_path, folder):
             else:  # Python < 3.11.4: the member check above is the only filter
                 archive.extractall(folder)
         return
-    if zipfile.is_zipfile(archive_path):
+    if "zip" in formats and zipfile.is_zipfile(archive_path):
         with zipfile.ZipFile(archive_path) as archive:
             for name in archive.namelist():
                 if _unsafe_member(name):
@@ -57,15 +58,17 @@ def _extract_into(archive_path, folder):
                     )
             archive.extractall(folder)
         return
-    raise ValueError(f"extract=True, but {archive_path} is neither a tar nor a zip archive.")
+    raise ValueError(f"extract=True, but {archive_path} is not a {' or '.join(formats)} "
+                     f"archive (the kinds archive_format/untar allow).")
 
 
 # A file inside every folder extract_archive makes: only such a folder is ever replaced.
 MARKER = ".tomei-extracted"
 
 
-def extract_archive(archive_path, destination):
-    """Extracts ``archive_path`` into the folder ``destination``, atomically.
+def extract_archive(archive_path, destination, formats=("tar", "zip")):
+    """Extracts ``archive_path`` into the folder ``destination``, atomically. ``formats``:
+    the archive kinds accepted ('tar', 'zip').
 
     The archive is extracted into a temporary folder next to ``destination``
     (:func:`tomei.keras.utils.atomic_write.temp_folder_beside`), marked with a :data:`MARKER`
@@ -84,7 +87,7 @@ def extract_archive(archive_path, destination):
         )
     staging = temp_folder_beside(destination)
     try:
-        _extract_into(archive_path, staging)
+        _extract_into(archive_path, staging, formats)
         with open(os.path.join(staging, MARKER), "w", encoding="ascii") as marker:
             marker.write(os.path.basename(archive_path) + "\n")
         if _made_here(destination):

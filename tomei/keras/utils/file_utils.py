@@ -107,6 +107,10 @@ def get_file(
     cache_subdir="datasets",
     extract=False,
     *,
+    untar=False,
+    md5_hash=None,
+    archive_format="auto",
+    force_download=False,
     mirrors=None,
     timeout=30,
     verbose="auto",
@@ -138,7 +142,16 @@ def get_file(
         cache_subdir: str, the sub-folder of ``cache_dir`` (default ``'datasets'``); an
             absolute path is used as it is.
         extract: bool, extract a tar or zip archive (Keras 3 layout: ``'x.tar.gz'`` is
-            extracted into ``x_extracted``) and return the folder.
+            extracted into ``x_extracted``; a name without a dot, ``'x'``, is downloaded as
+            ``x_archive`` and extracted into ``x``) and return the folder.
+        untar: bool, Keras's older name for ``extract=True`` with a tar archive (the same
+            layout: ``get_file('aclImdb_v1', url, untar=True)`` extracts into
+            ``aclImdb_v1``).
+        md5_hash: Keras's older name for ``file_hash`` with ``hash_algorithm='md5'`` (used
+            when ``file_hash`` is None).
+        archive_format: ``'auto'`` (default: tar or zip), ``'tar'``, ``'zip'``, or a list
+            of them: the kinds ``extract`` accepts.
+        force_download: bool, download again even when a verified copy is cached.
         mirrors: list of str or None, further URLs serving the same bytes, tried in order
             after ``origin``.
         timeout: float, seconds to wait for a connection and for each read (default 30).
@@ -181,7 +194,11 @@ def get_file(
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         raise ValueError(f"max_bytes must be a positive int; received max_bytes={max_bytes!r}.")
     check_verbose(verbose)
+    if md5_hash is not None and file_hash is None:
+        file_hash, hash_algorithm = md5_hash, "md5"
     check = hash_check(file_hash, hash_algorithm) if file_hash is not None else None
+    formats = ("tar",) if untar else _archive_formats(archive_format)
+    extract = bool(extract or untar)
 
     if extract:
         download_name, extraction_name = archive_layout(fname, fname_given)
@@ -190,7 +207,8 @@ def get_file(
     else:
         download_name, extraction_name = fname, None
 
-    path = _cached_copy(download_name, cache_dir, cache_subdir, check, verbose)
+    path = None if force_download else _cached_copy(download_name, cache_dir, cache_subdir,
+                                                    check, verbose)
     downloaded = path is None
     if downloaded:
         folder = writable_cache_folder(cache_dir, cache_subdir)
@@ -202,8 +220,21 @@ def get_file(
         return path
     destination = os.path.join(os.path.dirname(path), extraction_name)
     if downloaded or not os.path.isdir(destination):
-        extract_archive(path, destination)
+        extract_archive(path, destination, formats)
     return destination
+
+
+def _archive_formats(archive_format):
+    """('tar', 'zip') for 'auto'; the listed kinds otherwise. Raises ValueError naming the
+    argument for anything else (None would extract nothing)."""
+    if archive_format == "auto":
+        return ("tar", "zip")
+    kinds = (archive_format,) if isinstance(archive_format, str) else archive_format
+    if not isinstance(kinds, (list, tuple)) or not kinds or \
+            not set(kinds) <= {"tar", "zip"}:
+        raise ValueError(f"archive_format must be 'auto', 'tar', 'zip' or a list of them; "
+                         f"received archive_format={archive_format!r}.")
+    return tuple(kinds)
 
 
 def _cached_copy(fname, cache_dir, cache_subdir, check, verbose):

@@ -1,0 +1,42 @@
+"""Core layers: Dense, Flatten, Reshape, Activation, Input/InputLayer."""
+import numpy as np
+import pytest
+
+from tomei.engine.gradcheck import check_gradients
+from tomei.keras import Input, layers
+
+
+def test_dense_is_activation_of_x_kernel_plus_bias():
+    dense = layers.Dense(3, activation="relu")
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    out = dense(x).numpy()
+    kernel, bias = dense.get_weights()
+    assert kernel.shape == (5, 3) and bias.shape == (3,) and not bias.any()
+    np.testing.assert_allclose(out, np.maximum(x @ kernel + bias, 0), rtol=1e-5)
+    check_gradients(lambda t: layers.Dense(2, dtype="float64", kernel_initializer="ones")(t),
+                    x.astype(np.float64))
+
+
+def test_dense_rejects_bad_units_and_inputs():
+    with pytest.raises(ValueError, match="units"):
+        layers.Dense(0)
+    dense = layers.Dense(2)
+    dense(np.zeros((1, 4), np.float32))
+    with pytest.raises(ValueError):
+        dense(np.zeros((1, 5), np.float32))
+
+
+def test_flatten_reshape_activation():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    assert layers.Flatten()(x).shape == (2, 12)
+    assert layers.Reshape((4, 3))(x).shape == (2, 4, 3)
+    assert layers.Reshape((-1, 2))(x).shape == (2, 6, 2)
+    np.testing.assert_allclose(layers.Activation("sigmoid")(x[:, 0, :1]).numpy(),
+                               1 / (1 + np.exp(-x[:, 0, :1])), rtol=1e-6)
+
+
+def test_input_makes_a_symbolic_tensor_with_the_batch_axis():
+    t = Input(shape=(28, 28))
+    assert t.shape == (None, 28, 28) and t.dtype == "float32"
+    assert isinstance(t.layer, layers.InputLayer)
+    assert layers.InputLayer(batch_shape=(8, 3)).batch_shape == (8, 3)

@@ -1,0 +1,31 @@
+"""The ``tomei`` command's dispatcher: help, version, unknown commands, exit codes."""
+from tomei import cli
+from tomei.version import __version__
+
+
+def test_help_lists_every_command(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in cli.COMMANDS)
+
+
+def test_no_command_prints_usage_and_fails(capsys):
+    assert cli.main([]) == 2
+    assert capsys.readouterr().out.startswith("usage: tomei COMMAND")
+
+
+def test_version(capsys):
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"tomei {__version__}"
+
+
+def test_unknown_command_names_it_and_fails(capsys):
+    assert cli.main(["fly"]) == 2
+    assert "'fly'" in capsys.readouterr().err
+
+
+def test_every_command_module_has_an_entry_point():
+    import importlib
+    for name, (module, _help) in cli.COMMANDS.items():
+        mod = importlib.import_module(module)
+        assert callable(getattr(mod, f"main_{name}", None) or mod.main), name
