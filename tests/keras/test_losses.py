@@ -117,3 +117,31 @@ def test_swapped_loss_arguments_name_the_order():
     assert np.isfinite(float(loss_fn(labels, predictions)))  # the right order works
     with pytest.raises(ValueError, match=r"look swapped.*The order is \(y_true, y_pred\)"):
         loss_fn(predictions, labels)
+
+
+# --- issue 13 item 4: CategoricalCrossentropy(axis=...) and BinaryCrossentropy(axis=...) -----
+
+@pytest.mark.reference
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_crossentropy_axis_matches_keras(keras, axis, from_logits):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(4, 5, 3)).astype("float32")
+    probs = np.exp(z) / np.exp(z).sum(axis=axis, keepdims=True)
+    y_pred = z if from_logits else probs
+    classes, rest = z.shape[axis], tuple(np.delete(z.shape, axis))
+    labels = np.eye(classes, dtype="float32")[rng.integers(0, classes, int(np.prod(rest)))]
+    labels = np.moveaxis(labels.reshape(rest + (classes,)), -1, axis)
+    for name in ("CategoricalCrossentropy", "BinaryCrossentropy"):
+        k_loss = getattr(keras.losses, name)(from_logits=from_logits, axis=axis)
+        t_loss = getattr(losses, name)(from_logits=from_logits, axis=axis)
+        y = labels if name == "CategoricalCrossentropy" else (labels > 0).astype("float32")
+        p = y_pred if from_logits or name == "CategoricalCrossentropy" else \
+            1 / (1 + np.exp(-z))
+        expected = float(keras.ops.convert_to_numpy(k_loss(y, p)))
+        assert float(t_loss(y, p)) == pytest.approx(expected, rel=1e-5), name
+
+
+def test_crossentropy_axis_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        losses.CategoricalCrossentropy(axis=2)(np.eye(3), np.eye(3) * 0.9 + 0.03)

@@ -288,3 +288,12 @@ def test_summary_of_the_mnist_convnet_and_every_new_layer(keras, fresh_names):
     (k_rows, k_text), (t_rows, t_text) = _summary_rows(build(keras)), _summary_rows(build(tk))
     assert t_rows == k_rows
     assert t_text.strip() == k_text.strip()
+
+
+ALIASES = ["Convolution1D", "Convolution2D", "Convolution2DTranspose", "MaxPool1D", "MaxPool2D",
+           "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool2D"]
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_other_names_are_the_same_classes_as_in_keras(keras, alias):
+    assert getattr(tk.layers, alias).__name__ == getattr(keras.layers, alias).__name__

@@ -19,7 +19,10 @@ How a convolution becomes one matrix product ("im2col", Chellapilla, Puri & Sima
 The gradient runs the same picture backwards (g = dLoss/dOutput, reshaped to (N*OH*OW, O)):
 - dW = cols^T @ g (the windows, weighted by how much each output mattered);
 - dcols = g @ W^T, and "col2im" adds each row's entries back onto the input pixels its
-  window was read from (overlapping windows add up), then crops the padding off.
+  window was read from (overlapping windows add up), then crops the padding off. The
+  product is done tap by tap, g @ W[a, b]^T for each of the KH*KW taps (one batched
+  ``matmul``, the same arithmetic), so that each tap's share is one contiguous slab that
+  col2im adds onto the image with one strided add.
 
 A transposed convolution (``conv2d_transpose``) is exactly the gradient of a convolution with
 respect to its input, so its forward is "product, then col2im" and its backward is
@@ -151,18 +154,24 @@ def _taps(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> list:
             for a in range(kh) for b in range(kw)]
 
 
-def _col2im(cols: np.ndarray, padded_shape, k_hw, strides, dilations, out_hw) -> np.ndarray:
+def _col2im(tap_slabs: np.ndarray, padded_shape, k_hw, strides, dilations, out_hw) -> np.ndarray:
     """The adjoint of ``_windows``: adds window entries back onto the pixels they came from.
 
-    ``cols`` is (N, OH, OW, KH, KW, C) (or reshapes to it); returns (N, Hp, Wp, C). One
-    strided add per kernel tap: all the windows' entries for that tap at once.
+    ``tap_slabs`` is (KH*KW, N*OH*OW, C): for each kernel tap, the value every window gives
+    back to the pixel that tap read. Returns (N, Hp, Wp, C): one strided add per tap.
     """
     n, c = padded_shape[0], padded_shape[3]
-    cols = cols.reshape(n, out_hw[0], out_hw[1], k_hw[0] * k_hw[1], c)
-    out = np.zeros_like(cols, shape=padded_shape)
-    for t, tap in enumerate(_taps(out, k_hw, strides, dilations, out_hw)):
-        tap += cols[:, :, :, t, :]
+    out = np.zeros_like(tap_slabs, shape=padded_shape)
+    for slab, tap in zip(tap_slabs, _taps(out, k_hw, strides, dilations, out_hw)):
+        tap += slab.reshape(n, out_hw[0], out_hw[1], c)
     return out
+
+
+def _per_tap(kernel: np.ndarray) -> np.ndarray:
+    """A (KH, KW, A, B) kernel as (KH*KW, B, A): the transposed matrix of each tap, so that
+    ``rows @ _per_tap(kernel)`` is every tap's product with the rows at once."""
+    kh, kw, a, b = kernel.shape
+    return kernel.reshape(kh * kw, a, b).transpose(0, 2, 1)
 
 
 def _crop(xp: np.ndarray, pads, in_hw) -> np.ndarray:
@@ -224,8 +233,8 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     def backward(g):
         g_mat = g.reshape(n * oh * ow, o)
         dx = dw = None
-        if x.tracked:  # d out / d cols = W: each row's gradient, then back onto the pixels
-            dxp = _col2im(g_mat @ w_mat.T, xp.shape, *geometry)
+        if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
+            dxp = _col2im(g_mat @ _per_tap(w.value), xp.shape, *geometry)
             dx = _crop(dxp, pads, (h, wd))
         if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
             dw = (cols.T @ g_mat).reshape(w.shape)
@@ -278,7 +287,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
     padded = (n, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]), o)
     w_mat = w.value.reshape(kh * kw * o, c)           # (KH*KW*O, C)
     x_mat = x.value.reshape(n * h * wd, c)            # one row per input pixel
-    out = _crop(_col2im(x_mat @ w_mat.T, padded, *geometry), pads, out_hw)
+    out = _crop(_col2im(x_mat @ _per_tap(w.value), padded, *geometry), pads, out_hw)
 
     def backward(g):  # the forward of conv2d: im2col of the gradient, then products
         g_cols = _im2col(_pad(g, pads), *geometry)    # (N*H*W, KH*KW*O)
@@ -353,17 +362,17 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     xp = _pad(x.value, pads, lowest)
     taps = _taps(xp, k, strides, (1, 1), (oh, ow))
     out = taps[0].copy()
-    for tap in taps[1:]:
+    # which tap holds each window's max; int8 is a quarter of float32's memory traffic
+    winner = np.zeros_like(out, dtype=np.int8 if len(taps) < 128 else np.int32)
+    for t, tap in enumerate(taps[1:], start=1):
+        larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
         np.maximum(out, tap, out=out)
+        winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
 
-    def backward(g):  # d max / d pixel = 1 for the window's (first) winner, 0 elsewhere
+    def backward(g):  # d max / d pixel = 1 for the window's winner, 0 for the others
         dxp = np.zeros_like(xp, dtype=g.dtype)
-        d_taps = _taps(dxp, k, strides, (1, 1), (oh, ow))
-        unclaimed = np.ones_like(out, dtype=bool)  # windows whose winner is not found yet
-        for tap, d_tap in zip(taps, d_taps):
-            wins = (tap == out) & unclaimed
-            unclaimed &= ~wins
-            d_tap += np.where(wins, g, 0)
+        for t, d_tap in enumerate(_taps(dxp, k, strides, (1, 1), (oh, ow))):
+            d_tap += (winner == t) * g  # windows may overlap (stride < pool size): add up
         return (_crop(dxp, pads, (h, wd)),)
     return record(out, (x,), backward)
 

@@ -37,8 +37,20 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _pair(a, b):
     a = convert_to_tensor(a)
-    b = convert_to_tensor(b, a.dtype if not isinstance(b, Tensor) else None)
+    text = a.dtype.kind in "SU"  # a number given with text stays a number, and is refused
+    b = convert_to_tensor(b, a.dtype if not (isinstance(b, Tensor) or text) else None)
+    if text or b.dtype.kind in "SU":
+        _refuse_text_with_numbers(a, b)
+    if type(a._value) is np.ndarray and type(b._value) is np.ndarray:
+        return a, b  # both on the host: the common case, no device check
     return align(a, b)
+
+
+def _refuse_text_with_numbers(a, b):
+    if (a.dtype.kind in "SU") != (b.dtype.kind in "SU"):
+        raise TypeError(f"Cannot combine a string tensor with a number tensor (dtypes "
+                        f"{a.dtype} and {b.dtype}); convert one first (tf.strings.as_string "
+                        f"or tf.strings.to_number).")
 
 
 def align(*tensors) -> tuple:

@@ -205,7 +205,7 @@ class CategoricalCrossentropy(Loss):
 
     Args:
         from_logits: default False. label_smoothing: float in [0, 1], default 0.
-        axis: the class axis, default -1.
+        axis: the class axis, default -1 (any axis: it is moved last first).
 
     Shapes: y_true and y_pred (N, C). Per sample: -sum(y_true * log p).
     """
@@ -217,6 +217,8 @@ class CategoricalCrossentropy(Loss):
 
     def call(self, y_true, y_pred):
         t = device.like(y_true, y_pred, y_pred.dtype)
+        if t.shape == y_pred.shape:
+            t, y_pred = _class_axis_last(t, y_pred, self.axis)
         if t.shape != y_pred.shape:
             raise ValueError(f"CategoricalCrossentropy expects y_true with the shape of y_pred "
                              f"{y_pred.shape} (one-hot labels); received {t.shape}. For integer "
@@ -240,7 +242,8 @@ class BinaryCrossentropy(Loss):
     """Binary cross-entropy, averaged over the last axis.
 
     Args:
-        from_logits: default False. label_smoothing: default 0. axis: default -1.
+        from_logits: default False. label_smoothing: default 0. axis: the axis the per-value
+            losses are averaged over, default -1.
 
     Per value: -(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1-eps]; from logits the
     stable form max(z,0) - z t + log(1 + e^-|z|).
@@ -261,7 +264,7 @@ class BinaryCrossentropy(Loss):
             p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
             per_value = ops.negative(ops.add(ops.multiply(ops.log(p), t),
                                              ops.multiply(ops.log(ops.subtract(1.0, p)), 1 - t)))
-        return ops.reduce_mean(per_value, axis=-1)
+        return ops.reduce_mean(per_value, axis=self.axis)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits,
@@ -518,6 +521,24 @@ class Poisson(Loss):
         t = _targets(y_true, y_pred)
         log_pred = ops.log(ops.add(y_pred, _const(EPSILON, y_pred)))
         return ops.reduce_mean(ops.subtract(y_pred, ops.multiply(log_pred, t)), axis=-1)
+
+def _class_axis_last(t, y_pred, axis):
+    """(t, y_pred) with the class axis ``axis`` moved last (a transpose; the loss is then
+    computed over the last axis, as Keras computes it over ``axis``).
+
+    Raises:
+        ValueError: ``axis`` outside the rank of y_pred.
+    """
+    rank = y_pred.ndim
+    if not isinstance(axis, (int, np.integer)) or not -rank <= axis < rank:
+        raise ValueError(f"axis must be an integer in [-{rank}, {rank}) for y_pred of shape "
+                         f"{tuple(y_pred.shape)}; received axis={axis!r}.")
+    axis = int(axis) % rank
+    if axis == rank - 1:
+        return t, y_pred
+    perm = [i for i in range(rank) if i != axis] + [axis]
+    return t.transpose(perm), ops.transpose(y_pred, perm)
+
 
 def _match_shape(t, y_pred):
     if t.shape == y_pred.shape:

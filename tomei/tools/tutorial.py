@@ -83,10 +83,23 @@ def fraction(text):
 
 
 def load(name, path):
-    """``tomei.keras.datasets.<name>.load_data()`` (from ``path`` when given)."""
+    """``tomei.keras.datasets.<name>.load_data()`` (from ``path`` when given).
+
+    ``--data-path`` names a file or folder on this machine, taken as it is (an absolute path),
+    never a name to look up in the Keras cache.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+    """
+    import os
+
     import tomei as tf
     module = getattr(tf.keras.datasets, name)
-    return module.load_data(path) if path else module.load_data()
+    if not path:
+        return module.load_data()
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--data-path: no such file or folder: {path!r}")
+    return module.load_data(os.path.abspath(path))
 
 
 def main(argv=None) -> int:

@@ -134,8 +134,18 @@ def test_bad_inputs_name_the_layer_and_the_shape():
         layers.Conv2D(4, 5)(np.zeros((2, 3, 3, 1), np.float32))
     layer = layers.Conv2D(4, 3)
     layer(np.zeros((1, 6, 6, 2), np.float32))
-    with pytest.raises(ValueError, match="incompatible"):
+    with pytest.raises(ValueError, match="incompatible.*2 channels"):
         layer(np.zeros((1, 6, 6, 3), np.float32))
+    with pytest.raises(ValueError, match="incompatible"):
+        layer(np.zeros((1, 6, 6), np.float32))
+
+
+def test_built_layers_take_other_image_sizes_as_keras():
+    conv, pool, gap = layers.Conv2D(4, 3), layers.MaxPooling2D(), layers.GlobalAveragePooling2D()
+    for size in (9, 12, 7):  # built on 9x9, then called on other sizes (fully convolutional)
+        y = gap(pool(conv(np.ones((2, size, size + 1, 2), np.float32))))
+        assert y.shape == (2, 4)
+    assert conv.built_input_shape == (None, 9, 10, 2)
 
 
 def test_config_round_trip():

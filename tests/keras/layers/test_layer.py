@@ -93,3 +93,51 @@ def test_all_sublayers_walks_nested_models_and_custom_layers_depth_first():
     model = Sequential([Input((3,)), nested, Holder(), layers.Dense(1, name="last")])
     assert [layer.name for layer in all_sublayers(model)] == \
         ["nested", "n1", "holder", "inner", "last"]
+
+
+# --- issue 13 item 7: weightless layers take any input shape, as in Keras 3 -----------------
+
+@pytest.mark.parametrize("make", [lambda: layers.Dropout(0.5), lambda: layers.Flatten(),
+                                  lambda: layers.Activation("relu")])
+def test_weightless_layer_called_on_two_shapes(make):
+    layer = make()
+    a = layer(np.ones((2, 3, 4), np.float32))
+    b = layer(np.ones((2, 7), np.float32))
+    assert a.shape[0] == 2 and b.shape == (2, 7)
+
+
+def test_weightless_layer_shared_between_branches_of_a_subclassed_model():
+    class TwoBranches(tomei.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.act = layers.Activation("tanh")
+            self.wide, self.narrow = layers.Dense(6), layers.Dense(2)
+
+        def call(self, inputs):
+            return tomei.concat([self.act(self.wide(inputs)),
+                                 self.act(tomei.reshape(self.narrow(inputs), [-1, 1, 2]))[:, 0]],
+                                axis=-1)
+
+    out = TwoBranches()(np.ones((3, 4), np.float32))
+    assert out.shape == (3, 8)
+
+
+def test_dense_checks_only_its_input_size_axis():
+    dense = layers.Dense(2)
+    dense(np.ones((2, 3, 4), np.float32))
+    assert dense(np.ones((2, 5, 4), np.float32)).shape == (2, 5, 2)
+    assert dense(np.ones((6, 4), np.float32)).shape == (6, 2)
+    with pytest.raises(ValueError, match=r"expected axis -1 of the input to have size 4"):
+        dense(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.reference
+def test_keras_allows_the_same_calls(keras):
+    for layer in (keras.layers.Dropout(0.5), keras.layers.Flatten(), keras.layers.Activation("relu")):
+        layer(np.ones((2, 3, 4), np.float32))
+        layer(np.ones((2, 7), np.float32))
+    dense = keras.layers.Dense(2)
+    dense(np.ones((2, 3, 4), np.float32))
+    dense(np.ones((2, 5, 4), np.float32))
+    with pytest.raises(ValueError):
+        dense(np.ones((2, 5), np.float32))

@@ -89,3 +89,80 @@ def test_nadam_momentum_product_restored_then_advanced_once_per_step():
     opt.apply_gradients([(np.ones(2, np.float32), v)])
     mu_4 = 0.9 * (1 - 0.5 * 0.96 ** 4)
     assert float(opt.u_product) == pytest.approx(0.5 * mu_4, rel=1e-6)
+
+
+# --- issue 13 item 4: arguments are implemented or refused, never ignored ---------------------
+
+def _keras_steps(keras, opt, grads, w0):
+    v = keras.Variable(w0)
+    out = []
+    for g in grads:
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g), v)])
+        out.append(np.asarray(keras.ops.convert_to_numpy(v)).copy())
+    return out, int(keras.ops.convert_to_numpy(opt.iterations))
+
+
+def _tomei_steps(opt, grads, w0):
+    v = tf.Variable(w0)
+    out = []
+    for g in grads:
+        opt.apply_gradients([(g, v)])
+        out.append(v.numpy())
+    return out, opt.iterations  # updates made (calls // gradient_accumulation_steps)
+
+
+GRADS = [np.random.default_rng(k).normal(size=(2, 3)).astype(np.float32) for k in range(7)]
+W0 = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("name, kwargs", [
+    ("Adam", dict(learning_rate=0.1, gradient_accumulation_steps=3)),
+    ("SGD", dict(learning_rate=0.1, momentum=0.9, gradient_accumulation_steps=2)),
+    ("Adam", dict(learning_rate=0.1, gradient_accumulation_steps=3, clipnorm=0.5)),
+    ("SGD", dict(learning_rate=0.1, loss_scale_factor=8.0)),
+    ("Adam", dict(learning_rate=0.05, loss_scale_factor=0.5, weight_decay=0.1)),
+])
+def test_accumulation_and_loss_scale_match_keras(keras, name, kwargs):
+    k_out, k_it = _keras_steps(keras, getattr(keras.optimizers, name)(**kwargs), GRADS, W0)
+    t_opt = getattr(optimizers, name)(**kwargs)
+    t_out, t_it = _tomei_steps(t_opt, GRADS, W0)
+    assert t_it == k_it == len(GRADS) // kwargs.get("gradient_accumulation_steps", 1)
+    for step, (a, b) in enumerate(zip(t_out, k_out), start=1):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"step {step}")
+    if kwargs.get("gradient_accumulation_steps"):  # no update before the k-th step
+        np.testing.assert_array_equal(t_out[0], W0)
+    config = t_opt.get_config()
+    for key, value in kwargs.items():
+        assert config[key] == value
+    assert type(t_opt).from_config(config).get_config() == config
+
+
+def test_scale_loss_multiplies_by_the_factor():
+    assert float(optimizers.SGD(loss_scale_factor=4.0).scale_loss(tf.constant(2.0))) == 8.0
+    assert float(optimizers.SGD().scale_loss(tf.constant(2.0))) == 2.0
+
+
+def test_fit_with_loss_scale_factor_trains_as_without():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+    weights = []
+    for factor in (None, 1024.0):
+        tf.keras.utils.set_random_seed(0)
+        model = tf.keras.Sequential([tf.keras.Input((3,)), layers.Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.1, loss_scale_factor=factor), loss="mse")
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(use_ema=True), NotImplementedError, "use_ema"),
+    (dict(gradient_accumulation_steps=1), ValueError, "gradient_accumulation_steps"),
+    (dict(gradient_accumulation_steps=2.5), ValueError, "gradient_accumulation_steps"),
+    (dict(loss_scale_factor=0), ValueError, "loss_scale_factor"),
+])
+def test_arguments_not_implemented_or_invalid_are_refused(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        optimizers.Adam(**kwargs)

@@ -374,3 +374,116 @@ def test_class_names_in_the_file_and_keras_still_opens_it(keras, tmp_path):
     theirs = keras.saving.load_model(path)
     np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
                                model.predict(x, verbose=0), rtol=RTOL, atol=ATOL)
+
+
+# --- beyond one machine: a tomei model continues training in Keras 3 on JAX, data-parallel --
+
+_CONTINUE_ON_JAX = """
+import sys
+import numpy as np
+import keras
+source, target, data = sys.argv[1], sys.argv[2], np.load(sys.argv[3])
+devices = keras.distribution.list_devices("cpu")
+assert len(devices) == 2, devices
+keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+model = keras.saving.load_model(source)
+history = model.fit(data["x"], data["y"], batch_size=16, epochs=2, shuffle=False, verbose=0)
+model.save(target)
+np.save(target + ".predictions.npy", np.asarray(model.predict(data["x"], verbose=0)))
+print(int(np.asarray(model.optimizer.iterations)), *history.history["loss"])
+"""
+
+
+def test_model_saved_by_tomei_continues_training_on_jax_data_parallel_and_comes_back(tmp_path):
+    """docs/beyond_one_machine.md: save in tomei, load in Keras 3 on JAX, train with
+    keras.distribution.DataParallel over 2 (forced) CPU devices, load the result in tomei."""
+    import subprocess
+    import sys
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    model = tk.Sequential([tk.Input((8,)), tk.layers.Dense(16, activation="relu"),
+                           tk.layers.Dense(3)])
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=tk.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "tomei.keras")
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
+               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    run = subprocess.run([sys.executable, "-c", _CONTINUE_ON_JAX, str(tmp_path / "tomei.keras"),
+                          str(tmp_path / "jax.keras"), str(tmp_path / "data.npz")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    iterations, *losses = run.stdout.split()
+    assert int(iterations) == 4 + 8  # the optimizer state travelled: 4 tomei steps, 8 more
+    back = tk.models.load_model(tmp_path / "jax.keras")
+    assert back.optimizer.iterations == 12
+    np.testing.assert_allclose(back.predict(x, verbose=0),
+                               np.load(tmp_path / "jax.keras.predictions.npy"),
+                               rtol=1e-4, atol=1e-5)
+    assert not np.allclose(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    back.fit(x, y, batch_size=16, epochs=1, verbose=0)  # and tomei trains it further
+    assert back.optimizer.iterations == 16
+
+
+# --- issue 13 item 6: every file tomei writes opens in real Keras 3 ---------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NAMES = st.sampled_from([None, None, "a", "b", "dense", "block", "dropout", "x_1"])
+LEAF = st.one_of(
+    st.tuples(st.just("Dense"), st.integers(1, 5), NAMES),
+    st.tuples(st.just("Dropout"), st.just(0.3), NAMES),
+    st.tuples(st.just("Activation"), st.sampled_from(["relu", "tanh"]), NAMES),
+    st.tuples(st.just("LayerNormalization"), st.just(None), NAMES),
+    st.tuples(st.just("BatchNormalization"), st.just(None), NAMES))
+SPEC = st.recursive(LEAF, lambda inner: st.tuples(st.just("Sequential"),
+                                                  st.lists(inner, min_size=1, max_size=3), NAMES),
+                    max_leaves=6)
+
+
+def _layer(lib, spec):
+    kind, arg, name = spec
+    named = {} if name is None else {"name": name}
+    if kind == "Sequential":
+        return lib.Sequential([_layer(lib, s) for s in arg], **named)
+    cls = getattr(lib.layers, kind)
+    return cls(arg, **named) if arg is not None else cls(**named)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(SPEC, min_size=1, max_size=4), functional=st.booleans())
+def test_random_models_saved_by_tomei_load_in_keras(keras, tmp_path_factory, specs, functional):
+    tk.backend.clear_session()
+    try:
+        layers_ = [_layer(tk, s) for s in specs]
+        if functional:
+            inputs = tk.Input((4,))
+            x = inputs
+            for layer in layers_:
+                x = layer(x)
+            model = tk.Model(inputs, x)
+        else:
+            model = tk.Sequential([tk.Input((4,))] + layers_)
+    except ValueError as error:  # refused: only for a name used twice in one model
+        assert "own name" in str(error)
+        return
+    names = [layer.name for layer in model.layers]
+    assert len(names) == len(set(names))
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    path = tmp_path_factory.mktemp("random") / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(keras.ops.convert_to_numpy(loaded(x))),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_duplicate_names_are_refused_as_keras_refuses_them(keras):
+    for lib in (keras, tk):
+        with pytest.raises(ValueError):
+            lib.Sequential([lib.Input((4,)), lib.layers.Dense(4, name="d"),
+                            lib.layers.Dense(2, name="d")])
+        inputs = lib.Input((4,))
+        with pytest.raises(ValueError):
+            lib.Model(inputs, lib.layers.Dense(2, name="d")(lib.layers.Dense(4, name="d")(inputs)))

@@ -18,3 +18,8 @@ from tomei.keras.layers.reshaping import UpSampling2D, ZeroPadding2D  # noqa: F4
 from tomei.keras.layers.preprocessing import Normalization  # noqa: F401
 from tomei.keras.layers.embedding import Embedding  # noqa: F401
 from tomei.keras.layers.text_vectorization import TextVectorization  # noqa: F401
+# Keras 3's other names for the same classes
+Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+MaxPool1D, MaxPool2D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling2D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool2D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D)

@@ -80,10 +80,30 @@ def check_rank(layer, input_shape, rank, what):
                          f"{rank} axes, {what}; received input shape {tuple(input_shape)}.")
 
 
-class _Conv(Layer):
+class SpatialInputs:
+    """Mixin for image/sequence layers: once built, later calls may have any height, width or
+    length (as Keras's ``InputSpec(ndim=...)``); the rank must stay, and the channel count
+    too when the layer has weights that depend on it (``_fixed_channels``)."""
+
+    _fixed_channels = False
+
+    def _check_input_shape(self, inputs):
+        expected, got = self._input_spec_shape, getattr(inputs, "shape", None)
+        if got is None:
+            return
+        if len(got) != len(expected) or (self._fixed_channels and got[-1] != expected[-1]):
+            raise ValueError(
+                f"Input of layer '{self.name}' is incompatible with the layer: it was built for "
+                f"inputs of shape {tuple(expected)} ({len(expected)} axes"
+                f"{', ' + str(expected[-1]) + ' channels' if self._fixed_channels else ''}); "
+                f"received shape {tuple(got)}.")
+
+
+class _Conv(SpatialInputs, Layer):
     """Shared part of Conv1D and Conv2D (``rank`` spatial axes). See :class:`Conv2D`."""
 
     rank = 2
+    _fixed_channels = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,

@@ -87,7 +87,14 @@ class Layer:
     """
 
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
-    _same_input_shape = True  # later calls must match the built shape (False: any shape)
+    _same_input_shape = True  # False: later calls may have any shape (no check at all)
+    #: Which axes of later inputs must match the input the layer was built for, as Keras's
+    #: input specs: False (the default) checks only the last axis, and only for a layer that
+    #: owns weights (Dense, Conv, normalization: their weights were sized from it); a
+    #: weightless layer (Dropout, Flatten, Activation, ...) takes any shape, as in Keras 3.
+    #: True checks every axis but the batch axis (Sequential and functional models, whose
+    #: Input declares the shape).
+    _check_all_input_axes = False
 
     #: Declares that at inference (training=False) each output row depends on its own input
     #: row alone, so evaluate/predict may send several batches through one call with the
@@ -309,6 +316,14 @@ class Layer:
         if got[1:] == expected[1:] or (len(expected) == len(got) and all(
                 e is None or e == g for e, g in zip(expected, got))):
             return
+        if not self._check_all_input_axes:
+            if not self._weights or (got and expected[-1] in (None, got[-1])):
+                return
+            raise ValueError(
+                f"Input of layer '{self.name}' is incompatible with the layer: expected axis -1 "
+                f"of the input to have size {expected[-1]} (the layer's weights were made for "
+                f"inputs of shape {_fmt_shape(expected)}), found shape="
+                f"{_fmt_shape((None,) + tuple(got[1:]))} (full input shape {tuple(got)}).")
         raise ValueError(
             f"Input of layer '{self.name}' is incompatible with the layer: expected shape="
             f"{_fmt_shape(expected)}, found shape={_fmt_shape((None,) + tuple(got[1:]))} "

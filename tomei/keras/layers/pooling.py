@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from tomei.engine import conv_ops, ops
 from tomei.keras.layers.convolutional import (
-    check_rank, standardize_data_format, standardize_padding, standardize_tuple,
+    SpatialInputs, check_rank, standardize_data_format, standardize_padding, standardize_tuple,
 )
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
 
-class _Pooling(Layer):
+class _Pooling(SpatialInputs, Layer):
     """Shared part of the windowed poolings (``rank`` spatial axes)."""
 
     rank = 2
@@ -107,7 +107,7 @@ class MaxPooling1D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
-class _GlobalPooling(Layer):
+class _GlobalPooling(SpatialInputs, Layer):
     """Shared part of the global poolings: reduce every spatial axis at once."""
 
     rank = 2

@@ -5,7 +5,7 @@ import numpy as np
 
 from tomei import config
 from tomei.engine import nn_ops, ops
-from tomei.keras.layers.convolutional import check_rank, standardize_data_format
+from tomei.keras.layers.convolutional import SpatialInputs, check_rank, standardize_data_format
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
@@ -76,7 +76,7 @@ class GaussianNoise(Layer):
 
 
 @register("keras.layers")
-class SpatialDropout2D(Dropout):
+class SpatialDropout2D(SpatialInputs, Dropout):
     """Dropout of whole feature maps (Tompson et al., 2015, "Efficient Object Localization
     Using Convolutional Networks", arXiv:1411.4280): while training, each channel of each
     image is zeroed with probability ``rate`` (all its pixels together) and the kept

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from tomei.engine import conv_ops
 from tomei.keras.layers.convolutional import (
-    check_rank, standardize_data_format, standardize_tuple,
+    SpatialInputs, check_rank, standardize_data_format, standardize_tuple,
 )
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
 
 @register("keras.layers")
-class UpSampling2D(Layer):
+class UpSampling2D(SpatialInputs, Layer):
     """Repeats each pixel ``size`` times along height and width (nearest-neighbour upsampling).
 
     Args:
@@ -58,7 +58,7 @@ class UpSampling2D(Layer):
 
 
 @register("keras.layers")
-class ZeroPadding2D(Layer):
+class ZeroPadding2D(SpatialInputs, Layer):
     """Adds rows and columns of zeros around each image.
 
     Args:

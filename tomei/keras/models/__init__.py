@@ -8,3 +8,4 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model saved by ``model.save`` (see ``tomei.keras.saving.load_model``)."""
     from tomei.keras.saving import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+from tomei.keras.models.cloning import clone_model  # noqa: F401,E402

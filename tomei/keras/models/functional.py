@@ -25,10 +25,12 @@ class Functional(Model):
         name: default "functional" (made unique).
 
     Raises:
-        ValueError: an output that does not depend on the given inputs.
+        ValueError: an output that does not depend on the given inputs, or two layers of
+            the model with the same name.
     """
 
     rows_independent = True  # call() only composes layers; each declares its own
+    _check_all_input_axes = True  # the Input declares the whole shape
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -50,6 +52,13 @@ class Functional(Model):
         for layer in keras_layer_order(self.inputs, self.outputs):
             if not any(layer is s for s in self._sublayers):
                 self._sublayers.append(layer)
+        names = [layer.name for layer in self._sublayers]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:  # Keras 3 refuses it too: its files address layers by name
+            raise ValueError(f"Every layer of a model needs its own name; "
+                             f"{', '.join(repr(n) for n in repeated)} is used by several layers "
+                             f"of this model. Pass other names (name=...), or none to get unique "
+                             f"ones.")
         self._output_shape_cache = [o.shape for o in self.outputs] if len(self.outputs) > 1 \
             else self.outputs[0].shape
         if len(self.inputs) == 1:

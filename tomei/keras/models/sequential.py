@@ -26,10 +26,14 @@ class Sequential(Model):
     """
 
     rows_independent = True  # call() only composes layers; each declares its own
+    _check_all_input_axes = True  # the Input declares the whole shape
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
         self._set_input_layer(None)
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential expects a list of layers, e.g. Sequential([Dense(10)]); "
+                            f"received layers={layers!r}.")
         for layer in layers or []:
             self.add(layer)
 
@@ -38,6 +42,8 @@ class Sequential(Model):
 
         Raises:
             TypeError: ``layer`` is not a Layer.
+            ValueError: another layer of the model already has ``layer.name`` (Keras 3 cannot
+                load a file with duplicate names).
         """
         if isinstance(layer, KerasTensor):
             layer = layer.layer
@@ -49,6 +55,14 @@ class Sequential(Model):
                 raise ValueError("An Input/InputLayer can only be the first entry of a Sequential.")
             self._set_input_layer(layer)
             return
+        taken = [other.name for other in self._sublayers]
+        if self._input_layer is not None:
+            taken.append(self._input_layer.name)
+        if layer.name in taken:  # Keras 3 refuses it too: its files address layers by name
+            raise ValueError(f"Every layer of a Sequential model needs its own name: '{layer.name}' "
+                             f"is already taken in '{self.name}'. Pass another name, e.g. "
+                             f"{type(layer).__name__}(..., name='{layer.name}_2'), or none to get "
+                             f"a unique one.")
         if not self._sublayers and self._input_layer is None and layer._batch_input_shape:
             self._set_input_layer(InputLayer(batch_shape=layer._batch_input_shape))
         self._sublayers.append(layer)

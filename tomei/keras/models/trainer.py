@@ -408,7 +408,7 @@ class Trainer:
             if val is None and validation_split:
                 (x, y, sample_weight), val = data_mod.split_validation(x, y, sample_weight,
                                                                        validation_split)
-            n = data_mod.num_samples(("x", x), ("y", y))
+            n = data_mod.num_samples(("x", x), ("y", y), ("sample_weight", sample_weight))
             self._prepare_for_data(x, y)
             if class_weight is not None:
                 sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)

@@ -57,25 +57,60 @@ class Optimizer:
             raise ValueError(f"Pass at most one of clipnorm, clipvalue and global_clipnorm; "
                              f"received {', '.join(f'{k}={v}' for k, v in clips.items())}.")
         if not callable(learning_rate):
+            if isinstance(learning_rate, (str, bytes)) or isinstance(learning_rate, bool):
+                raise ValueError(f"learning_rate must be a non-negative number or a "
+                                 f"LearningRateSchedule; received learning_rate="
+                                 f"{learning_rate!r}.")
             learning_rate = float(learning_rate)
             if not np.isfinite(learning_rate) or learning_rate < 0:
                 raise ValueError(f"learning_rate must be a non-negative number; received "
                                  f"learning_rate={learning_rate!r}.")
+        if use_ema:
+            raise NotImplementedError(
+                "use_ema=True (a moving average of the weights, with ema_momentum and "
+                "ema_overwrite_frequency) is not implemented in tomei; leave use_ema=False.")
+        if gradient_accumulation_steps is not None and (
+                not isinstance(gradient_accumulation_steps, (int, np.integer)) or
+                isinstance(gradient_accumulation_steps, bool) or gradient_accumulation_steps < 2):
+            raise ValueError(f"gradient_accumulation_steps must be an integer >= 2 or None; "
+                             f"received gradient_accumulation_steps="
+                             f"{gradient_accumulation_steps!r}.")
+        if loss_scale_factor is not None and not (
+                isinstance(loss_scale_factor, (int, float, np.number)) and loss_scale_factor > 0):
+            raise ValueError(f"loss_scale_factor must be a positive number or None; received "
+                             f"loss_scale_factor={loss_scale_factor!r}.")
         self.name = name or snake_case(type(self).__name__)
+        self.use_ema, self.ema_momentum = False, ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self._accumulated: dict = {}  # id(variable) -> sum of gradients since the last update
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self.iterations = 0
+        self._iterations = 0  # apply_gradients calls (Keras's internal counter)
         self._variables: list[Variable] = []
         self._slots: list[dict] = []
         self.built = False
 
     # --- learning rate ---------------------------------------------------------------
     @property
+    def iterations(self) -> int:
+        """Updates made so far: calls of apply_gradients, or with
+        ``gradient_accumulation_steps=k`` the calls // k (Keras 3)."""
+        k = self.gradient_accumulation_steps
+        return self._iterations // k if k else self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = int(value)
+
+    @property
     def learning_rate(self) -> float:
-        """The current rate (a schedule is evaluated at ``iterations``)."""
+        """The current rate (a schedule is evaluated at the count of apply_gradients calls,
+        as Keras 3 does)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return float(lr(self._iterations)) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -113,7 +148,7 @@ class Optimizer:
     @property
     def variables(self) -> list:
         """Keras order: iteration, learning_rate, then each variable's slots in turn."""
-        out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
+        out = [np.asarray(self._iterations, np.int64), np.asarray(self.learning_rate, np.float32)]
         for slots in self._slots:  # copies: the optimizer keeps updating its own in place
             out.extend(slots[n].copy() for n in self.slot_names)
         return out
@@ -143,6 +178,16 @@ class Optimizer:
                 raise ValueError(f"Gradient for '{v.path}' has shape {g.shape}; the variable "
                                  f"has shape {v.shape}.")
         self.build_for(variables)
+        if self.loss_scale_factor is not None:  # the loss was scaled by scale_loss()
+            grads = [g / np.float32(self.loss_scale_factor) for g in grads]
+        if self.gradient_accumulation_steps:
+            grads = self._accumulate(grads, variables)
+            if grads is None:  # not an update step: only the sums and the count move on
+                for v in variables:
+                    if v.constraint is not None:
+                        v.assign(v.constraint(v.value))
+                self._iterations += 1
+                return self.iterations
         grads = self._clip(grads)
         lr = np.float32(self.learning_rate)
         self._step = self.iterations + 1  # Keras's local_step: 1 on the first update
@@ -154,13 +199,32 @@ class Optimizer:
         for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
-        self.iterations += 1
+        self._iterations += 1
         return self.iterations
 
     def scale_loss(self, loss):
         """``loss * loss_scale_factor`` when a factor is set, else ``loss`` (Keras 3); the
         gradients are divided by the same factor in ``apply_gradients``."""
-        return loss
+        if self.loss_scale_factor is None:
+            return loss
+        return loss * np.float32(self.loss_scale_factor)
+
+    def _accumulate(self, grads, variables):
+        """Gradient accumulation, as Keras 3: on steps 1..k-1 of every k
+        (k = gradient_accumulation_steps, counting apply_gradients calls) the gradients are
+        only summed and None is returned; on call k the mean of the k gradients is returned
+        (then clipped, and the update made with Adam's step count t = updates so far + 1) and
+        the sums restart from zero."""
+        k = self.gradient_accumulation_steps
+        sums = [self._accumulated.setdefault(id(v), np.zeros_like(v.value)) for v in variables]
+        if (self._iterations + 1) % k:
+            for total, g in zip(sums, grads):
+                total += g
+            return None
+        mean = [(g + total) / np.float32(k) for g, total in zip(grads, sums)]
+        for total in sums:
+            total[...] = 0
+        return mean
 
     def apply(self, grads, trainable_variables=None):
         """Keras 3 form: ``optimizer.apply(grads, model.trainable_variables)``."""
@@ -226,9 +290,11 @@ class Optimizer:
             lr = serialize(lr)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, "use_ema": False, "ema_momentum": 0.99,
-                "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                "gradient_accumulation_steps": None}
+                "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config):

@@ -138,6 +138,9 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         raise NotImplementedError("save_model(zipped=False) (an unzipped folder) is not "
                                   "supported; tomei writes the .keras zip.")
     _check_built(model, "model.save")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"filepath: {path!r} is a folder; model.save writes a file. "
+                                f"Pick another name or remove the folder.")
     _check_overwrite(path, overwrite)
     if path.lower().endswith((".h5", ".hdf5")):
         return _save_legacy(model, path, include_optimizer)

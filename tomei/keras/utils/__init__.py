@@ -52,3 +52,4 @@ def get_file(*args, **kwargs):
     """Downloads a file into the Keras cache, verified; see ``file_utils.get_file``."""
     from tomei.keras.utils.file_utils import get_file as _get_file
     return _get_file(*args, **kwargs)
+from tomei.keras.utils.model_visualization import plot_model  # noqa: F401,E402

@@ -188,7 +188,7 @@ def _parser():
     parser.add_argument("--data-path", default=None, help="a local copy of the dataset")
     parser.add_argument("--epochs", type=int, default=1,
                         help="epochs of training before the page opens when no model is given")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this computer only)")
     parser.add_argument("--save", metavar="PATH.keras", default=None,
@@ -198,6 +198,17 @@ def _parser():
                         help="page and message language (default: from LANG / LC_ALL)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
+
+
+def _port(text):
+    """A TCP port for argparse: an integer from 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535; received {text!r}")
+    return value
 
 
 def _class_names(model, dataset):
