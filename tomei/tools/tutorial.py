@@ -98,7 +98,9 @@ def load(name, path):
     if not path:
         return module.load_data()
     if not os.path.exists(path):
-        raise FileNotFoundError(f"--data-path: no such file or folder: {path!r}")
+        title = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}.get(name, name)
+        raise FileNotFoundError(f"--data-path: no such file or folder: {path!r} (where {title} "
+                                f"was to be read from)")
     return module.load_data(os.path.abspath(path))
 
 
