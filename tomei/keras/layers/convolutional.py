@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomei.engine import conv_ops, nn_ops, ops
+from tomei.engine import conv_ops
 from tomei.keras import activations, constraints, initializers, regularizers
+from tomei.keras.layers.core import add_kernel_and_bias, bias_and_activation
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
 
@@ -152,25 +153,10 @@ class _Conv(SpatialInputs, Layer):
             raise ValueError(f"{type(self).__name__} '{self.name}' needs a known channel axis "
                              f"(the last); received input shape {tuple(input_shape)}.")
         self.compute_output_shape(input_shape)  # refuses inputs smaller than the kernel
-        self.kernel = self.add_weight("kernel", self._kernel_shape(channels),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint) if self.use_bias else None
-        self.built = True
+        add_kernel_and_bias(self, self._kernel_shape(channels), self.filters)
 
     def call(self, inputs):
-        x = self._convolve(inputs)
-        if self.bias is not None and self.activation is activations.relu:
-            x = nn_ops.bias_relu(x, self.bias)  # add + relu as one op, same numbers
-        else:
-            if self.bias is not None:
-                x = ops.add(x, self.bias)
-            x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self._add_activity_penalty(x)
-        return x
+        return bias_and_activation(self, self._convolve(inputs))
 
     def compute_output_shape(self, input_shape):
         spatial = [conv_ops.conv_output_length(n, k, s, self.padding, d) for n, k, s, d in zip(

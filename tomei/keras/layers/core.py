@@ -11,6 +11,33 @@ from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
 
 
+def add_kernel_and_bias(layer, kernel_shape, units):
+    """Gives ``layer`` (Dense, Conv) its ``kernel`` of ``kernel_shape`` and, when
+    ``layer.use_bias``, its ``bias`` of shape ``(units,)`` (else None), each with the layer's
+    initializer, regularizer and constraint; marks the layer built."""
+    layer.kernel = layer.add_weight("kernel", tuple(kernel_shape), layer.kernel_initializer,
+                                    regularizer=layer.kernel_regularizer,
+                                    constraint=layer.kernel_constraint)
+    layer.bias = layer.add_weight("bias", (units,), layer.bias_initializer,
+                                  regularizer=layer.bias_regularizer,
+                                  constraint=layer.bias_constraint) if layer.use_bias else None
+    layer.built = True
+
+
+def bias_and_activation(layer, x):
+    """``activation(x + bias)`` for a Dense or Conv ``layer`` (bias add and ReLU as one op,
+    same numbers), then its activity regularizer's penalty on the result."""
+    if layer.bias is not None and layer.activation is activations.relu:
+        x = nn_ops.bias_relu(x, layer.bias)
+    else:
+        if layer.bias is not None:
+            x = ops.add(x, layer.bias)
+        x = layer.activation(x)
+    if layer.activity_regularizer is not None:
+        layer._add_activity_penalty(x)
+    return x
+
+
 @register("keras.layers")
 class InputLayer(Layer):
     """Marks the input of a model: its per-sample ``shape`` (batch axis excluded).
@@ -102,25 +129,10 @@ class Dense(Layer):
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}' needs a known last input dimension; received "
                              f"input shape {input_shape}.")
-        self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint) if self.use_bias else None
-        self.built = True
+        add_kernel_and_bias(self, (input_dim, self.units), self.units)
 
     def call(self, inputs):
-        x = ops.matmul(inputs, self.kernel)
-        if self.bias is not None and self.activation is activations.relu:
-            x = nn_ops.bias_relu(x, self.bias)  # add + relu as one op, same numbers
-        else:
-            if self.bias is not None:
-                x = ops.add(x, self.bias)
-            x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self._add_activity_penalty(x)
-        return x
+        return bias_and_activation(self, ops.matmul(inputs, self.kernel))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
