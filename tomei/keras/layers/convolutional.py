@@ -17,9 +17,11 @@ import numpy as np
 
 from tomei.engine import conv_ops
 from tomei.keras import activations, constraints, initializers, regularizers
-from tomei.keras.layers.core import add_kernel_and_bias, bias_and_activation
+from tomei.keras.layers.core import (
+    add_kernel_and_bias, bias_and_activation, kernel_and_bias_config,
+)
 from tomei.keras.layers.layer import Layer
-from tomei.keras.serialization import register, serialize
+from tomei.keras.serialization import register
 
 
 def standardize_tuple(value, n, name, layer, allow_zero=False) -> tuple:
@@ -174,15 +176,7 @@ class _Conv(SpatialInputs, Layer):
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": serialize(self.kernel_initializer),
-                "bias_initializer": serialize(self.bias_initializer),
-                "kernel_regularizer": serialize(self.kernel_regularizer),
-                "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": serialize(self.activity_regularizer),
-                "kernel_constraint": serialize(self.kernel_constraint),
-                "bias_constraint": serialize(self.bias_constraint)}
+                **kernel_and_bias_config(self)}
 
 
 @register("keras.layers")

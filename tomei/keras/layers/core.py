@@ -24,6 +24,19 @@ def add_kernel_and_bias(layer, kernel_shape, units):
     layer.built = True
 
 
+def kernel_and_bias_config(layer) -> dict:
+    """The config entries a Dense or Conv ``layer`` shares, in Keras's order: activation,
+    use_bias, then the kernel's and bias's initializers, regularizers and constraints."""
+    return {"activation": activations.serialize(layer.activation), "use_bias": layer.use_bias,
+            "kernel_initializer": serialize(layer.kernel_initializer),
+            "bias_initializer": serialize(layer.bias_initializer),
+            "kernel_regularizer": serialize(layer.kernel_regularizer),
+            "bias_regularizer": serialize(layer.bias_regularizer),
+            "activity_regularizer": serialize(layer.activity_regularizer),
+            "kernel_constraint": serialize(layer.kernel_constraint),
+            "bias_constraint": serialize(layer.bias_constraint)}
+
+
 def bias_and_activation(layer, x):
     """``activation(x + bias)`` for a Dense or Conv ``layer`` (bias add and ReLU as one op,
     same numbers), then its activity regularizer's penalty on the result."""
@@ -138,15 +151,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": serialize(self.kernel_initializer),
-                "bias_initializer": serialize(self.bias_initializer),
-                "kernel_regularizer": serialize(self.kernel_regularizer),
-                "bias_regularizer": serialize(self.bias_regularizer),
-                "activity_regularizer": serialize(self.activity_regularizer),
-                "kernel_constraint": serialize(self.kernel_constraint),
-                "bias_constraint": serialize(self.bias_constraint)}
+        return {**super().get_config(), "units": self.units, **kernel_and_bias_config(self)}
 
 
 @register("keras.layers")
