@@ -27,6 +27,25 @@ def relu(x) -> Tensor:
     return record(out, (x,), lambda g: (g * (out > 0),))  # d relu/dx = [x > 0]
 
 
+def bias_add(x, bias) -> Tensor:
+    """x + bias, the bias along the last axis (``tf.nn.bias_add``, channels last): Dense's
+    and Conv's bias without ReLU.
+
+    Args:
+        x: Tensor of shape (..., U). bias: Tensor of shape (U,).
+
+    Returns:
+        Tensor of x's shape: x + bias (NumPy broadcasting and dtypes).
+
+    Gradients: d/dx = g; d/dbias = g summed over every axis but the last (the broadcast).
+    """
+    x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
+
+    def backward(g):
+        return g, (g.sum(axis=tuple(range(g.ndim - 1))) if bias.tracked else None)
+    return record(x.value + bias.value, (x, bias), backward)
+
+
 def bias_relu(x, bias) -> Tensor:
     """relu(x + bias): Dense's bias-add and ReLU as one op (one tape entry instead of two).
 

@@ -44,7 +44,7 @@ def bias_and_activation(layer, x):
         x = nn_ops.bias_relu(x, layer.bias)
     else:
         if layer.bias is not None:
-            x = ops.add(x, layer.bias)
+            x = nn_ops.bias_add(x, layer.bias)
         x = layer.activation(x)
     if layer.activity_regularizer is not None:
         layer._add_activity_penalty(x)
