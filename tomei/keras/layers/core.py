@@ -145,7 +145,13 @@ class Dense(Layer):
         add_kernel_and_bias(self, (input_dim, self.units), self.units)
 
     def call(self, inputs):
-        return bias_and_activation(self, ops.matmul(inputs, self.kernel))
+        relu = self.activation is activations.relu  # then part of the op: one tape entry
+        x = nn_ops.dense(inputs, self.kernel, self.bias, relu=relu)
+        if not relu:
+            x = self.activation(x)
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(x)
+        return x
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
