@@ -141,3 +141,18 @@ def test_keras_allows_the_same_calls(keras):
     dense(np.ones((2, 5, 4), np.float32))
     with pytest.raises(ValueError):
         dense(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.parametrize("layer", [layers.Dense(2), layers.Flatten(), layers.Dropout(0.5),
+                                   layers.Conv2D(1, 1), layers.BatchNormalization()])
+def test_a_builtin_layer_given_text_names_itself(layer):
+    with pytest.raises(TypeError, match=rf"^{type(layer).__name__} '{layer.name}': argument "
+                                        r"'inputs' must hold numbers.*received text"):
+        layer(np.full((1, 2, 2, 1), "a"))
+
+
+def test_a_layer_of_your_own_still_receives_text():
+    class Lower(layers.Layer):
+        def call(self, x):
+            return tomei.strings.lower(x)
+    np.testing.assert_array_equal(Lower()(np.array(["Ab", "C"])).numpy(), [b"ab", b"c"])

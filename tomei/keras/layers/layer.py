@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from tomei import config
-from tomei.engine.ops import convert_to_tensor, divide
+from tomei.engine.ops import convert_to_tensor, divide, numbers
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
@@ -29,6 +29,7 @@ from tomei.keras.naming import snake_case
 
 _name_counts: dict[str, int] = defaultdict(int)
 _budget = threading.local()  # .left (elements), .error (callable) while loading a file
+_OWN_LAYERS = "tomei.keras.layers."  # the module prefix of tomei's built-in layers
 
 
 @contextlib.contextmanager
@@ -304,9 +305,14 @@ class Layer:
         if isinstance(inputs, dict):
             return {k: self._convert_inputs(v) for k, v in inputs.items()}
         t = convert_to_tensor(inputs)
-        if self._autocast and t.dtype != self.dtype and t.dtype.kind in "fiub":
-            from tomei.engine.ops import cast
-            t = cast(t, self.dtype)  # uint8 pixels and float64 arrays become float32 once
+        if self._autocast and t.dtype != self.dtype:
+            if t.dtype.kind in "fiub":
+                from tomei.engine.ops import cast
+                t = cast(t, self.dtype)  # uint8 pixels and float64 arrays become float32 once
+            elif self.dtype != "string" and type(self).__module__.startswith(_OWN_LAYERS):
+                # text reaching one of tomei's layers of numbers: say so, naming the layer (a
+                # layer of your own, or a model, gets what it was given, as in Keras)
+                numbers(t, f"{type(self).__name__} '{self.name}'", "inputs")
         return t
 
     def _check_input_shape(self, inputs):
