@@ -156,3 +156,35 @@ def test_a_layer_of_your_own_still_receives_text():
         def call(self, x):
             return tomei.strings.lower(x)
     np.testing.assert_array_equal(Lower()(np.array(["Ab", "C"])).numpy(), [b"ab", b"c"])
+
+
+# --- shape arguments: a tuple or list of dimensions, as Keras 3 requires ---------------------
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_shape": 28}, r"^Flatten\(\): input_shape must be a tuple .*input_shape=\(28,\).*int "
+                          r"input_shape=28"),
+    ({"input_shape": "28"}, r"input_shape='28' \(str\)"),
+    ({"input_shape": (28.0, 28)}, r"input_shape=\(28.0, 28\) \(tuple\)"),
+    ({"input_shape": (-1, 28)}, r"ints >= 0"),
+    ({"input_shape": (True, 28)}, r"input_shape=\(True, 28\)"),
+    ({"batch_input_shape": 5}, r"batch_input_shape=\(None, 5\)"),
+    ({"input_dim": 2.5}, r"^Flatten\(\): input_dim must be an int >= 0; received input_dim=2.5"),
+    ({"input_shape": (3,), "batch_size": "32"}, r"batch_size must be an int >= 0 or None"),
+])
+def test_a_layer_refuses_a_shape_that_is_not_a_tuple_of_dimensions(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        layers.Flatten(**kwargs)
+
+
+@pytest.mark.parametrize("shape", [[28, 28], (None, 28), np.array([28, 28]), (np.int64(28), 28)])
+def test_lists_none_and_numpy_ints_are_shapes(shape):
+    model = Sequential([layers.Flatten(input_shape=shape)])
+    expected = (None,) + tuple(None if d is None else int(d) for d in shape)
+    assert model.input_shape == expected and all(type(d) in (int, type(None)) for d in expected)
+
+
+def test_shape_argument_allows_one_minus_one_only_when_asked():
+    from tomei.keras.layers.layer import shape_argument
+    assert shape_argument((2, -1), "target_shape", "Reshape()", minus_one_ok=True) == (2, -1)
+    with pytest.raises(ValueError, match="one -1"):
+        shape_argument((-1, -1), "target_shape", "Reshape()", minus_one_ok=True)
