@@ -11,7 +11,8 @@ import numpy as np
 from tomei.engine import ops
 from tomei.engine.tensor import Tensor
 from tomei.keras.layers.keras_tensor import is_symbolic
-from tomei.keras.layers.layer import Layer, shape_argument
+from tomei.keras.arguments import shape_argument
+from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
 from tomei.keras.serialization import register, registered
 
