@@ -642,3 +642,15 @@ def test_compile_checks_run_eagerly_and_jit_compile():
                                          r"False, True; received jit_compile='xla'"):
         model.compile("sgd", "mse", jit_compile="xla")
     model.compile("sgd", "mse", run_eagerly=True, jit_compile=False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.compile(optimzer="adam"), lambda m: m.fit(np.ones((2, 3)), np.ones((2, 2)), epoch=5),
+    lambda m: m.evaluate(np.ones((2, 3)), np.ones((2, 2)), verbos=0),
+    lambda m: m.predict(np.ones((2, 3)), batch=2),
+    lambda m: m.train_on_batch(np.ones((2, 3)), np.ones((2, 2)), weights=None)])
+def test_a_mistyped_keyword_names_the_model_method(call):
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(TypeError, match=r"^Model\.\w+\(\) got an unexpected keyword argument"):
+        call(model)

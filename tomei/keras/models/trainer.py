@@ -13,6 +13,7 @@ evaluate and predict run the forward pass without a tape, so they build no graph
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import warnings
 
@@ -840,6 +841,15 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+
+# Python names a method after the class that defines it, so a mistyped keyword in
+# model.fit(epoch=5) would read "Trainer.fit() got an unexpected keyword argument": users call
+# these methods on a Model and have never met this mixin, so they carry Model's name.
+for _name, _method in list(vars(Trainer).items()):
+    if inspect.isfunction(_method) and not _name.startswith("_"):
+        _method.__qualname__ = f"Model.{_name}"
 
 
 class CompileMetrics(metrics_mod.Metric):
