@@ -72,3 +72,13 @@ def test_reshape_refuses_a_target_that_is_not_a_shape(target, message):
 
 def test_reshape_keeps_one_minus_one():
     assert layers.Reshape([-1, 2])(np.zeros((1, 6))).shape == (1, 3, 2)
+
+
+def test_flatten_channels_first_flattens_in_channels_last_order():
+    x = np.arange(12.0).reshape(1, 3, 2, 2)  # (batch, channels, h, w)
+    out = layers.Flatten(data_format="channels_first")(x).numpy()
+    np.testing.assert_array_equal(out, np.moveaxis(x, 1, -1).reshape(1, -1))
+    with pytest.raises(ValueError, match=r"^Flatten\(\): data_format must be one of "
+                                         r"'channels_last', 'channels_first'; received "
+                                         r"data_format='nhwc'"):
+        layers.Flatten(data_format="nhwc")

@@ -181,10 +181,3 @@ def test_lists_none_and_numpy_ints_are_shapes(shape):
     model = Sequential([layers.Flatten(input_shape=shape)])
     expected = (None,) + tuple(None if d is None else int(d) for d in shape)
     assert model.input_shape == expected and all(type(d) in (int, type(None)) for d in expected)
-
-
-def test_shape_argument_allows_one_minus_one_only_when_asked():
-    from tomei.keras.layers.layer import shape_argument
-    assert shape_argument((2, -1), "target_shape", "Reshape()", minus_one_ok=True) == (2, -1)
-    with pytest.raises(ValueError, match="one -1"):
-        shape_argument((-1, -1), "target_shape", "Reshape()", minus_one_ok=True)

@@ -7,7 +7,8 @@ import numpy as np
 
 from tomei.engine import nn_ops, ops
 from tomei.keras import activations, initializers
-from tomei.keras.layers.layer import Layer, shape_argument, size_argument
+from tomei.keras.arguments import one_of, shape_argument, size_argument
+from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
 
 
@@ -166,15 +167,26 @@ class Flatten(Layer):
     """Flattens each sample into a vector: (batch, d1, d2, ...) -> (batch, d1*d2*...).
 
     The tutorial's first layer turns each 28x28 image into 784 numbers.
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first': with channels first the
+            channel axis is moved last before flattening, so the order of the numbers is the
+            channels-last order either way (as Keras 3).
+
+    Raises:
+        ValueError: any other data_format.
     """
 
     rows_independent = True
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format or "channels_last"
+        self.data_format = one_of(data_format or "channels_last", "data_format", "Flatten()",
+                                  ("channels_last", "channels_first"))
 
     def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return ops.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):

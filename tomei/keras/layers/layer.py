@@ -22,6 +22,7 @@ import numpy as np
 
 from tomei import config
 from tomei.engine.ops import convert_to_tensor, divide, numbers
+from tomei.keras.arguments import shape_argument, size_argument
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
@@ -391,58 +392,6 @@ def _dedup(variables):
             seen.add(id(v))
             out.append(v)
     return out
-
-
-def shape_argument(value, argument: str, owner: str, none_ok=True, minus_one_ok=False,
-                   batch_axis=False) -> tuple:
-    """``value``, a shape given to ``owner`` as its ``argument`` (``input_shape``, ``shape``,
-    ``batch_shape``, ``target_shape``, ...), as a tuple of Python ints (and None).
-
-    Keras 3 wants a tuple or list of dimensions: an int (``input_shape=28``), a string or a
-    float dimension is refused, not guessed at.
-
-    Args:
-        none_ok: a dimension may be None (any size). minus_one_ok: one dimension may be -1
-            (``Reshape``: inferred from the others). batch_axis: the shape starts with the
-            batch axis (``batch_shape``, ``build``), which the suggested fix then shows.
-
-    Raises:
-        ValueError: naming ``owner`` and ``argument``, what a shape is and what was received,
-            with the tuple to write for a bare int.
-    """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        fix = f"(None, {value})" if batch_axis else f"({value},)"
-        raise ValueError(f"{owner}: {argument} must be a tuple or list of dimensions, e.g. "
-                         f"{argument}={fix} for one axis of size {value}; received the "
-                         f"int {argument}={value!r}.")
-    allowed = "ints >= 0" + (", or None for any size" if none_ok else "") + \
-        (", and one -1 for 'the rest'" if minus_one_ok else "")
-    iterable = hasattr(value, "__iter__") and not isinstance(value, (str, bytes, dict, set))
-    dims = tuple(value) if iterable else None  # a tuple, list, NumPy array, TensorShape
-    bad = dims is None or not all(
-        (d is None and none_ok) or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)
-                                    and (d >= 0 or (d == -1 and minus_one_ok))) for d in dims)
-    if bad or (minus_one_ok and dims.count(-1) > 1):
-        example = "(None, 28, 28)" if batch_axis else "(28, 28)"
-        raise ValueError(f"{owner}: {argument} must be a tuple or list of dimensions ({allowed}), "
-                         f"e.g. {argument}={example}; received {argument}={value!r} "
-                         f"({type(value).__name__}).")
-    return tuple(None if d is None else int(d) for d in dims)
-
-
-def size_argument(value, argument: str, owner: str, none_ok=True) -> "int | None":
-    """``value`` as a Python int >= 0 (``input_dim``, ``batch_size``); None when allowed.
-
-    Raises:
-        ValueError: naming ``owner``, ``argument`` and the value received.
-    """
-    if value is None and none_ok:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{owner}: {argument} must be an int >= 0"
-                         f"{' or None' if none_ok else ''}; received {argument}={value!r} "
-                         f"({type(value).__name__}).")
-    return int(value)
 
 
 def _is_shape(shape):

@@ -6,7 +6,8 @@ import numpy as np
 from tomei import config
 from tomei.engine import nn_ops, ops
 from tomei.keras.layers.convolutional import SpatialInputs, check_rank, standardize_data_format
-from tomei.keras.layers.layer import Layer, shape_argument
+from tomei.keras.arguments import shape_argument
+from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
 

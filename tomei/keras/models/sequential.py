@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from tomei.keras.layers.core import InputLayer
 from tomei.keras.layers.keras_tensor import KerasTensor
-from tomei.keras.layers.layer import Layer, shape_argument, unique_name
+from tomei.keras.arguments import shape_argument
+from tomei.keras.layers.layer import Layer, unique_name
 from tomei.keras.models.model import Model
 from tomei.keras.serialization import register
 
