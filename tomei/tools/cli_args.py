@@ -181,26 +181,25 @@ def non_negative_integer(text):
     return value
 
 
-def fraction(text):
-    """A float in [0, 1), as ``validation_split`` takes (NaN and infinities are refused)."""
+def _number(text, key, ok):
+    """``text`` as a float for which ``ok(value)`` holds, else ArgumentTypeError (``key``)."""
     try:
         value = float(text)
     except ValueError:
         value = None
-    if value is None or not 0.0 <= value < 1.0:
-        _refuse("arg_fraction", text)
+    if value is None or not ok(value):
+        _refuse(key, text)
     return value
+
+
+def fraction(text):
+    """A float in [0, 1), as ``validation_split`` takes (NaN and infinities are refused)."""
+    return _number(text, "arg_fraction", lambda v: 0.0 <= v < 1.0)
 
 
 def positive_seconds(text):
     """A finite float > 0 (a timeout in seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not (value > 0 and math.isfinite(value)):
-        _refuse("arg_positive_number", text)
-    return value
+    return _number(text, "arg_positive_number", lambda v: v > 0 and math.isfinite(v))
 
 
 def port(text):
