@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from tomei.engine import blas, device, fused
-from tomei.engine.ops import align, convert_to_tensor, reshape
+from tomei.engine.ops import align, convert_to_tensor, numbers, reshape
 from tomei.engine.tensor import Tensor, record
 
 _sliding_window_view = np.lib.stride_tricks.sliding_window_view
@@ -222,7 +222,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
     Forward: im2col + one product; backward: two products + col2im (module docstring).
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv2d", "input"), numbers(filters, "conv2d", "filters"))
     _check_format(data_format, "NHWC", "conv2d")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
@@ -285,7 +285,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         ValueError: when conv2d of ``output_shape`` would not give the input's size, or the
             channels disagree. NotImplementedError: NCHW.
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv2d_transpose", "input"), numbers(filters, "conv2d_transpose", "filters"))
     _check_format(data_format, "NHWC", "conv2d_transpose")
     out_shape = tuple(int(d) for d in np.ravel(np.asarray(output_shape)))
     if x.ndim != 4 or w.ndim != 4 or len(out_shape) != 4:
@@ -334,7 +334,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
     Returns:
         (N, OW, O) Tensor.
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv1d", "input"), numbers(filters, "conv1d", "filters"))
     _check_format(data_format, "NWC", "conv1d")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(f"conv1d expects a 3-D input (N, W, C) and 3-D filters (K, C, O); "
@@ -379,7 +379,7 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     Pooling has no product: it runs over the KH*KW taps of the window, each tap being one
     strided view of all windows at once (a 2x2 pool is 4 whole-array ``np.maximum`` calls).
     """
-    x = convert_to_tensor(input)
+    x = numbers(input, "max_pool2d", "input")
     k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "max_pool2d")
     n, h, wd, c = x.shape
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -419,7 +419,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
 
     Args and returns: as :func:`max_pool2d`.
     """
-    x = convert_to_tensor(input)
+    x = numbers(input, "avg_pool2d", "input")
     k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "avg_pool2d")
     n, h, wd, c = x.shape
     xp = _pad(x.value, pads)
@@ -441,7 +441,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
 
 
 def _pool1d(pool, op, input, ksize, strides, padding, data_format):
-    x = convert_to_tensor(input)
+    x = numbers(input, op, "input")
     _check_format(data_format, "NWC", op)
     if x.ndim != 3:
         raise ValueError(f"{op} expects a 3-D input (N, W, C); received shape {x.shape}.")

@@ -59,3 +59,18 @@ def test_summary_of_an_unbuilt_model_prints_as_keras():
     assert sum("(Dense)" in line and "?" in line and "0 (unbuilt)" in line for line in lines) == 2
     assert lines[-3:] == [" Total params: 0 (0.00 B)", " Trainable params: 0 (0.00 B)",
                           " Non-trainable params: 0 (0.00 B)"]
+
+
+def test_a_subclassed_model_build_wants_a_shape():
+    class Net(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+    with pytest.raises(ValueError, match=r"^Net.build\(\): input_shape .*\(None, 3\)"):
+        Net().build(3)
+    net = Net()
+    net.build([None, 3])
+    assert net.dense.kernel.shape == (3, 2)

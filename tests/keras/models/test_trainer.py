@@ -581,3 +581,64 @@ def test_fit_evaluate_predict_steps_match_keras(compile_kw, fit_kw, backend):
         assert t_out == k_out  # does not warn when the last one comes up short
     for a, b in zip(model.get_weights(), k_w):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# --- enumerated arguments of fit/evaluate/predict are checked before any work -------------
+
+def _small_model():
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"verbose": "yes"}, r"^Model.fit\(\): verbose must be one of 'auto', 0, 1, 2.*'yes'"),
+    ({"verbose": 3}, r"verbose=3"),
+    ({"shuffle": "batch"}, r"^Model.fit\(\): shuffle must be True or False; received "
+                           r"shuffle='batch'"),
+    ({"initial_epoch": -1}, r"initial_epoch must be an int >= 0"),
+    ({"initial_epoch": 1.5}, r"initial_epoch must be an int >= 0"),
+    ({"validation_freq": 0}, r"validation_freq must be an int >= 1"),
+    ({"validation_freq": "2"}, r"validation_freq must be an int >= 1"),
+    ({"validation_steps": 0}, r"validation_steps must be a positive integer"),
+    ({"validation_batch_size": 0}, r"batch_size must be a positive integer"),
+])
+def test_fit_refuses_a_bad_enumerated_argument_before_training(kwargs, message):
+    model = _small_model()
+    model.build((None, 3))
+    before = [w.numpy() for w in model.weights]
+    with pytest.raises(ValueError, match=message):
+        model.fit(np.ones((8, 3)), np.ones((8, 2)), **kwargs)
+    for old, new in zip(before, model.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+
+
+def test_evaluate_and_predict_check_verbose_and_return_dict():
+    model = _small_model()
+    x, y = np.ones((4, 3)), np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"^Model.evaluate\(\): verbose must be one of"):
+        model.evaluate(x, y, verbose="yes")
+    with pytest.raises(ValueError, match=r"^Model.evaluate\(\): return_dict must be True or False"):
+        model.evaluate(x, y, verbose=0, return_dict="yes")
+    with pytest.raises(ValueError, match=r"^Model.predict\(\): verbose must be one of"):
+        model.predict(x, verbose=-1)
+    with pytest.raises(ValueError, match=r"^Model.train_on_batch\(\): return_dict"):
+        model.train_on_batch(x, y, return_dict=1)
+    with pytest.raises(ValueError, match=r"^Model.test_on_batch\(\): return_dict"):
+        model.test_on_batch(x, y, return_dict=1)
+
+
+def test_verbose_true_and_false_still_work():
+    model = _small_model()
+    assert len(model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=False).history["loss"]) == 1
+    assert model.predict(np.ones((2, 3)), verbose=False).shape == (2, 2)
+
+
+def test_compile_checks_run_eagerly_and_jit_compile():
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"^Model.compile\(\): run_eagerly must be True or False"):
+        model.compile("sgd", "mse", run_eagerly="yes")
+    with pytest.raises(ValueError, match=r"^Model.compile\(\): jit_compile must be one of 'auto', "
+                                         r"False, True; received jit_compile='xla'"):
+        model.compile("sgd", "mse", jit_compile="xla")
+    model.compile("sgd", "mse", run_eagerly=True, jit_compile=False)

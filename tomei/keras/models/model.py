@@ -11,6 +11,7 @@ import numpy as np
 from tomei.engine import ops
 from tomei.engine.tensor import Tensor
 from tomei.keras.layers.keras_tensor import is_symbolic
+from tomei.keras.arguments import shape_argument
 from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
 from tomei.keras.serialization import register, registered
@@ -100,6 +101,8 @@ class Model(Trainer, Layer):
 
     def build(self, input_shape=None):
         if input_shape is not None and not self.built and not getattr(self, "_building", False):
+            input_shape = shape_argument(input_shape, "input_shape", f"{type(self).__name__}.build()",
+                                         batch_axis=True)
             shape = tuple(1 if d is None else d for d in input_shape)
             self._build_from_batch(np.zeros(shape, np.float32))
         self.built = True

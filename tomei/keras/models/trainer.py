@@ -23,6 +23,7 @@ from tomei.engine.tensor import GradientTape, Tensor
 from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
+from tomei.keras.arguments import flag, one_of, size_argument, verbose_argument
 from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
 from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
@@ -58,11 +59,13 @@ class Trainer:
                 tomei computes in float32 only, where Keras does no scaling either.
 
         Raises:
-            ValueError: unknown optimizer, loss or metric names (listing the valid ones), or
-                steps_per_execution that is not a positive integer.
+            ValueError: unknown optimizer, loss or metric names (listing the valid ones),
+                steps_per_execution that is not a positive integer, run_eagerly that is not
+                a bool, jit_compile other than 'auto', False, True.
             NotImplementedError: jit_compile=True.
         """
-        if jit_compile is True:
+        flag(run_eagerly, "run_eagerly", "Model.compile()")  # either way: always eager
+        if one_of(jit_compile, "jit_compile", "Model.compile()", ("auto", False, True)) is True:
             raise NotImplementedError(
                 "compile(jit_compile=True): tomei has no compiler; every step runs eagerly as "
                 "plain NumPy. Leave jit_compile at 'auto' (or False).")
@@ -384,6 +387,14 @@ class Trainer:
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
         steps_per_epoch = data_mod.check_steps(steps_per_epoch, "steps_per_epoch")
+        # the other arguments are checked before any work, so a typo costs no training
+        verbose = verbose_argument(verbose, "Model.fit()")
+        shuffle = flag(shuffle, "shuffle", "Model.fit()")
+        initial_epoch = size_argument(initial_epoch, "initial_epoch", "Model.fit()", none_ok=False)
+        validation_freq = size_argument(validation_freq, "validation_freq", "Model.fit()",
+                                        none_ok=False, minimum=1)
+        validation_steps = data_mod.check_steps(validation_steps, "validation_steps")
+        validation_batch_size = _check_batch_size(validation_batch_size, default=None)
         weigh = None if class_weight is None else (
             lambda y_batch, w_batch: self._class_weights_to_samples(y_batch, class_weight, w_batch))
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "fit", steps_per_epoch,
@@ -425,7 +436,6 @@ class Trainer:
                     yield (data_mod.take(x, index), data_mod.take(y, index),
                            data_mod.take(sample_weight, index))
         prepared = stream is None
-        verbose = 1 if verbose == "auto" else verbose
         history = History()
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
                            [history], model=self, verbose=verbose, epochs=epochs, steps=steps)
@@ -609,6 +619,8 @@ class Trainer:
         own_step = self._uses_own("test_step")
         self._require_compiled("evaluate", needs_loss=not own_step)
         steps = data_mod.check_steps(steps)
+        verbose = verbose_argument(verbose, "Model.evaluate()")
+        return_dict = flag(return_dict, "return_dict", "Model.evaluate()")
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "evaluate", steps)
         if stream is not None:
             total_steps, batch_size, items = stream.steps, 32, stream.epoch()
@@ -623,7 +635,6 @@ class Trainer:
             self._check_targets(y)
             rows = data_mod.EpochIterator(n, batch_size, steps, call="evaluate")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
-        verbose = 1 if verbose == "auto" else verbose
         in_fit = getattr(self, "_in_fit", False)
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
                                                      else []),
@@ -665,6 +676,7 @@ class Trainer:
         batches), as in Keras 3.
         """
         steps = data_mod.check_steps(steps)
+        verbose = verbose_argument(verbose, "Model.predict()")
         stream = data_mod.as_stream(x, None, None, batch_size, "predict", steps)
         if stream is not None:
             total_steps, batch_size = stream.steps, 32
@@ -676,7 +688,6 @@ class Trainer:
             n = data_mod.num_samples(("x", x))
             rows = data_mod.EpochIterator(n, batch_size, steps, call="predict")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
-        verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
@@ -794,6 +805,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch", needs_loss=not self._uses_own("train_step"))
+        return_dict = flag(return_dict, "return_dict", "Model.train_on_batch()")
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
@@ -807,6 +819,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on exactly this batch, without updating weights."""
         self._require_compiled("test_on_batch", needs_loss=not self._uses_own("test_step"))
+        return_dict = flag(return_dict, "return_dict", "Model.test_on_batch()")
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
