@@ -25,9 +25,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners"))
+import _common as C  # noqa: E402  (standard library only)
 
 
 def parse_args(argv=None):
@@ -38,22 +42,6 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", dest="json_path", default=None, help="write the split here")
     return p.parse_args(argv)
-
-
-def build(keras):
-    layers = keras.layers
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    return model
 
 
 def timed_layers(model, times):
@@ -127,7 +115,7 @@ def main(argv=None):
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
     y = tf.keras.utils.to_categorical(rng.integers(0, 10, n), 10)
     tf.keras.utils.set_random_seed(args.seed)
-    model = build(tf.keras)
+    model = C.convnet_model(tf.keras)
     model.fit(x[:2 * args.batch_size], y[:2 * args.batch_size], batch_size=args.batch_size,
               epochs=1, verbose=0)  # builds everything, loads the fused kernels
     t = time.perf_counter()
