@@ -113,11 +113,29 @@ class Model(Trainer, Layer):
             return 0
         return int(sum(np.size(v) for v in opt.variables))
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
         """Prints the Keras 3 summary table: layers, output shapes, parameter counts.
 
         As in Keras 3, a model that is not built yet (no input shape known) still prints:
-        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters."""
+        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters.
+
+        Args:
+            line_length: total width in characters (default: fits the terminal).
+            positions: where each column ends, as fractions of the width.
+            print_fn: called with the table's text instead of ``print``.
+            expand_nested, show_trainable, layer_range: Keras's options; only their defaults
+                (False, False, None) are implemented.
+
+        Raises:
+            NotImplementedError: expand_nested or show_trainable True, or a layer_range.
+        """
+        for option, value, default in (("expand_nested", expand_nested, False),
+                                       ("show_trainable", show_trainable, False),
+                                       ("layer_range", layer_range, None)):
+            if value != default:
+                raise NotImplementedError(f"Model.summary({option}={value!r}) is not "
+                                          f"implemented; tomei prints the top-level layers only.")
         from tomei.keras.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn)
 

@@ -13,6 +13,7 @@ evaluate and predict run the forward pass without a tape, so they build no graph
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import warnings
 
@@ -336,11 +337,14 @@ class Trainer:
         x, y, sample_weight = data_mod.unpack_x_y_sample_weight(data)
         return self._score(x, y, self(x, training=False), sample_weight)
 
-    def _score(self, x, y, y_pred, sample_weight):
-        """test_step after the forward pass (evaluate also calls it on rows of a merged one)."""
+    def _score(self, x, y, y_pred, sample_weight, rows=None):
+        """test_step after the forward pass (evaluate also calls it on rows of a merged one,
+        with ``rows``, their number, and x None unless compute_loss/compute_metrics are
+        your own)."""
+        rows = _batch_len(x) if rows is None else rows
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
-        self._update_output_losses(_batch_len(x))
+        self._loss_tracker.update_state(loss.value, sample_weight=rows)
+        self._update_output_losses(rows)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -643,24 +647,40 @@ class Trainer:
         cbs.on_test_begin()
         logs = {}
         executions = _executions(items, self.steps_per_execution)
+        whole_blocks = stream is None and self._scores_whole_blocks(cbs)
+        # x of one batch is only read for its length once the outputs are computed, unless
+        # compute_loss or compute_metrics is your own (then it receives the batch's x).
+        own_scoring = self._uses_own("compute_loss") or self._uses_own("compute_metrics")
         with self._blas_threads(self._rows_per_call(batch_size)):
             for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
                                                          batch_size, stream is None):
+                if outputs is not None and whole_blocks:
+                    span = outputs.span
+                    logs = self._score(None, data_mod.take(y, span), outputs.whole(),
+                                       data_mod.take(sample_weight, span),
+                                       rows=span.stop - span.start)
+                    continue
                 for begin, end, batches in group:
                     cbs.on_test_batch_begin(begin)
                     for item in batches:
-                        x_batch, y_batch, w_batch = item if stream is not None else (
-                            data_mod.take(d, item) for d in (x, y, sample_weight))
+                        if stream is not None:
+                            x_batch, y_batch, w_batch = item
+                        else:
+                            x_batch = data_mod.take(x, item) if outputs is None or \
+                                own_scoring else None
+                            y_batch, w_batch = (data_mod.take(d, item) for d in
+                                                (y, sample_weight))
                         if not self.built:  # a stream: build the model from its first batch
                             self._build_from_batch(x_batch)
                         if outputs is None:
                             logs = self.test_step(
                                 data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
                         else:
-                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch)
+                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch,
+                                               rows=item.stop - item.start)
                     logs = _python_logs(logs)
                     cbs.on_test_batch_end(end, logs)
-        logs = self._epoch_logs(logs)
+        logs = self._epoch_logs(_python_logs(logs))
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -693,9 +713,14 @@ class Trainer:
         cbs.on_predict_begin()
         collected = []
         executions = _executions(items, self.steps_per_execution)
+        # nobody listens per batch: a merged block's outputs are kept whole
+        whole_blocks = not cbs.listens("on_predict_batch_end")
         with self._blas_threads(self._rows_per_call(batch_size)):
             for group, outputs in self._inference_groups(executions, x, "predict_step", cbs,
                                                          batch_size, stream is None):
+                if outputs is not None and whole_blocks:
+                    collected.append(_to_numpy(outputs.whole()))
+                    continue
                 for begin, end, batches in group:
                     cbs.on_predict_batch_begin(begin)
                     parts = []
@@ -713,7 +738,7 @@ class Trainer:
         return _concatenate(collected)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
-    ROWS_PER_CALL = 1024
+    ROWS_PER_CALL = 512
 
     def _rows_per_call(self, batch_size):
         """How many rows evaluate/predict send through one forward call when they may merge
@@ -739,9 +764,14 @@ class Trainer:
         """Yields (executions, outputs): consecutive executions and either the model's outputs
         for all their rows (one forward call; arrays only, where each batch is a row slice)
         or None (then each batch runs its own step). Merging stops for good if a layer adds
-        a loss in call() (an activity penalty depends on which rows are in the batch)."""
+        a loss in call() (an activity penalty depends on which rows are in the batch).
+
+        The rows of each forward call are cast to float32 into one buffer reused from call
+        to call (``data.RowBlocks``), so evaluate/predict never hold a float32 copy of all
+        of x; outputs that would share memory with that buffer are copied out of it."""
         merge = mergeable and self._merges_batches(step_name, cbs)
         rows = self._rows_per_call(batch_size)
+        blocks = data_mod.RowBlocks(x) if merge else None
         group, size = [], 0
         for execution in executions:
             if not merge:
@@ -749,21 +779,41 @@ class Trainer:
                 continue
             execution_rows = sum(i.stop - i.start for i in execution[2])
             if group and size + execution_rows > rows:
-                outputs = self._merged_outputs(x, group)
+                outputs = self._merged_outputs(blocks, group)
                 merge = outputs is not None
                 yield group, outputs
                 group, size = [], 0
             group.append(execution)
             size += execution_rows
         if group:
-            yield group, self._merged_outputs(x, group)
+            yield group, self._merged_outputs(blocks, group)
 
-    def _merged_outputs(self, x, group):
-        first, last = group[0][2][0], group[-1][2][-1]
-        out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
+    def _merged_outputs(self, blocks, group):
+        span = slice(group[0][2][0].start, group[-1][2][-1].stop)
+        out = self(blocks.read(span), training=False)
         if any(layer._losses for layer in [self, *all_sublayers(self)]):
             return None
-        return _Rows(out, first.start)
+        return _Rows(out, span, blocks.buffer)
+
+    def _scores_whole_blocks(self, cbs) -> bool:
+        """Whether evaluate may compute the loss and metrics of a merged block of rows in one
+        go, instead of batch by batch, because the results cannot differ (beyond float
+        rounding): no callback listens to ``on_test_batch_end`` (nobody sees the running
+        values), ``compute_loss`` and ``compute_metrics`` are the default ones, every loss
+        averages per-sample values over the rows (a built-in loss with reduction
+        "sum_over_batch_size" and no ignore_class: the size-weighted mean of batch means
+        is the mean over all rows), and every metric adds up per-sample values (a built-in
+        metric, or a built-in function wrapped as one)."""
+        if cbs.listens("on_test_batch_end") or self._uses_own("compute_loss") or \
+                self._uses_own("compute_metrics"):
+            return False
+        losses = self._losses_per_output
+        losses = list(losses.values()) if isinstance(losses, dict) else \
+            list(losses) if isinstance(losses, (list, tuple)) else [losses]
+        if not all(loss is None or _averages_rows(loss) for loss in losses):
+            return False
+        specs = _flat_specs(self._metric_specs) + _flat_specs(self._weighted_metric_specs)
+        return all(_adds_up_rows(spec) for spec in specs)
 
     def _class_weights_to_samples(self, y, class_weight, sample_weight):
         """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
@@ -842,6 +892,15 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
 
+
+# Python names a method after the class that defines it, so a mistyped keyword in
+# model.fit(epoch=5) would read "Trainer.fit() got an unexpected keyword argument": users call
+# these methods on a Model and have never met this mixin, so they carry Model's name.
+for _name, _method in list(vars(Trainer).items()):
+    if inspect.isfunction(_method) and not _name.startswith("_"):
+        _method.__qualname__ = f"Model.{_name}"
+
+
 class CompileMetrics(metrics_mod.Metric):
     """The metrics given to ``compile``, held as one metric named "compile_metrics", as in
     Keras 3: ``update_state(y, y_pred, sample_weight)`` updates each (resolving them from
@@ -875,16 +934,55 @@ class CompileMetrics(metrics_mod.Metric):
 
 
 class _Rows:
-    """The outputs of one merged forward call; ``rows(batch slice)`` gives one batch's."""
+    """The outputs of one merged forward call over the rows ``span``; ``rows(batch slice)``
+    gives one batch's, ``whole()`` all of them. An output that shares memory with
+    ``buffer`` (the reused input block: a model whose output is its input, reshaped) is
+    copied, as the next block overwrites the buffer."""
 
-    def __init__(self, outputs, offset):
-        self.outputs, self.offset = outputs, offset
+    def __init__(self, outputs, span, buffer=None):
+        def own(t):
+            if buffer is not None and isinstance(t.value, np.ndarray) and \
+                    np.may_share_memory(t.value, buffer):
+                return Tensor(t.value.copy())
+            return t
+        self.outputs = [own(o) for o in outputs] if isinstance(outputs, (list, tuple)) \
+            else own(outputs)
+        self.span, self.offset = span, span.start
 
     def rows(self, index):
         part = slice(index.start - self.offset, index.stop - self.offset)
         if isinstance(self.outputs, (list, tuple)):
             return [Tensor(o.value[part]) for o in self.outputs]
         return Tensor(self.outputs.value[part])
+
+    def whole(self):
+        return self.outputs
+
+
+def _averages_rows(loss) -> bool:
+    """True for a built-in loss whose value is the mean of per-sample values over the rows
+    (see Trainer._scores_whole_blocks)."""
+    if type(loss).__module__ != losses_mod.__name__ or \
+            loss.reduction not in ("sum_over_batch_size", "mean") or \
+            getattr(loss, "ignore_class", None) is not None:
+        return False
+    fn = getattr(loss, "fn", None)  # LossFunctionWrapper: only around a built-in function
+    return fn is None or getattr(fn, "__module__", "") == losses_mod.__name__
+
+
+def _adds_up_rows(spec) -> bool:
+    """True for a metric spec whose state is a sum over rows: a name, a built-in metric
+    class or instance, or a built-in function (see Trainer._scores_whole_blocks)."""
+    if isinstance(spec, str):
+        return True
+    metric = spec
+    if isinstance(spec, type) or not isinstance(spec, metrics_mod.Metric):
+        return getattr(spec, "__module__", "") in (metrics_mod.__name__, losses_mod.__name__)
+    if type(metric).__module__ != metrics_mod.__name__:
+        return False
+    fn = getattr(metric, "_fn", None)  # MeanMetricWrapper: only around a built-in function
+    return fn is None or getattr(fn, "__module__", "") in (metrics_mod.__name__,
+                                                          losses_mod.__name__)
 
 
 def _executions(batches, k):
