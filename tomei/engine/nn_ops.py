@@ -41,21 +41,27 @@ def bias_relu(x, bias) -> Tensor:
     """
     x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
     k = fused.loaded(x.value, bias.value)
-    if k is not None and _fusable(x.value, bias.value):
-        out = np.empty_like(x.value)
-        k.bias_relu_forward(x.value, bias.value, out)
+    if k is not None and _fusable(_rows(x.value), bias.value):  # (N, ..., U) as (rows, U)
+        out = np.empty(x.shape, x.dtype)
+        k.bias_relu_forward(_rows(x.value), bias.value, _rows(out))
     else:
         out = np.maximum(x.value + bias.value, 0)
 
     def backward(g):
-        if k is not None and _fusable(g, out):
-            grad_x, grad_bias = np.empty_like(g), np.empty_like(bias.value)
-            k.bias_relu_backward(g, out, grad_x, grad_bias)
+        if k is not None and _fusable(_rows(g), _rows(out)):
+            grad_x, grad_bias = np.empty(g.shape, g.dtype), np.empty_like(bias.value)
+            k.bias_relu_backward(_rows(g), _rows(out), _rows(grad_x), grad_bias)
         else:
             grad_x = g * (out > 0)
             grad_bias = grad_x.sum(axis=tuple(range(g.ndim - 1)))
         return grad_x, (grad_bias if bias.tracked else None)
     return record(out, (x, bias), backward)
+
+
+def _rows(a):
+    """An array of rank >= 2 as a (rows, last axis) matrix: a view when it is C-contiguous
+    (the image layers' (N, H, W, C) outputs are), a contiguous copy otherwise."""
+    return a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a
 
 
 def _fusable(a, b) -> bool:
