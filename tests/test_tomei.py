@@ -52,3 +52,12 @@ def test_the_check_itself_can_fail(after_import):
     assert "wave" not in after_import
     assert "wave" in modules_after("import tomei, wave")
     assert heavy_in({"numpy", "PIL.Image", "torch._C", "tomei"}) == ["PIL.Image", "torch._C"]
+
+
+def test_network_modules_load_only_when_a_download_starts(after_import):
+    """ssl, http.client and urllib.request (with email and socket) cost ~7 MB and ~20 ms;
+    tomei.keras.utils.download imports them inside the functions that fetch."""
+    assert {"ssl", "http.client", "urllib.request", "email.parser"} & after_import == set()
+    modules = modules_after("import tomei\nfrom tomei.keras.utils import download\n"
+                            "download._build_opener()")
+    assert {"ssl", "http.client", "urllib.request"} <= modules

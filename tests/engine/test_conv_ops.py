@@ -209,3 +209,19 @@ def test_a_wrong_backward_is_caught():
         return record(out.value, out._parents, lambda g: (inner(g)[0], 1.01 * inner(g)[1]))
     with pytest.raises(AssertionError, match="input 1"):
         check_gradients(broken, rand(1, 4, 4, 1, seed=1), rand(2, 2, 1, 2, seed=2))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("conv2d", (np.ones((1, 1, 1, 1)), 1, "VALID")), ("conv1d", (np.ones((1, 1, 1)), 1, "VALID")),
+    ("conv2d_transpose", (np.ones((1, 1, 1, 1)), (1, 1, 1, 1), 1)),
+    ("max_pool2d", (1, 1, "VALID")), ("avg_pool2d", (1, 1, "VALID")),
+    ("max_pool1d", (1, 1, "VALID")), ("avg_pool1d", (1, 1, "VALID"))])
+def test_convolution_and_pooling_name_a_text_input(name, args):
+    image = np.full((1, 1, 1, 1) if "2d" in name else (1, 1, 1), "a")
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'input' must hold numbers.*text"):
+        getattr(conv_ops, name)(image, *args)
+
+
+def test_convolution_names_text_filters():
+    with pytest.raises(TypeError, match="^conv2d: argument 'filters' .*text"):
+        conv_ops.conv2d(np.ones((1, 1, 1, 1)), np.full((1, 1, 1, 1), "w"), 1, "VALID")

@@ -44,3 +44,31 @@ def test_dropout_keeps_the_expected_value():
     assert set(np.unique(out)) <= {0.0, np.float32(1 / 0.75)}
     assert abs((out == 0).mean() - 0.25) < 0.02
     np.testing.assert_array_equal(nn_ops.dropout(x, 0.0).numpy(), x)
+
+
+# --- text (and booleans where NumPy cannot subtract them) get one clear error -----------------
+
+_ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu",
+                "erf", "gelu", "silu", "softmax", "log_softmax"]
+
+
+@pytest.mark.parametrize("name", _ACTIVATIONS + ["dropout"])
+def test_an_activation_given_text_names_itself_and_x(name):
+    args = (0.5,) if name == "dropout" else ()
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'x' must hold numbers.*received "
+                                        rf"text \(dtype string, shape \(2,\)\)"):
+        getattr(nn_ops, name)(["a", "b"], *args)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "silu", "softmax", "log_softmax"])
+def test_activations_that_negate_refuse_booleans_by_name(name):
+    with pytest.raises(TypeError, match=rf"^{name}: .*received booleans"):
+        getattr(nn_ops, name)(np.array([True, False]))
+
+
+@pytest.mark.parametrize("name", ["sparse_softmax_cross_entropy", "softmax_cross_entropy",
+                                  "sigmoid_cross_entropy"])
+def test_cross_entropies_name_their_logits(name):
+    labels = np.array([0]) if name.startswith("sparse") else np.array([[1.0, 0.0]])
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'logits' .*received text"):
+        getattr(nn_ops, name)(labels, np.array([["a", "b"]]))

@@ -1,5 +1,7 @@
 """Shape ops, reduce_prod and gather: values against NumPy, gradients against central
 differences."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,57 @@ def test_gather_rejects_bad_indices():
         ops.gather(np.zeros((5, 2)), np.array([-1]))
     with pytest.raises(TypeError, match="integer indices"):
         ops.gather(np.zeros((5, 2)), np.array([0.5]))
+
+
+# --- text and other non-numbers get one clear error, naming the op and the argument ----------
+
+_UNARY = ["negative", "exp", "log", "sqrt", "square", "abs", "reduce_sum", "reduce_mean",
+          "reduce_max", "reduce_prod", "reduce_min"]
+_BINARY = ["subtract", "multiply", "divide", "power", "maximum", "minimum", "matmul"]
+
+
+@pytest.mark.parametrize("name", _UNARY + ["clip"])
+def test_an_op_of_numbers_names_its_argument_when_given_text(name):
+    args = (0, 1) if name == "clip" else ()
+    arg = next(iter(inspect.signature(getattr(ops, name)).parameters))  # x, or a for negative
+    with pytest.raises(TypeError, match=rf"^{name}: argument '{arg}' must hold numbers .*received "
+                                        rf"text \(dtype string, shape \(1, 2\)\).*to_number\({arg}\)"):
+        getattr(ops, name)([["a", "b"]], *args)
+
+
+@pytest.mark.parametrize("name", _BINARY)
+@pytest.mark.parametrize("text_side", ["a", "b", "both"])
+def test_a_binary_op_refuses_text_on_either_side(name, text_side):
+    text, num = Tensor([["a"]]), Tensor([[1.0]])
+    a, b = {"a": (text, num), "b": (num, text), "both": (text, text)}[text_side]
+    with pytest.raises(TypeError, match="string|text"):
+        getattr(ops, name)(a, b)
+
+
+def test_add_still_joins_two_strings_as_tensorflow_does():
+    assert ops.add(Tensor("ab"), Tensor("c")).numpy() == b"abc"
+
+
+@pytest.mark.parametrize("name", ["subtract", "negative", "reduce_min"])
+def test_ops_numpy_cannot_run_on_booleans_say_so(name):
+    args = (np.array([True]),) * (2 if name == "subtract" else 1)
+    with pytest.raises(TypeError, match=rf"^{name}: .*\(float or int\); received booleans.*tf.cast"):
+        getattr(ops, name)(*args)
+
+
+def test_booleans_still_add_and_sum():
+    assert ops.reduce_sum(np.array([True, True, False])).numpy() == 2
+    np.testing.assert_array_equal(ops.add(np.array([True]), np.array([False])).numpy(), [True])
+
+
+def test_objects_and_ragged_lists_are_named():
+    with pytest.raises(TypeError, match="^exp: argument 'x': Cannot convert list.*object array"):
+        ops.exp([None, 1.0])
+    with pytest.raises(ValueError, match="^exp: argument 'x': .*rows have different lengths"):
+        ops.exp([[1.0, 2.0], [3.0]])
+
+
+def test_numbers_passes_a_number_tensor_through_unchanged():
+    t = Tensor([1.0, 2.0])
+    assert ops.numbers(t, "op") is t
+    assert ops.numbers([1, 2], "op").dtype == np.int32

@@ -527,3 +527,8 @@ def test_kernel_snapshots_kept_by_a_callback_differ_epoch_to_epoch():
     weights = model.get_weights()
     model.fit(x, x[:, :2], epochs=1, verbose=0)
     assert not np.allclose(weights[0], model.get_weights()[0])
+
+
+def test_a_ragged_list_says_its_rows_differ():
+    with pytest.raises(ValueError, match="rows have different lengths.*one length"):
+        Tensor([[1, 2], [3]])

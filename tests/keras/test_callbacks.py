@@ -270,3 +270,20 @@ def test_tensorboard_refuses_what_it_cannot_do_and_names_a_missing_writer(monkey
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match=r"pip install 'tomei\[tensorboard\]'"):
         callbacks.TensorBoard()
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: callbacks.EarlyStopping(**kw), lambda **kw: callbacks.ReduceLROnPlateau(**kw),
+    lambda **kw: callbacks.ModelCheckpoint("m.keras", **kw)])
+def test_a_misspelt_mode_or_verbose_is_refused(make):
+    with pytest.raises(ValueError, match=r"\(\): mode must be one of 'auto', 'min', 'max'; "
+                                         r"received mode='maximum'"):
+        make(mode="maximum")
+    with pytest.raises(ValueError, match=r"\(\): verbose must be one of 0, 1, 2.*'yes'"):
+        make(verbose="yes")
+    assert make(mode="max", verbose=True).verbose == 1
+
+
+def test_learning_rate_scheduler_checks_verbose():
+    with pytest.raises(ValueError, match=r"^LearningRateScheduler\(\): verbose"):
+        callbacks.LearningRateScheduler(lambda epoch, lr: lr, verbose="loud")

@@ -145,3 +145,13 @@ def test_crossentropy_axis_matches_keras(keras, axis, from_logits):
 def test_crossentropy_axis_out_of_range_is_refused():
     with pytest.raises(ValueError, match="axis must be an integer"):
         losses.CategoricalCrossentropy(axis=2)(np.eye(3), np.eye(3) * 0.9 + 0.03)
+
+
+@pytest.mark.parametrize("loss", [losses.MeanSquaredError(), losses.CategoricalCrossentropy(),
+                                  losses.SparseCategoricalCrossentropy()])
+def test_text_labels_and_text_predictions_are_named(loss):
+    with pytest.raises(ValueError, match=rf"^{loss.name}: argument 'y_true' must hold numbers.*"
+                                         r"class indices"):
+        loss(np.array(["cat"]), np.array([[0.5, 0.5]]))
+    with pytest.raises(TypeError, match=rf"^{loss.name}: argument 'y_pred' must hold numbers"):
+        loss(np.array([[1.0, 0.0]]), np.array([["a", "b"]]))

@@ -65,7 +65,7 @@ def test_training_message_singular_and_plural(monkeypatch, capsys, epochs, line)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (32, 28, 28), dtype=np.uint8)
     y = rng.integers(0, 10, 32)
-    monkeypatch.setattr(tutorial, "load", lambda name, path: ((x, y), (x[:8], y[:8])))
+    monkeypatch.setattr(tutorial, "load", lambda name, path, lang="en": ((x, y), (x[:8], y[:8])))
     code = tutorial.main(["--epochs", str(epochs), "--batch-size", "16", "--seed", "0",
                           "--lang", "en"])
     out = capsys.readouterr().out.splitlines()

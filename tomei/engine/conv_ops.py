@@ -40,8 +40,8 @@ import math
 
 import numpy as np
 
-from tomei.engine import device
-from tomei.engine.ops import align, convert_to_tensor, reshape
+from tomei.engine import blas, device, fused
+from tomei.engine.ops import align, convert_to_tensor, numbers, reshape
 from tomei.engine.tensor import Tensor, record
 
 _sliding_window_view = np.lib.stride_tricks.sliding_window_view
@@ -161,10 +161,26 @@ def _col2im(tap_slabs: np.ndarray, padded_shape, k_hw, strides, dilations, out_h
     back to the pixel that tap read. Returns (N, Hp, Wp, C): one strided add per tap.
     """
     n, c = padded_shape[0], padded_shape[3]
+    k = _kernels(tap_slabs)
+    if k is not None:  # the same additions in the same order, as one compiled loop
+        out = np.empty(padded_shape, tap_slabs.dtype)
+        k.col2im(tap_slabs.reshape((len(tap_slabs), n) + tuple(out_hw) + (c,)), *k_hw,
+                 *strides, *dilations, out)
+        return out
     out = np.zeros_like(tap_slabs, shape=padded_shape)
     for slab, tap in zip(tap_slabs, _taps(out, k_hw, strides, dilations, out_hw)):
         tap += slab.reshape(n, out_hw[0], out_hw[1], c)
     return out
+
+
+def _kernels(*arrays):
+    """The fused kernels (tomei/engine/fused.py) when they are loaded and the arrays are
+    C-contiguous NumPy arrays of one float type; else None, and the NumPy code runs."""
+    k = fused.loaded(*arrays)
+    if k is None or not all(a.dtype == arrays[0].dtype and a.dtype in fused.FLOAT_TYPES and
+                            a.flags.c_contiguous for a in arrays):
+        return None
+    return k
 
 
 def _per_tap(kernel: np.ndarray) -> np.ndarray:
@@ -206,7 +222,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
     Forward: im2col + one product; backward: two products + col2im (module docstring).
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv2d", "input"), numbers(filters, "conv2d", "filters"))
     _check_format(data_format, "NHWC", "conv2d")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
@@ -228,16 +244,20 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     xp = _pad(x.value, pads)
     cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
     w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
-    out = (cols @ w_mat).reshape(n, oh, ow, o)
+    out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view: no copy)
+    with blas.for_product(cols.size * o):               # large: on every core (engine/blas.py)
+        np.matmul(cols, w_mat, out=out.reshape(n * oh * ow, o))
 
     def backward(g):
         g_mat = g.reshape(n * oh * ow, o)
         dx = dw = None
         if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
-            dxp = _col2im(g_mat @ _per_tap(w.value), xp.shape, *geometry)
-            dx = _crop(dxp, pads, (h, wd))
+            with blas.for_product(cols.size * o):
+                tap_slabs = g_mat @ _per_tap(w.value)
+            dx = _crop(_col2im(tap_slabs, xp.shape, *geometry), pads, (h, wd))
         if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
-            dw = (cols.T @ g_mat).reshape(w.shape)
+            with blas.for_product(cols.size * o):
+                dw = (cols.T @ g_mat).reshape(w.shape)
         return dx, dw
     return record(out, (x, w), backward)
 
@@ -264,7 +284,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
         ValueError: when conv2d of ``output_shape`` would not give the input's size, or the
             channels disagree. NotImplementedError: NCHW.
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv2d_transpose", "input"), numbers(filters, "conv2d_transpose", "filters"))
     _check_format(data_format, "NHWC", "conv2d_transpose")
     out_shape = tuple(int(d) for d in np.ravel(np.asarray(output_shape)))
     if x.ndim != 4 or w.ndim != 4 or len(out_shape) != 4:
@@ -287,12 +307,15 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
     padded = (n, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]), o)
     w_mat = w.value.reshape(kh * kw * o, c)           # (KH*KW*O, C)
     x_mat = x.value.reshape(n * h * wd, c)            # one row per input pixel
-    out = _crop(_col2im(x_mat @ _per_tap(w.value), padded, *geometry), pads, out_hw)
+    with blas.for_product(w.value.size * len(x_mat)):  # large: on every core (engine/blas.py)
+        tap_slabs = x_mat @ _per_tap(w.value)
+    out = _crop(_col2im(tap_slabs, padded, *geometry), pads, out_hw)
 
     def backward(g):  # the forward of conv2d: im2col of the gradient, then products
         g_cols = _im2col(_pad(g, pads), *geometry)    # (N*H*W, KH*KW*O)
-        dx = (g_cols @ w_mat).reshape(x.shape) if x.tracked else None
-        dw = (g_cols.T @ x_mat).reshape(w.shape) if w.tracked else None
+        with blas.for_product(g_cols.size * c):
+            dx = (g_cols @ w_mat).reshape(x.shape) if x.tracked else None
+            dw = (g_cols.T @ x_mat).reshape(w.shape) if w.tracked else None
         return dx, dw
     return record(device.array_module(out).ascontiguousarray(out), (x, w), backward)
 
@@ -310,7 +333,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
     Returns:
         (N, OW, O) Tensor.
     """
-    x, w = align(convert_to_tensor(input), convert_to_tensor(filters))
+    x, w = align(numbers(input, "conv1d", "input"), numbers(filters, "conv1d", "filters"))
     _check_format(data_format, "NWC", "conv1d")
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(f"conv1d expects a 3-D input (N, W, C) and 3-D filters (K, C, O); "
@@ -355,21 +378,31 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     Pooling has no product: it runs over the KH*KW taps of the window, each tap being one
     strided view of all windows at once (a 2x2 pool is 4 whole-array ``np.maximum`` calls).
     """
-    x = convert_to_tensor(input)
+    x = numbers(input, "max_pool2d", "input")
     k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "max_pool2d")
     n, h, wd, c = x.shape
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = _pad(x.value, pads, lowest)
     taps = _taps(xp, k, strides, (1, 1), (oh, ow))
-    out = taps[0].copy()
     # which tap holds each window's max; int8 is a quarter of float32's memory traffic
-    winner = np.zeros_like(out, dtype=np.int8 if len(taps) < 128 else np.int32)
-    for t, tap in enumerate(taps[1:], start=1):
-        larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
-        np.maximum(out, tap, out=out)
-        winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
+    winner = np.zeros_like(xp, shape=(n, oh, ow, c), dtype=np.int8 if len(taps) < 128 else np.int32)
+    fast = _kernels(xp)
+    if fast is not None:  # this loop, compiled (fused.max_pool_forward)
+        out = np.empty((n, oh, ow, c), xp.dtype)
+        fast.max_pool_forward(xp, *k, *strides, out, winner)
+    else:
+        out = taps[0].copy()
+        for t, tap in enumerate(taps[1:], start=1):
+            larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
+            np.maximum(out, tap, out=out)
+            winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
 
     def backward(g):  # d max / d pixel = 1 for the window's winner, 0 for the others
+        fast = _kernels(g)
+        if fast is not None:  # this loop, compiled (fused.max_pool_backward)
+            dxp = np.empty(xp.shape, g.dtype)
+            fast.max_pool_backward(g, winner, *k, *strides, dxp)
+            return (_crop(dxp, pads, (h, wd)),)
         dxp = np.zeros_like(xp, dtype=g.dtype)
         for t, d_tap in enumerate(_taps(dxp, k, strides, (1, 1), (oh, ow))):
             d_tap += (winner == t) * g  # windows may overlap (stride < pool size): add up
@@ -385,7 +418,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
 
     Args and returns: as :func:`max_pool2d`.
     """
-    x = convert_to_tensor(input)
+    x = numbers(input, "avg_pool2d", "input")
     k, strides, pads, (oh, ow) = _pool_args(x, ksize, strides, padding, data_format, "avg_pool2d")
     n, h, wd, c = x.shape
     xp = _pad(x.value, pads)
@@ -407,7 +440,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
 
 
 def _pool1d(pool, op, input, ksize, strides, padding, data_format):
-    x = convert_to_tensor(input)
+    x = numbers(input, op, "input")
     _check_format(data_format, "NWC", op)
     if x.ndim != 3:
         raise ValueError(f"{op} expects a 3-D input (N, W, C); received shape {x.shape}.")

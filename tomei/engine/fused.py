@@ -247,8 +247,64 @@ def gather_rows(x, index, out):
     return True
 
 
+# --- convolution and pooling (tomei/engine/conv_ops.py) ---------------------------------------
+# Images are NHWC; ``xp`` is the padded input (N, Hp, Wp, C); a window's taps are numbered
+# t = a * KW + b, row by row, as conv_ops._taps lists them.
+
+def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out):
+    """The adjoint of im2col (``conv_ops._windows``): ``out`` (N, Hp, Wp, C) set to 0, then each tap's slab of
+    ``tap_slabs`` (KH*KW, N, OH, OW, C) added onto the pixels that tap reads:
+    ``conv_ops._col2im``, in its order (tap 0 onto every pixel, then tap 1, ...)."""
+    out[:] = 0
+    for a in range(kh):
+        for b in range(kw):
+            slab = tap_slabs[a * kw + b]
+            for n in range(slab.shape[0]):
+                for i in range(slab.shape[1]):
+                    for j in range(slab.shape[2]):
+                        for ch in range(slab.shape[3]):
+                            out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[n, i, j, ch]
+
+
+def max_pool_forward(xp, kh, kw, sh, sw, out, winner):
+    """The largest tap of each window, ``out`` (N, OH, OW, C), and which tap it is,
+    ``winner``: ``conv_ops.max_pool2d``'s loop, ``larger = tap > out`` (ties keep the earlier
+    tap), ``out = maximum(out, tap)`` (so a NaN tap makes the output NaN, as np.maximum)."""
+    for n in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for ch in range(out.shape[3]):
+                    out[n, i, j, ch] = xp[n, i * sh, j * sw, ch]
+                    winner[n, i, j, ch] = 0
+                for t in range(1, kh * kw):
+                    a, b = t // kw, t % kw
+                    for ch in range(out.shape[3]):
+                        v = xp[n, i * sh + a, j * sw + b, ch]
+                        if v > out[n, i, j, ch]:
+                            out[n, i, j, ch] = v
+                            winner[n, i, j, ch] = t
+                        elif v != v:
+                            out[n, i, j, ch] = v
+
+
+def max_pool_backward(g, winner, kh, kw, sh, sw, dxp):
+    """``dxp`` (N, Hp, Wp, C) set to 0, then tap by tap ``d_tap += (winner == t) * g``: the
+    backward of ``conv_ops.max_pool2d`` (each window's gradient ``g`` (N, OH, OW, C) goes to
+    its winning pixel), with the channels innermost so the loop runs in vector registers."""
+    dxp[:] = 0
+    for n in range(g.shape[0]):
+        for i in range(g.shape[1]):
+            for j in range(g.shape[2]):
+                for t in range(kh * kw):
+                    a, b = t // kw, t % kw
+                    for ch in range(g.shape[3]):
+                        if winner[n, i, j, ch] == t:
+                            dxp[n, i * sh + a, j * sw + b, ch] += g[n, i, j, ch]
+
+
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
-            sparse_xent_forward, sparse_xent_backward, gather_rows)
+            sparse_xent_forward, sparse_xent_backward, gather_rows, col2im,
+            max_pool_forward, max_pool_backward)
 
 
 def _compile_all():

@@ -14,7 +14,7 @@ import numpy as np
 
 from tomei import config
 from tomei.engine import device, fused
-from tomei.engine.ops import align, convert_to_tensor, reshape, unbroadcast
+from tomei.engine.ops import align, convert_to_tensor, numbers, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
 
@@ -22,7 +22,7 @@ from tomei.engine.tensor import Tensor, record
 
 def relu(x) -> Tensor:
     """max(x, 0) (Nair & Hinton, 2010). At 0 the gradient is 0."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "relu", "x")
     out = np.maximum(x.value, 0)
     return record(out, (x,), lambda g: (g * (out > 0),))  # d relu/dx = [x > 0]
 
@@ -102,21 +102,27 @@ def bias_relu(x, bias) -> Tensor:
     """
     x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
     k = fused.loaded(x.value, bias.value)
-    if k is not None and _fusable(x.value, bias.value):
-        out = np.empty_like(x.value)
-        k.bias_relu_forward(x.value, bias.value, out)
+    if k is not None and _fusable(_rows(x.value), bias.value):  # (N, ..., U) as (rows, U)
+        out = np.empty(x.shape, x.dtype)
+        k.bias_relu_forward(_rows(x.value), bias.value, _rows(out))
     else:
         out = np.maximum(x.value + bias.value, 0)
 
     def backward(g):
-        if k is not None and _fusable(g, out):
-            grad_x, grad_bias = np.empty_like(g), np.empty_like(bias.value)
-            k.bias_relu_backward(g, out, grad_x, grad_bias)
+        if k is not None and _fusable(_rows(g), _rows(out)):
+            grad_x, grad_bias = np.empty(g.shape, g.dtype), np.empty_like(bias.value)
+            k.bias_relu_backward(_rows(g), _rows(out), _rows(grad_x), grad_bias)
         else:
             grad_x = g * (out > 0)
             grad_bias = grad_x.sum(axis=tuple(range(g.ndim - 1)))
         return grad_x, (grad_bias if bias.tracked else None)
     return record(out, (x, bias), backward)
+
+
+def _rows(a):
+    """An array of rank >= 2 as a (rows, last axis) matrix: a view when it is C-contiguous
+    (the image layers' (N, H, W, C) outputs are), a contiguous copy otherwise."""
+    return a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a
 
 
 def _fusable(a, b) -> bool:
@@ -128,14 +134,14 @@ def _fusable(a, b) -> bool:
 
 def leaky_relu(x, negative_slope=0.2) -> Tensor:
     """x if x > 0 else negative_slope * x (Maas et al., 2013). Keras default slope 0.2."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "leaky_relu", "x")
     slope = np.where(x.value > 0, 1, negative_slope).astype(x.dtype)
     return record(x.value * slope, (x,), lambda g: (g * slope,))  # d/dx = 1 or slope
 
 
 def sigmoid(x) -> Tensor:
     """1 / (1 + e^-x), computed without overflow for large |x|."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "sigmoid", "x", bool_ok=False)
     out = np.empty_like(x.value)
     pos = x.value >= 0
     out[pos] = 1 / (1 + np.exp(-x.value[pos]))
@@ -147,14 +153,14 @@ def sigmoid(x) -> Tensor:
 def tanh(x) -> Tensor:
     """Hyperbolic tangent elementwise (``tf.tanh``), values in (-1, 1); same shape and dtype.
     Gradient: g * (1 - tanh(x)^2)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "tanh", "x")
     out = np.tanh(x.value)
     return record(out, (x,), lambda g: (g * (1 - out * out),))  # d tanh/dx = 1 - tanh^2
 
 
 def softplus(x) -> Tensor:
     """ln(1 + e^x), stable form max(x,0) + ln(1 + e^-|x|)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "softplus", "x", bool_ok=False)
     out = np.maximum(x.value, 0) + np.log1p(np.exp(-np.abs(x.value)))
     # d softplus/dx = sigmoid(x)
     return record(out, (x,), lambda g: (g * (1 - np.exp(-out)),))
@@ -162,14 +168,14 @@ def softplus(x) -> Tensor:
 
 def softsign(x) -> Tensor:
     """x / (1 + |x|)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "softsign", "x")
     den = 1 + np.abs(x.value)
     return record(x.value / den, (x,), lambda g: (g / (den * den),))  # d/dx = 1/(1+|x|)^2
 
 
 def elu(x, alpha=1.0) -> Tensor:
     """x if x > 0 else alpha (e^x - 1) (Clevert et al., 2015, arXiv:1511.07289)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "elu", "x")
     neg = alpha * np.expm1(np.minimum(x.value, 0))
     out = np.where(x.value > 0, x.value, neg)
     # d/dx = 1 if x > 0 else alpha e^x = out + alpha
@@ -182,7 +188,7 @@ SELU_SCALE = 1.0507009873554805
 
 def selu(x) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "selu", "x")
     neg = SELU_ALPHA * np.expm1(np.minimum(x.value, 0))
     out = SELU_SCALE * np.where(x.value > 0, x.value, neg)
     slope = SELU_SCALE * np.where(x.value > 0, 1, neg + SELU_ALPHA)
@@ -239,7 +245,7 @@ def erf(x) -> Tensor:
 
     Computed in float64 (absolute error < 1e-10) and returned in the input's dtype.
     """
-    x = convert_to_tensor(x)
+    x = numbers(x, "erf", "x")
     v = x.value.astype(np.float64)
     out = erf_array(v).astype(x.dtype)
     # d erf/dx = 2/sqrt(pi) e^(-x^2)
@@ -253,7 +259,7 @@ def gelu(x, approximate=False) -> Tensor:
     exact form (approximate=False); the tanh form is
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
     """
-    x = convert_to_tensor(x)
+    x = numbers(x, "gelu", "x")
     v = x.value.astype(np.float64)
     if approximate:
         c = math.sqrt(2 / math.pi)
@@ -270,7 +276,7 @@ def gelu(x, approximate=False) -> Tensor:
 
 def silu(x) -> Tensor:
     """x * sigmoid(x), a.k.a. swish (Ramachandran et al., 2017, arXiv:1710.05941)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "silu", "x", bool_ok=False)
     s = sigmoid(x).value
     # d/dx = s + x s (1 - s)
     return record(x.value * s, (x,), lambda g: (g * (s + x.value * s * (1 - s)),))
@@ -280,7 +286,7 @@ def silu(x) -> Tensor:
 
 def softmax(x, axis=-1) -> Tensor:
     """e^x / sum(e^x) along ``axis``; rows sum to 1. Shifted by the max for stability."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "softmax", "x", bool_ok=False)
     e = np.exp(x.value - x.value.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
@@ -291,7 +297,7 @@ def softmax(x, axis=-1) -> Tensor:
 
 def log_softmax(x, axis=-1) -> Tensor:
     """x - max - ln(sum(e^(x - max))) along ``axis``."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "log_softmax", "x", bool_ok=False)
     shifted = x.value - x.value.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -313,7 +319,7 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
 
     The gradient with respect to the logits is softmax(logits) - onehot(label).
     """
-    logits = convert_to_tensor(logits)
+    logits = numbers(logits, "sparse_softmax_cross_entropy", "logits", bool_ok=False)
     z = logits.value
     if z.ndim != 2:  # (..., C): work on rows, give back the leading shape
         flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
@@ -359,7 +365,7 @@ def softmax_cross_entropy(targets, logits) -> Tensor:
 
     Gradient with respect to the logits: softmax(logits) * sum(targets) - targets.
     """
-    logits = convert_to_tensor(logits)
+    logits = numbers(logits, "softmax_cross_entropy", "logits", bool_ok=False)
     t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     shifted = z - z.max(axis=-1, keepdims=True)
@@ -377,7 +383,7 @@ def sigmoid_cross_entropy(targets, logits) -> Tensor:
 
     Gradient with respect to z: sigmoid(z) - t.
     """
-    logits = convert_to_tensor(logits)
+    logits = numbers(logits, "sigmoid_cross_entropy", "logits", bool_ok=False)
     t = device.like(targets, logits.value, logits.dtype)
     z = logits.value
     out = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
@@ -397,7 +403,7 @@ def dropout(x, rate, rng=None, noise_shape=None) -> Tensor:
         x: Tensor. rate: float in [0, 1). rng: a NumPy Generator (default: tomei's).
         noise_shape: optional shape broadcastable to ``x.shape`` for the keep mask.
     """
-    x = convert_to_tensor(x)
+    x = numbers(x, "dropout", "x")
     keep = 1.0 - rate
     rng = rng or config.rng()
     shape = x.shape if noise_shape is None else tuple(

@@ -16,7 +16,7 @@ import numpy as np
 
 from tomei.engine import device
 from tomei.engine import tensor as _tensor_module
-from tomei.engine.tensor import Tensor, record
+from tomei.engine.tensor import Tensor, dtype_name, record
 
 
 def convert_to_tensor(value, dtype=None) -> Tensor:
@@ -24,6 +24,50 @@ def convert_to_tensor(value, dtype=None) -> Tensor:
     if isinstance(value, Tensor) and (dtype is None or value.dtype == np.dtype(dtype)):
         return value
     return Tensor(value, dtype)
+
+
+# dtype kinds an arithmetic op accepts: bool, signed and unsigned ints, floats, complex
+_NUMBER_KINDS = frozenset("biufc")
+
+
+def numbers(value, op: str, argument: str = "x", bool_ok: bool = True) -> Tensor:
+    """``value`` as a Tensor (:func:`convert_to_tensor`) for ``op``, which computes with
+    numbers: the one check every arithmetic op makes where its inputs become tensors.
+
+    Args:
+        value: a Tensor, NumPy array, Python number or (nested) list.
+        op: the op's public name, e.g. ``"softmax"``, used in the message.
+        argument: the name of the op's parameter that received ``value``.
+        bool_ok: False for ops NumPy cannot run on booleans (those that subtract or negate).
+
+    Raises:
+        TypeError: ``value`` holds text, or booleans where ``bool_ok`` is False, or Python
+            objects; the message names ``op``, ``argument``, what was expected and the dtype
+            and shape received, and how to convert.
+        ValueError: ``value`` is a ragged list (rows of different lengths), naming ``op``
+            and ``argument``.
+    """
+    if isinstance(value, Tensor):
+        t = value
+    else:
+        try:
+            t = convert_to_tensor(value)
+        except (TypeError, ValueError) as e:  # objects, ragged lists: the same, with the name
+            raise type(e)(f"{op}: argument '{argument}': {e}") from None
+    kind = t.dtype.kind
+    if kind in _NUMBER_KINDS and (bool_ok or kind != "b"):
+        return t
+    expected = "numbers (float, int or bool)" if bool_ok else "numbers (float or int)"
+    if kind in "SU":
+        what, fix = "text", (f"convert text to numbers first, e.g. "
+                             f"tf.strings.to_number({argument}) or np.asarray({argument}, "
+                             f"dtype='float32')")
+    elif kind == "b":
+        what, fix = "booleans", f"cast them first, e.g. tf.cast({argument}, 'float32')"
+    else:
+        what, fix = "values that are not numbers", "convert them to numbers first"
+    raise TypeError(f"{op}: argument '{argument}' must hold {expected}; received {what} "
+                    f"(dtype {dtype_name(t.dtype)}, shape {t.shape}). To fix: {fix}.")
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -35,12 +79,20 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
 
 
-def _pair(a, b):
+def _pair(a, b, op, text_ok=False, bool_ok=True):
+    """Both operands as Tensors on one device; ``b`` that is not a Tensor takes a's dtype.
+    Text is refused (:func:`numbers`) unless ``text_ok`` (``add`` joins two strings), and
+    never mixed with numbers; booleans unless ``bool_ok``."""
     a = convert_to_tensor(a)
     text = a.dtype.kind in "SU"  # a number given with text stays a number, and is refused
     b = convert_to_tensor(b, a.dtype if not (isinstance(b, Tensor) or text) else None)
     if text or b.dtype.kind in "SU":
         _refuse_text_with_numbers(a, b)
+        if not text_ok:
+            numbers(a, op, "a")
+    elif a.dtype.kind not in _NUMBER_KINDS or b.dtype.kind not in _NUMBER_KINDS or (
+            not bool_ok and "b" in (a.dtype.kind, b.dtype.kind)):
+        numbers(a, op, "a", bool_ok), numbers(b, op, "b", bool_ok)
     if type(a._value) is np.ndarray and type(b._value) is np.ndarray:
         return a, b  # both on the host: the common case, no device check
     return align(a, b)
@@ -73,7 +125,7 @@ def add(a, b) -> Tensor:
     """``a + b`` elementwise (``tf.add``), NumPy broadcasting: the result has the broadcast
     shape; dtypes promote as in NumPy, and a ``b`` that is not a Tensor takes a's dtype.
     Gradient: g to each input, summed over its broadcast axes."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "add", text_ok=True)
 
     def backward(g):  # d(a+b)/da = 1, d(a+b)/db = 1
         return (unbroadcast(g, a.shape) if a.tracked else None,
@@ -84,7 +136,7 @@ def add(a, b) -> Tensor:
 def subtract(a, b) -> Tensor:
     """``a - b`` elementwise (``tf.subtract``), NumPy broadcasting and dtypes (as ``add``).
     Gradient: g to ``a``, -g to ``b``, each summed over its broadcast axes."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "subtract", bool_ok=False)
 
     def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
         return (unbroadcast(g, a.shape) if a.tracked else None,
@@ -95,7 +147,7 @@ def subtract(a, b) -> Tensor:
 def multiply(a, b) -> Tensor:
     """``a * b`` elementwise (``tf.multiply``), NumPy broadcasting and dtypes (as ``add``).
     Gradient: g * b to ``a``, g * a to ``b``, each summed over its broadcast axes."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "multiply")
 
     def backward(g):  # d(ab)/da = b, d(ab)/db = a
         return (unbroadcast(g * b.value, a.shape) if a.tracked else None,
@@ -106,7 +158,7 @@ def multiply(a, b) -> Tensor:
 def divide(a, b) -> Tensor:
     """``a / b`` elementwise (``tf.divide``), NumPy broadcasting; division by 0 gives inf or
     NaN as in NumPy. Gradient: g / b to ``a``, -g * a / b^2 to ``b``."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "divide")
 
     def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         return (unbroadcast(g / b.value, a.shape) if a.tracked else None,
@@ -116,14 +168,14 @@ def divide(a, b) -> Tensor:
 
 def negative(a) -> Tensor:
     """``-a`` elementwise (``tf.negative``); same shape and dtype. Gradient: -g."""
-    a = convert_to_tensor(a)
+    a = numbers(a, "negative", "a", bool_ok=False)
     return record(-a.value, (a,), lambda g: (-g,))  # d(-a)/da = -1
 
 
 def power(a, b) -> Tensor:
     """``a ** b`` elementwise (``tf.pow``), NumPy broadcasting. Gradient: g * b * a^(b-1) to
     ``a``; g * a^b * ln(a) to ``b`` where a > 0 (0 elsewhere)."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "power")
     out = np.power(a.value, b.value)
 
     def backward(g):  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
@@ -140,7 +192,7 @@ def power(a, b) -> Tensor:
 def maximum(a, b) -> Tensor:
     """Elementwise max(a, b) (``tf.maximum``), NumPy broadcasting. Gradient: g goes to the
     larger input; on ties, to ``a``."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "maximum")
     a_wins = a.value >= b.value  # ties send the gradient to ``a``
 
     def backward(g):  # d max(a,b)/da = [a >= b]
@@ -152,7 +204,7 @@ def maximum(a, b) -> Tensor:
 def minimum(a, b) -> Tensor:
     """Elementwise min(a, b) (``tf.minimum``), NumPy broadcasting. Gradient: g goes to the
     smaller input; on ties, to ``a``."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "minimum")
     a_wins = a.value <= b.value
 
     def backward(g):  # d min(a,b)/da = [a <= b]
@@ -165,7 +217,7 @@ def minimum(a, b) -> Tensor:
 
 def exp(x) -> Tensor:
     """e^x elementwise (``tf.exp``); same shape and dtype. Gradient: g * e^x."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "exp", "x")
     out = np.exp(x.value)
     return record(out, (x,), lambda g: (g * out,))  # d e^x/dx = e^x
 
@@ -173,33 +225,33 @@ def exp(x) -> Tensor:
 def log(x) -> Tensor:
     """Natural logarithm elementwise (``tf.math.log``); log(0) = -inf and log(x < 0) = NaN, as
     NumPy. Same shape and dtype. Gradient: g / x."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "log", "x")
     return record(np.log(x.value), (x,), lambda g: (g / x.value,))  # d ln x/dx = 1/x
 
 
 def sqrt(x) -> Tensor:
     """Square root elementwise (``tf.sqrt``); same shape and dtype. Gradient: g / (2 sqrt(x))."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "sqrt", "x")
     out = np.sqrt(x.value)
     return record(out, (x,), lambda g: (g * 0.5 / out,))  # d sqrt(x)/dx = 1/(2 sqrt x)
 
 
 def square(x) -> Tensor:
     """x^2 elementwise (``tf.square``); same shape and dtype. Gradient: 2 x g."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "square", "x")
     return record(x.value * x.value, (x,), lambda g: (g * 2 * x.value,))  # d x^2/dx = 2x
 
 
 def abs(x) -> Tensor:  # noqa: A001 - TensorFlow's name
     """|x| elementwise (``tf.abs``); same shape and dtype. Gradient: g * sign(x) (0 at x = 0)."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "abs", "x")
     return record(np.abs(x.value), (x,), lambda g: (g * np.sign(x.value),))  # d|x|/dx = sign x
 
 
 def clip(x, lo, hi) -> Tensor:
     """x limited to [lo, hi] elementwise (``tf.clip_by_value``); same shape and dtype.
     Gradient: g where lo <= x <= hi, 0 outside."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "clip", "x")
     inside = (x.value >= lo) & (x.value <= hi)
     # d clip(x)/dx = 1 inside [lo, hi], 0 outside
     return record(np.clip(x.value, lo, hi), (x,), lambda g: (np.where(inside, g, 0),))
@@ -218,7 +270,7 @@ def cast(x, dtype) -> Tensor:
 
 def matmul(a, b) -> Tensor:
     """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules)."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "matmul")
 
     def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
         ga = gb = None
@@ -369,7 +421,7 @@ _SUM_IN_OWN_TYPE = (np.dtype(np.float32), np.dtype(np.float64))
 def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` (int, tuple or list; default None: all axes) (``tf.reduce_sum``);
     ``keepdims`` default False. Gradient: g broadcast back over the summed axes."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "reduce_sum", "x")
     axis = _axis(axis)
     # integers keep their dtype (NumPy would widen int32 to int64; TensorFlow does not)
     dtype = x.dtype if x.dtype.kind in "iu" else None
@@ -381,7 +433,7 @@ def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
 def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
     """Mean over ``axis`` (default None: all axes) (``tf.reduce_mean``), in x's dtype;
     ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "reduce_mean", "x")
     axis = _axis(axis)
     if x.dtype in _SUM_IN_OWN_TYPE:  # np.mean's arithmetic (sum, then / n), without its wrapper
         out = x.value.sum(axis=axis, keepdims=keepdims)
@@ -398,7 +450,7 @@ def reduce_max(x, axis=None, keepdims=False) -> Tensor:
     """Largest value over ``axis`` (default None: all axes) (``tf.reduce_max``);
     ``keepdims`` default False. Gradient: g to the positions holding the maximum, split evenly
     between ties."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "reduce_max", "x")
     axis = _axis(axis)
     out = np.max(x.value, axis=axis, keepdims=keepdims)
 
@@ -411,7 +463,7 @@ def reduce_max(x, axis=None, keepdims=False) -> Tensor:
 
 def reduce_prod(x, axis=None, keepdims=False) -> Tensor:
     """Product of the elements over ``axis`` (all when None); integers keep their dtype."""
-    x = convert_to_tensor(x)
+    x = numbers(x, "reduce_prod", "x")
     axis = _axis(axis)
     out = np.prod(x.value, axis=axis, keepdims=keepdims, dtype=x.dtype)
 
@@ -431,6 +483,7 @@ def reduce_prod(x, axis=None, keepdims=False) -> Tensor:
 def reduce_min(x, axis=None, keepdims=False) -> Tensor:
     """Smallest value over ``axis`` (default None: all axes) (``tf.reduce_min``), computed
     as -reduce_max(-x); the gradient follows (g to the minima, split between ties)."""
+    x = numbers(x, "reduce_min", "x", bool_ok=False)
     return negative(reduce_max(negative(x), axis=axis, keepdims=keepdims))
 
 

@@ -69,7 +69,9 @@ class Tensor:
         v = device.to_host(self._value)
         if v is self._value:
             v = v.copy()
-        return v[()] if v.ndim == 0 else v
+        # a 0-d array becomes its scalar; an op's 0-d result may already be one (np.bytes_,
+        # a subclass of bytes, cannot be indexed with ())
+        return v[()] if v.ndim == 0 and isinstance(v, np.ndarray) else v
 
     def __array__(self, dtype=None, copy=None):
         """``np.asarray(t)``: a read-only view of a Tensor's values (they never change), a
@@ -493,7 +495,12 @@ def _to_array(value, dtype=None) -> np.ndarray:
         if np.dtype(dtype).kind == "S":
             return _as_bytes(np.asarray(value))
         return np.asarray(value, dtype=np.dtype(dtype))
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError as e:  # a ragged list: NumPy's words, and what to do
+        raise ValueError(f"Cannot convert {type(value).__name__} to a Tensor: its rows have "
+                         f"different lengths ({e}). A tensor is rectangular: pad or cut the "
+                         f"rows to one length first.") from None
     from_python = not isinstance(value, (np.ndarray, np.generic))
     if from_python and arr.dtype == np.float64:
         return arr.astype(config.floatx())  # Python floats and lists become float32, as in TF

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tomei.keras.arguments import one_of, verbose_argument
+
 
 class Callback:
     """Base class. ``self.model`` is set by ``fit``; ``self.params`` holds
@@ -242,6 +244,8 @@ class TerminateOnNaN(Callback):
 
 # --- monitoring callbacks: EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, CSVLogger
 
+# a callback's verbose: 0 silent, 1 a message per event (2, accepted by Keras, acts as 1)
+_CALLBACK_VERBOSE = (0, 1, 2)
 _UP_WORDS = ("accuracy", "acc", "auc", "precision", "recall")
 _DOWN_WORDS = ("loss", "error", "crossentropy", "mse", "mae", "hinge", "divergence")
 
@@ -256,11 +260,8 @@ class _MonitorCallback(Callback):
 
     def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            import warnings
-            warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown; expected 'auto', "
-                          f"'min' or 'max'. Falling back to 'auto'.", stacklevel=3)
-            mode = "auto"
+        # Keras warns and falls back to 'auto'; a typo ('maximum') is refused here instead
+        mode = one_of(mode, "mode", f"{type(self).__name__}()", ("auto", "min", "max"))
         self.monitor, self.mode = monitor, mode
         self.min_delta = abs(min_delta)
         self.best = None
@@ -325,12 +326,14 @@ class EarlyStopping(_MonitorCallback):
         best, best_epoch, wait.
 
     Raises:
-        ValueError: mode='auto' with a monitor name whose direction is unknown.
+        ValueError: mode='auto' with a monitor name whose direction is unknown; a mode
+            other than 'auto', 'min', 'max', or a verbose other than 0, 1, 2.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__(monitor, mode, min_delta)
+        verbose = verbose_argument(verbose, "EarlyStopping()", _CALLBACK_VERBOSE)
         self.patience, self.verbose, self.baseline = patience, verbose, baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -383,7 +386,8 @@ class ReduceLROnPlateau(_MonitorCallback):
         min_delta: default 1e-4. cooldown: int, default 0. min_lr: float, default 0.0.
 
     Raises:
-        ValueError: factor >= 1.0.
+        ValueError: factor >= 1.0; a mode other than 'auto', 'min', 'max', or a verbose
+            other than 0, 1, 2.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -393,6 +397,7 @@ class ReduceLROnPlateau(_MonitorCallback):
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0; received "
                              f"factor={factor}.")
         self.factor, self.min_lr, self.patience = factor, min_lr, patience
+        verbose = verbose_argument(verbose, "ReduceLROnPlateau()", _CALLBACK_VERBOSE)
         self.verbose, self.cooldown = verbose, cooldown
         self.cooldown_counter = self.wait = 0
 
@@ -439,11 +444,13 @@ class LearningRateScheduler(Callback):
     It also logs the rate as "learning_rate" at each epoch end.
 
     Raises:
-        ValueError: ``schedule`` returned something that is not a float.
+        ValueError: ``schedule`` returned something that is not a float; a verbose other
+            than 0, 1, 2.
     """
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
+        verbose = verbose_argument(verbose, "LearningRateScheduler()", _CALLBACK_VERBOSE)
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -541,7 +548,8 @@ class ModelCheckpoint(_MonitorCallback):
 
     Raises:
         ValueError: a file name with the wrong extension (naming the right one), a bad
-            save_freq, or a file name whose ``{placeholder}`` names no logged value.
+            save_freq, or a file name whose ``{placeholder}`` names no logged value; a mode
+            other than 'auto', 'min', 'max', or a verbose other than 0, 1, 2.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -550,6 +558,7 @@ class ModelCheckpoint(_MonitorCallback):
         super().__init__(monitor=monitor, mode=mode)
         import os
         self.filepath = os.fspath(filepath)
+        verbose = verbose_argument(verbose, "ModelCheckpoint()", _CALLBACK_VERBOSE)
         self.verbose, self.save_best_only = verbose, save_best_only
         self.save_weights_only = save_weights_only
         if save_freq != "epoch" and (not isinstance(save_freq, (int, np.integer)) or

@@ -40,7 +40,14 @@ class Loss:
         self.name = name or snake_case(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = ops.convert_to_tensor(y_pred)
+        """The reduced loss of ``y_pred`` against ``y_true`` (see the module docstring).
+
+        Raises:
+            TypeError: ``y_pred`` holds text (naming this loss and the argument).
+            ValueError: ``y_true`` holds text: class names must become indices first.
+        """
+        y_pred = ops.numbers(y_pred, self.name, "y_pred")
+        _refuse_text_targets(self.name, y_true)
         if y_pred.dtype.kind != "f":
             y_pred = ops.cast(y_pred, "float32")
         values = self.call(y_true, y_pred)
@@ -55,6 +62,18 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _refuse_text_targets(name, y_true):
+    """Raises ValueError when ``y_true`` holds text (label names), naming the loss ``name``."""
+    dtype = getattr(y_true, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(y_true).dtype
+    if np.dtype(dtype).kind in "SUO":
+        raise ValueError(
+            f"{name}: argument 'y_true' must hold numbers; received text (dtype "
+            f"{np.dtype(dtype)}). Labels given as names must first become class indices "
+            f"0, 1, 2, ..., e.g. with np.unique(labels, return_inverse=True).")
 
 
 def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_size") -> Tensor:

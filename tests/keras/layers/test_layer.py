@@ -141,3 +141,43 @@ def test_keras_allows_the_same_calls(keras):
     dense(np.ones((2, 5, 4), np.float32))
     with pytest.raises(ValueError):
         dense(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.parametrize("layer", [layers.Dense(2), layers.Flatten(), layers.Dropout(0.5),
+                                   layers.Conv2D(1, 1), layers.BatchNormalization()])
+def test_a_builtin_layer_given_text_names_itself(layer):
+    with pytest.raises(TypeError, match=rf"^{type(layer).__name__} '{layer.name}': argument "
+                                        r"'inputs' must hold numbers.*received text"):
+        layer(np.full((1, 2, 2, 1), "a"))
+
+
+def test_a_layer_of_your_own_still_receives_text():
+    class Lower(layers.Layer):
+        def call(self, x):
+            return tomei.strings.lower(x)
+    np.testing.assert_array_equal(Lower()(np.array(["Ab", "C"])).numpy(), [b"ab", b"c"])
+
+
+# --- shape arguments: a tuple or list of dimensions, as Keras 3 requires ---------------------
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_shape": 28}, r"^Flatten\(\): input_shape must be a tuple .*input_shape=\(28,\).*int "
+                          r"input_shape=28"),
+    ({"input_shape": "28"}, r"input_shape='28' \(str\)"),
+    ({"input_shape": (28.0, 28)}, r"input_shape=\(28.0, 28\) \(tuple\)"),
+    ({"input_shape": (-1, 28)}, r"ints >= 0"),
+    ({"input_shape": (True, 28)}, r"input_shape=\(True, 28\)"),
+    ({"batch_input_shape": 5}, r"batch_input_shape=\(None, 5\)"),
+    ({"input_dim": 2.5}, r"^Flatten\(\): input_dim must be an int >= 0; received input_dim=2.5"),
+    ({"input_shape": (3,), "batch_size": "32"}, r"batch_size must be an int >= 0 or None"),
+])
+def test_a_layer_refuses_a_shape_that_is_not_a_tuple_of_dimensions(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        layers.Flatten(**kwargs)
+
+
+@pytest.mark.parametrize("shape", [[28, 28], (None, 28), np.array([28, 28]), (np.int64(28), 28)])
+def test_lists_none_and_numpy_ints_are_shapes(shape):
+    model = Sequential([layers.Flatten(input_shape=shape)])
+    expected = (None,) + tuple(None if d is None else int(d) for d in shape)
+    assert model.input_shape == expected and all(type(d) in (int, type(None)) for d in expected)

@@ -37,3 +37,9 @@ def test_bad_arguments(make, error):
 def test_bad_input_rank():
     with pytest.raises(ValueError, match="must have 4 axes"):
         layers.SpatialDropout2D(0.5)(np.zeros((2, 3, 4), np.float32))
+
+
+def test_dropout_noise_shape_must_be_a_shape():
+    with pytest.raises(ValueError, match=r"^Dropout\(\): noise_shape .*noise_shape=\(3,\)"):
+        layers.Dropout(0.5, noise_shape=3)
+    assert layers.Dropout(0.5, noise_shape=[None, 1]).noise_shape == (None, 1)

@@ -129,3 +129,32 @@ def test_stream_errors(xy):
     with pytest.raises(ValueError, match=r"x, \(x,\), \(x, y\)"):
         model.predict(tf.data.Dataset.from_tensor_slices((xy[0],) * 4).batch(8), verbose=0)
     assert model.evaluate(ds.repeat(), steps=2, verbose=0)[0] > 0
+
+
+# --- issue 16: evaluate/predict read x in blocks through one reused float32 buffer ----------
+
+def test_row_blocks_cast_float64_rows_into_one_reused_buffer():
+    x = np.random.default_rng(0).normal(size=(10, 3, 2))
+    blocks = data.RowBlocks(x)
+    first = blocks.read(slice(0, 4))
+    assert first.dtype == np.float32 and first.shape == (4, 3, 2)
+    np.testing.assert_array_equal(first, x[:4].astype(np.float32))
+    buffer = blocks.buffer
+    last = blocks.read(slice(8, 10))  # a shorter last block: the same memory
+    assert blocks.buffer is buffer and np.shares_memory(last, buffer)
+    np.testing.assert_array_equal(last, x[8:].astype(np.float32))
+    assert np.shares_memory(first, last)  # the first block was overwritten: the contract
+
+
+@pytest.mark.parametrize("x", [np.arange(12, dtype=np.float32).reshape(6, 2),
+                               np.arange(12, dtype=np.uint8).reshape(6, 2),
+                               [np.zeros((6, 2)), np.ones((6, 1))]],
+                         ids=["float32", "uint8", "list"])
+def test_row_blocks_read_anything_else_as_take_does(x):
+    blocks = data.RowBlocks(x)
+    a, b = blocks.read(slice(0, 3)), blocks.read(slice(3, 6))
+    assert blocks.buffer is None
+    for got, want in ((a, data.take(x, slice(0, 3))), (b, data.take(x, slice(3, 6)))):
+        for g, w in zip(data.flat(got), data.flat(want)):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)

@@ -59,3 +59,35 @@ def test_summary_of_an_unbuilt_model_prints_as_keras():
     assert sum("(Dense)" in line and "?" in line and "0 (unbuilt)" in line for line in lines) == 2
     assert lines[-3:] == [" Total params: 0 (0.00 B)", " Trainable params: 0 (0.00 B)",
                           " Non-trainable params: 0 (0.00 B)"]
+
+
+def test_a_subclassed_model_build_wants_a_shape():
+    class Net(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+    with pytest.raises(ValueError, match=r"^Net.build\(\): input_shape .*\(None, 3\)"):
+        Net().build(3)
+    net = Net()
+    net.build([None, 3])
+    assert net.dense.kernel.shape == (3, 2)
+
+
+def test_summary_refuses_what_it_does_not_do():
+    model = tf.keras.Sequential([tf.keras.Input((3,)), layers.Dense(2)])
+    with pytest.raises(TypeError, match=r"^Model.summary\(\) got an unexpected keyword argument 'foo'"):
+        model.summary(foo=1)
+    for option in ({"expand_nested": True}, {"show_trainable": True}, {"layer_range": ["a", "b"]}):
+        with pytest.raises(NotImplementedError, match=rf"Model.summary\({next(iter(option))}="):
+            model.summary(**option)
+
+
+def test_save_names_the_call_and_its_keywords(tmp_path):
+    model = tf.keras.Sequential([tf.keras.Input((3,)), layers.Dense(2)])
+    with pytest.raises(TypeError, match=r"^model.save\(\) / save_model\(\) got unexpected keyword "
+                                        r"argument\(s\): save_format. It takes filepath"):
+        model.save(tmp_path / "m.keras", save_format="keras")
+    assert list(tmp_path.iterdir()) == []

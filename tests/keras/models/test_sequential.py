@@ -28,3 +28,9 @@ def test_add_checks_its_argument():
     model.add(layers.Dense(2))
     with pytest.raises(ValueError, match="first entry"):
         model.add(layers.InputLayer(shape=(3,)))
+
+
+def test_build_wants_a_shape_with_the_batch_axis():
+    with pytest.raises(ValueError, match=r"^Sequential.build\(\): input_shape .*input_shape=\(None, "
+                                         r"28\).*int input_shape=28"):
+        Sequential([layers.Dense(2)]).build(28)

@@ -581,3 +581,174 @@ def test_fit_evaluate_predict_steps_match_keras(compile_kw, fit_kw, backend):
         assert t_out == k_out  # does not warn when the last one comes up short
     for a, b in zip(model.get_weights(), k_w):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# --- enumerated arguments of fit/evaluate/predict are checked before any work -------------
+
+def _small_model():
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"verbose": "yes"}, r"^Model.fit\(\): verbose must be one of 'auto', 0, 1, 2.*'yes'"),
+    ({"verbose": 3}, r"verbose=3"),
+    ({"shuffle": "batch"}, r"^Model.fit\(\): shuffle must be True or False; received "
+                           r"shuffle='batch'"),
+    ({"initial_epoch": -1}, r"initial_epoch must be an int >= 0"),
+    ({"initial_epoch": 1.5}, r"initial_epoch must be an int >= 0"),
+    ({"validation_freq": 0}, r"validation_freq must be an int >= 1"),
+    ({"validation_freq": "2"}, r"validation_freq must be an int >= 1"),
+    ({"validation_steps": 0}, r"validation_steps must be a positive integer"),
+    ({"validation_batch_size": 0}, r"batch_size must be a positive integer"),
+])
+def test_fit_refuses_a_bad_enumerated_argument_before_training(kwargs, message):
+    model = _small_model()
+    model.build((None, 3))
+    before = [w.numpy() for w in model.weights]
+    with pytest.raises(ValueError, match=message):
+        model.fit(np.ones((8, 3)), np.ones((8, 2)), **kwargs)
+    for old, new in zip(before, model.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+
+
+def test_evaluate_and_predict_check_verbose_and_return_dict():
+    model = _small_model()
+    x, y = np.ones((4, 3)), np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"^Model.evaluate\(\): verbose must be one of"):
+        model.evaluate(x, y, verbose="yes")
+    with pytest.raises(ValueError, match=r"^Model.evaluate\(\): return_dict must be True or False"):
+        model.evaluate(x, y, verbose=0, return_dict="yes")
+    with pytest.raises(ValueError, match=r"^Model.predict\(\): verbose must be one of"):
+        model.predict(x, verbose=-1)
+    with pytest.raises(ValueError, match=r"^Model.train_on_batch\(\): return_dict"):
+        model.train_on_batch(x, y, return_dict=1)
+    with pytest.raises(ValueError, match=r"^Model.test_on_batch\(\): return_dict"):
+        model.test_on_batch(x, y, return_dict=1)
+
+
+def test_verbose_true_and_false_still_work():
+    model = _small_model()
+    assert len(model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=False).history["loss"]) == 1
+    assert model.predict(np.ones((2, 3)), verbose=False).shape == (2, 2)
+
+
+def test_compile_checks_run_eagerly_and_jit_compile():
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"^Model.compile\(\): run_eagerly must be True or False"):
+        model.compile("sgd", "mse", run_eagerly="yes")
+    with pytest.raises(ValueError, match=r"^Model.compile\(\): jit_compile must be one of 'auto', "
+                                         r"False, True; received jit_compile='xla'"):
+        model.compile("sgd", "mse", jit_compile="xla")
+    model.compile("sgd", "mse", run_eagerly=True, jit_compile=False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.compile(optimzer="adam"), lambda m: m.fit(np.ones((2, 3)), np.ones((2, 2)), epoch=5),
+    lambda m: m.evaluate(np.ones((2, 3)), np.ones((2, 2)), verbos=0),
+    lambda m: m.predict(np.ones((2, 3)), batch=2),
+    lambda m: m.train_on_batch(np.ones((2, 3)), np.ones((2, 2)), weights=None)])
+def test_a_mistyped_keyword_names_the_model_method(call):
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(TypeError, match=r"^Model\.\w+\(\) got an unexpected keyword argument"):
+        call(model)
+
+
+# --- issue 16: evaluate/predict in whole blocks when no callback listens per batch ----------
+
+def _classifier_data(n=200, seed=2):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 5)), rng.integers(0, 3, n)  # x float64, as x / 255.0 is
+
+
+def _classifier(loss=None, metrics=("accuracy",)):
+    tomei.keras.utils.set_random_seed(4)
+    m = Sequential([Input((5,)), layers.Dense(8, activation="relu"), layers.Dense(3)])
+    m.compile("adam", loss or losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=list(metrics))
+    return m
+
+
+def _listener():
+    """A callback that listens to on_test_batch_end: evaluate then scores batch by batch."""
+    return _Recorder(("on_test_batch_end",))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_evaluate_in_whole_blocks_equals_batch_by_batch(weighted):
+    x, y = _classifier_data()
+    w = np.linspace(0.0, 2.0, len(y)) if weighted else None
+    model = _classifier(metrics=["accuracy", "sparse_top_k_categorical_accuracy",
+                                 tomei.keras.metrics.SparseCategoricalCrossentropy(
+                                     from_logits=True)])
+    assert model._scores_whole_blocks(tomei.keras.callbacks.CallbackList([]))
+    fast = model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True)
+    slow = model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True,
+                          callbacks=[_listener()])
+    assert fast.keys() == slow.keys()
+    for key in fast:
+        assert fast[key] == pytest.approx(slow[key], rel=1e-6), key
+    # and by hand: the mean over all rows of w * per-sample loss
+    per_sample = _per_sample_loss(model, x, y)
+    expected = np.mean(per_sample * (w if weighted else 1.0))
+    assert fast["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_evaluate_keeps_batch_semantics_where_blocks_would_differ():
+    """reduction='sum' (batch sums, averaged over batches) and a metric function returning
+    one number per batch depend on the batch size: they are scored batch by batch."""
+    x, y = _classifier_data(50)
+    model = _classifier(loss=losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                  reduction="sum"),
+                        metrics=[lambda t, p: np.float32(np.max(p))])
+    assert not model._scores_whole_blocks(tomei.keras.callbacks.CallbackList([]))
+    loss, peak = model.evaluate(x, y, batch_size=8, verbose=0)
+    per_sample = _per_sample_loss(model, x, y)
+    sums = [per_sample[i:i + 8].sum() for i in range(0, 50, 8)]
+    assert loss == pytest.approx(np.average(sums, weights=[8] * 6 + [2]), rel=1e-5)
+    pred = model.predict(x, verbose=0)
+    assert peak == pytest.approx(np.mean([pred[i:i + 8].max() for i in range(0, 50, 8)]),
+                                 rel=1e-6)
+
+
+@pytest.mark.parametrize("listen", [False, True])
+def test_predict_of_a_model_whose_output_is_its_input_survives_the_reused_buffer(listen):
+    """Flatten's output is a view of its input, the reused float32 block: each block's
+    outputs are copied out before the next block is read."""
+    x = np.random.default_rng(5).random((1500, 2, 3))
+    model = Sequential([Input((2, 3)), layers.Flatten()])
+    callbacks = [_Recorder(("on_predict_batch_end",))] if listen else []
+    out = model.predict(x, batch_size=32, verbose=0, callbacks=callbacks)
+    np.testing.assert_array_equal(out, x.reshape(1500, 6).astype(np.float32))
+
+
+def test_predict_and_evaluate_never_hold_a_float32_copy_of_all_of_x():
+    """Structural memory check (tracemalloc sees NumPy's allocations): a float64 x of
+    4,000 x 784 (25 MB; float32 copy 12.5 MB) is read in blocks of ROWS_PER_CALL rows."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    x, y = rng.random((4000, 784)), rng.integers(0, 10, 4000)
+    tomei.keras.utils.set_random_seed(0)
+    model = Sequential([Input((784,)), layers.Dense(16, activation="relu"), layers.Dense(10)])
+    model.compile("adam", losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.predict(x[:10], verbose=0)  # built
+    whole_copy = x.size * 4
+
+    def peak_of(call):
+        tracemalloc.start()
+        try:
+            call()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    for call in (lambda: model.predict(x, verbose=0),
+                 lambda: model.evaluate(x, y, verbose=0)):
+        assert peak_of(call) < whole_copy / 2, (peak_of(call), whole_copy)
+    # the probe sees a whole copy when there is one: all 4,000 rows in one block
+    model.ROWS_PER_CALL = 4000
+    assert peak_of(lambda: model.predict(x, verbose=0)) > whole_copy

@@ -30,3 +30,9 @@ def test_defaults_and_errors():
     assert (opt.learning_rate, opt.momentum, opt.nesterov) == (0.01, 0.0, False)
     with pytest.raises(ValueError, match="learning_rate"):
         optimizers.SGD(learning_rate=-1.0)
+
+
+@pytest.mark.parametrize("momentum", [1.5, -0.1, "0.9", True])
+def test_momentum_outside_0_1_is_refused(momentum):
+    with pytest.raises(ValueError, match=r"momentum in \[0, 1\].*received momentum="):
+        optimizers.SGD(momentum=momentum)

@@ -351,3 +351,9 @@ def test_unknown_target_not_tty_prints_only_when_finalized(clock):
     assert out.getvalue() == ""
     bar.update(57, finalize=True)
     assert out.getvalue() == "     57/Unknown - 3s 50ms/step - loss: 0.2500\n"
+
+
+@pytest.mark.parametrize("verbose", ["yes", 3, None])
+def test_progbar_refuses_an_unknown_verbose(verbose):
+    with pytest.raises(ValueError, match=r"^Progbar\(\): verbose must be one of 0, 1, 2; received"):
+        progbar.Progbar(10, verbose=verbose)

@@ -25,3 +25,9 @@ def test_to_categorical():
     assert utils.to_categorical([1], num_classes=4).shape == (1, 4)
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
         utils.to_categorical([0, 2], num_classes=2)
+
+
+@pytest.mark.parametrize("num_classes", ["3", 2.5, 0])
+def test_to_categorical_num_classes_must_be_a_positive_int(num_classes):
+    with pytest.raises(ValueError, match=r"^to_categorical\(\): num_classes must be an int >= 1"):
+        utils.to_categorical([1, 2], num_classes=num_classes)

@@ -7,6 +7,7 @@ import numpy as np
 
 from tomei.engine import nn_ops, ops
 from tomei.keras import activations, initializers
+from tomei.keras.arguments import one_of, shape_argument, size_argument
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register, serialize
 
@@ -58,18 +59,25 @@ class InputLayer(Layer):
     Args:
         shape: tuple, e.g. (28, 28). batch_size: optional fixed batch size.
         dtype: default 'float32'. name: default "input_layer".
+
+    Raises:
+        ValueError: ``shape`` or ``batch_shape`` is not a tuple or list of dimensions (ints
+            >= 0 or None), e.g. ``shape=28``; ``batch_size`` is not an int >= 0.
     """
 
     rows_independent = True
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
                  input_shape=None, sparse=False, ragged=False, optional=False, **kwargs):
+        argument = "shape"
         if shape is None and input_shape is not None:
-            shape = input_shape
+            shape, argument = input_shape, "input_shape"
+        owner = "Input"  # Input() and InputLayer() alike
         if batch_shape is not None:
-            batch_shape = tuple(batch_shape)
+            batch_shape = shape_argument(batch_shape, "batch_shape", owner, batch_axis=True)
         elif shape is not None:
-            batch_shape = (batch_size,) + tuple(shape)
+            batch_shape = (size_argument(batch_size, "batch_size", owner),) + \
+                shape_argument(shape, argument, owner)
         else:
             raise ValueError("InputLayer needs shape=..., e.g. InputLayer(shape=(28, 28)); "
                              "received neither shape nor batch_shape.")
@@ -165,15 +173,26 @@ class Flatten(Layer):
     """Flattens each sample into a vector: (batch, d1, d2, ...) -> (batch, d1*d2*...).
 
     The tutorial's first layer turns each 28x28 image into 784 numbers.
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first': with channels first the
+            channel axis is moved last before flattening, so the order of the numbers is the
+            channels-last order either way (as Keras 3).
+
+    Raises:
+        ValueError: any other data_format.
     """
 
     rows_independent = True
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format or "channels_last"
+        self.data_format = one_of(data_format or "channels_last", "data_format", "Flatten()",
+                                  ("channels_last", "channels_first"))
 
     def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return ops.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):
@@ -193,7 +212,8 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        self.target_shape = shape_argument(target_shape, "target_shape", "Reshape()",
+                                           none_ok=False, minus_one_ok=True)
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)

@@ -21,7 +21,8 @@ from collections import defaultdict
 import numpy as np
 
 from tomei import config
-from tomei.engine.ops import convert_to_tensor, divide
+from tomei.engine.ops import convert_to_tensor, divide, numbers
+from tomei.keras.arguments import shape_argument, size_argument
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
@@ -29,6 +30,7 @@ from tomei.keras.naming import snake_case
 
 _name_counts: dict[str, int] = defaultdict(int)
 _budget = threading.local()  # .left (elements), .error (callable) while loading a file
+_OWN_LAYERS = "tomei.keras.layers."  # the module prefix of tomei's built-in layers
 
 
 @contextlib.contextmanager
@@ -81,9 +83,13 @@ class Layer:
         input_shape: optional shape of one sample, without the batch axis, e.g. (28, 28);
             lets a Sequential model build as soon as the layer is added.
         input_dim: shortcut for ``input_shape=(input_dim,)``.
+        batch_input_shape: the shape with the batch axis, e.g. (None, 28, 28).
+        batch_size: optional fixed batch size that goes with ``input_shape``.
 
     Raises:
         TypeError: for a keyword argument the layer does not know.
+        ValueError: a shape that is not a tuple or list of dimensions (``input_shape=28``),
+            an ``input_dim`` or ``batch_size`` that is not an int >= 0.
     """
 
     _autocast = True  # cast float inputs to the layer dtype (Keras's autocast)
@@ -118,12 +124,15 @@ class Layer:
         self._weights: list[Variable] = []
         self._input_spec_shape = None  # shape the layer was built for (batch axis None)
         self._losses: list = []  # activity/weight regularization terms of the last call
+        owner = f"{type(self).__name__}()"
+        batch_size = size_argument(batch_size, "batch_size", owner)
         if input_dim is not None and input_shape is None:
-            input_shape = (input_dim,)
+            input_shape = (size_argument(input_dim, "input_dim", owner, none_ok=False),)
         if batch_input_shape is not None:
-            self._batch_input_shape = tuple(batch_input_shape)
+            self._batch_input_shape = shape_argument(batch_input_shape, "batch_input_shape", owner,
+                                                     batch_axis=True)
         elif input_shape is not None:
-            self._batch_input_shape = (batch_size,) + tuple(_as_shape(input_shape))
+            self._batch_input_shape = (batch_size,) + shape_argument(input_shape, "input_shape", owner)
         else:
             self._batch_input_shape = None
 
@@ -304,9 +313,14 @@ class Layer:
         if isinstance(inputs, dict):
             return {k: self._convert_inputs(v) for k, v in inputs.items()}
         t = convert_to_tensor(inputs)
-        if self._autocast and t.dtype != self.dtype and t.dtype.kind in "fiub":
-            from tomei.engine.ops import cast
-            t = cast(t, self.dtype)  # uint8 pixels and float64 arrays become float32 once
+        if self._autocast and t.dtype != self.dtype:
+            if t.dtype.kind in "fiub":
+                from tomei.engine.ops import cast
+                t = cast(t, self.dtype)  # uint8 pixels and float64 arrays become float32 once
+            elif self.dtype != "string" and type(self).__module__.startswith(_OWN_LAYERS):
+                # text reaching one of tomei's layers of numbers: say so, naming the layer (a
+                # layer of your own, or a model, gets what it was given, as in Keras)
+                numbers(t, f"{type(self).__name__} '{self.name}'", "inputs")
         return t
 
     def _check_input_shape(self, inputs):
@@ -378,12 +392,6 @@ def _dedup(variables):
             seen.add(id(v))
             out.append(v)
     return out
-
-
-def _as_shape(shape):
-    if isinstance(shape, int):
-        return (shape,)
-    return tuple(shape)
 
 
 def _is_shape(shape):

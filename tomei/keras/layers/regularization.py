@@ -6,6 +6,7 @@ import numpy as np
 from tomei import config
 from tomei.engine import nn_ops, ops
 from tomei.keras.layers.convolutional import SpatialInputs, check_rank, standardize_data_format
+from tomei.keras.arguments import shape_argument
 from tomei.keras.layers.layer import Layer
 from tomei.keras.serialization import register
 
@@ -18,7 +19,7 @@ class Dropout(Layer):
 
     Args:
         rate: float in [0, 1], the fraction to drop (1 drops everything, as in Keras).
-            noise_shape: optional mask shape.
+            noise_shape: optional mask shape (a tuple; None keeps an axis of the input).
         seed: optional int for a reproducible mask sequence.
 
     Input and output shape: any, unchanged.
@@ -31,7 +32,8 @@ class Dropout(Layer):
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout expects rate in [0, 1]; received rate={rate!r}.")
         self.rate = float(rate)
-        self.noise_shape = noise_shape
+        self.noise_shape = None if noise_shape is None else \
+            shape_argument(noise_shape, "noise_shape", "Dropout()")
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
 

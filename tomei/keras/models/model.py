@@ -11,6 +11,7 @@ import numpy as np
 from tomei.engine import ops
 from tomei.engine.tensor import Tensor
 from tomei.keras.layers.keras_tensor import is_symbolic
+from tomei.keras.arguments import shape_argument
 from tomei.keras.layers.layer import Layer
 from tomei.keras.models.trainer import Trainer
 from tomei.keras.serialization import register, registered
@@ -100,6 +101,8 @@ class Model(Trainer, Layer):
 
     def build(self, input_shape=None):
         if input_shape is not None and not self.built and not getattr(self, "_building", False):
+            input_shape = shape_argument(input_shape, "input_shape", f"{type(self).__name__}.build()",
+                                         batch_axis=True)
             shape = tuple(1 if d is None else d for d in input_shape)
             self._build_from_batch(np.zeros(shape, np.float32))
         self.built = True
@@ -110,11 +113,29 @@ class Model(Trainer, Layer):
             return 0
         return int(sum(np.size(v) for v in opt.variables))
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
         """Prints the Keras 3 summary table: layers, output shapes, parameter counts.
 
         As in Keras 3, a model that is not built yet (no input shape known) still prints:
-        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters."""
+        its unbuilt layers show the output shape "?" and "0 (unbuilt)" parameters.
+
+        Args:
+            line_length: total width in characters (default: fits the terminal).
+            positions: where each column ends, as fractions of the width.
+            print_fn: called with the table's text instead of ``print``.
+            expand_nested, show_trainable, layer_range: Keras's options; only their defaults
+                (False, False, None) are implemented.
+
+        Raises:
+            NotImplementedError: expand_nested or show_trainable True, or a layer_range.
+        """
+        for option, value, default in (("expand_nested", expand_nested, False),
+                                       ("show_trainable", show_trainable, False),
+                                       ("layer_range", layer_range, None)):
+            if value != default:
+                raise NotImplementedError(f"Model.summary({option}={value!r}) is not "
+                                          f"implemented; tomei prints the top-level layers only.")
         from tomei.keras.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn)
 

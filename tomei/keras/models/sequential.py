@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tomei.keras.layers.core import InputLayer
 from tomei.keras.layers.keras_tensor import KerasTensor
+from tomei.keras.arguments import shape_argument
 from tomei.keras.layers.layer import Layer, unique_name
 from tomei.keras.models.model import Model
 from tomei.keras.serialization import register
@@ -100,6 +101,7 @@ class Sequential(Model):
             if self._input_layer is None:
                 raise ValueError("Sequential.build needs an input shape, e.g. build((None, 28, 28)).")
             input_shape = self._input_layer.batch_shape
+        input_shape = shape_argument(input_shape, "input_shape", "Sequential.build()", batch_axis=True)
         shape = (None,) + tuple(input_shape[1:])
         if self._input_layer is None:
             self._set_input_layer(InputLayer(batch_shape=shape))

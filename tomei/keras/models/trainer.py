@@ -13,6 +13,7 @@ evaluate and predict run the forward pass without a tape, so they build no graph
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import warnings
 
@@ -23,6 +24,7 @@ from tomei.engine.tensor import GradientTape, Tensor
 from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
+from tomei.keras.arguments import flag, one_of, size_argument, verbose_argument
 from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
 from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
@@ -58,11 +60,13 @@ class Trainer:
                 tomei computes in float32 only, where Keras does no scaling either.
 
         Raises:
-            ValueError: unknown optimizer, loss or metric names (listing the valid ones), or
-                steps_per_execution that is not a positive integer.
+            ValueError: unknown optimizer, loss or metric names (listing the valid ones),
+                steps_per_execution that is not a positive integer, run_eagerly that is not
+                a bool, jit_compile other than 'auto', False, True.
             NotImplementedError: jit_compile=True.
         """
-        if jit_compile is True:
+        flag(run_eagerly, "run_eagerly", "Model.compile()")  # either way: always eager
+        if one_of(jit_compile, "jit_compile", "Model.compile()", ("auto", False, True)) is True:
             raise NotImplementedError(
                 "compile(jit_compile=True): tomei has no compiler; every step runs eagerly as "
                 "plain NumPy. Leave jit_compile at 'auto' (or False).")
@@ -333,11 +337,14 @@ class Trainer:
         x, y, sample_weight = data_mod.unpack_x_y_sample_weight(data)
         return self._score(x, y, self(x, training=False), sample_weight)
 
-    def _score(self, x, y, y_pred, sample_weight):
-        """test_step after the forward pass (evaluate also calls it on rows of a merged one)."""
+    def _score(self, x, y, y_pred, sample_weight, rows=None):
+        """test_step after the forward pass (evaluate also calls it on rows of a merged one,
+        with ``rows``, their number, and x None unless compute_loss/compute_metrics are
+        your own)."""
+        rows = _batch_len(x) if rows is None else rows
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss.value, sample_weight=_batch_len(x))
-        self._update_output_losses(_batch_len(x))
+        self._loss_tracker.update_state(loss.value, sample_weight=rows)
+        self._update_output_losses(rows)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -384,6 +391,14 @@ class Trainer:
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; received epochs={epochs!r}.")
         steps_per_epoch = data_mod.check_steps(steps_per_epoch, "steps_per_epoch")
+        # the other arguments are checked before any work, so a typo costs no training
+        verbose = verbose_argument(verbose, "Model.fit()")
+        shuffle = flag(shuffle, "shuffle", "Model.fit()")
+        initial_epoch = size_argument(initial_epoch, "initial_epoch", "Model.fit()", none_ok=False)
+        validation_freq = size_argument(validation_freq, "validation_freq", "Model.fit()",
+                                        none_ok=False, minimum=1)
+        validation_steps = data_mod.check_steps(validation_steps, "validation_steps")
+        validation_batch_size = _check_batch_size(validation_batch_size, default=None)
         weigh = None if class_weight is None else (
             lambda y_batch, w_batch: self._class_weights_to_samples(y_batch, class_weight, w_batch))
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "fit", steps_per_epoch,
@@ -425,7 +440,6 @@ class Trainer:
                     yield (data_mod.take(x, index), data_mod.take(y, index),
                            data_mod.take(sample_weight, index))
         prepared = stream is None
-        verbose = 1 if verbose == "auto" else verbose
         history = History()
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
                            [history], model=self, verbose=verbose, epochs=epochs, steps=steps)
@@ -609,6 +623,8 @@ class Trainer:
         own_step = self._uses_own("test_step")
         self._require_compiled("evaluate", needs_loss=not own_step)
         steps = data_mod.check_steps(steps)
+        verbose = verbose_argument(verbose, "Model.evaluate()")
+        return_dict = flag(return_dict, "return_dict", "Model.evaluate()")
         stream = data_mod.as_stream(x, y, sample_weight, batch_size, "evaluate", steps)
         if stream is not None:
             total_steps, batch_size, items = stream.steps, 32, stream.epoch()
@@ -623,7 +639,6 @@ class Trainer:
             self._check_targets(y)
             rows = data_mod.EpochIterator(n, batch_size, steps, call="evaluate")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
-        verbose = 1 if verbose == "auto" else verbose
         in_fit = getattr(self, "_in_fit", False)
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
                                                      else []),
@@ -632,24 +647,40 @@ class Trainer:
         cbs.on_test_begin()
         logs = {}
         executions = _executions(items, self.steps_per_execution)
+        whole_blocks = stream is None and self._scores_whole_blocks(cbs)
+        # x of one batch is only read for its length once the outputs are computed, unless
+        # compute_loss or compute_metrics is your own (then it receives the batch's x).
+        own_scoring = self._uses_own("compute_loss") or self._uses_own("compute_metrics")
         with self._blas_threads(self._rows_per_call(batch_size)):
             for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
                                                          batch_size, stream is None):
+                if outputs is not None and whole_blocks:
+                    span = outputs.span
+                    logs = self._score(None, data_mod.take(y, span), outputs.whole(),
+                                       data_mod.take(sample_weight, span),
+                                       rows=span.stop - span.start)
+                    continue
                 for begin, end, batches in group:
                     cbs.on_test_batch_begin(begin)
                     for item in batches:
-                        x_batch, y_batch, w_batch = item if stream is not None else (
-                            data_mod.take(d, item) for d in (x, y, sample_weight))
+                        if stream is not None:
+                            x_batch, y_batch, w_batch = item
+                        else:
+                            x_batch = data_mod.take(x, item) if outputs is None or \
+                                own_scoring else None
+                            y_batch, w_batch = (data_mod.take(d, item) for d in
+                                                (y, sample_weight))
                         if not self.built:  # a stream: build the model from its first batch
                             self._build_from_batch(x_batch)
                         if outputs is None:
                             logs = self.test_step(
                                 data_mod.pack_x_y_sample_weight(x_batch, y_batch, w_batch))
                         else:
-                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch)
+                            logs = self._score(x_batch, y_batch, outputs.rows(item), w_batch,
+                                               rows=item.stop - item.start)
                     logs = _python_logs(logs)
                     cbs.on_test_batch_end(end, logs)
-        logs = self._epoch_logs(logs)
+        logs = self._epoch_logs(_python_logs(logs))
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -665,6 +696,7 @@ class Trainer:
         batches), as in Keras 3.
         """
         steps = data_mod.check_steps(steps)
+        verbose = verbose_argument(verbose, "Model.predict()")
         stream = data_mod.as_stream(x, None, None, batch_size, "predict", steps)
         if stream is not None:
             total_steps, batch_size = stream.steps, 32
@@ -676,15 +708,19 @@ class Trainer:
             n = data_mod.num_samples(("x", x))
             rows = data_mod.EpochIterator(n, batch_size, steps, call="predict")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
-        verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
         collected = []
         executions = _executions(items, self.steps_per_execution)
+        # nobody listens per batch: a merged block's outputs are kept whole
+        whole_blocks = not cbs.listens("on_predict_batch_end")
         with self._blas_threads(self._rows_per_call(batch_size)):
             for group, outputs in self._inference_groups(executions, x, "predict_step", cbs,
                                                          batch_size, stream is None):
+                if outputs is not None and whole_blocks:
+                    collected.append(_to_numpy(outputs.whole()))
+                    continue
                 for begin, end, batches in group:
                     cbs.on_predict_batch_begin(begin)
                     parts = []
@@ -702,7 +738,7 @@ class Trainer:
         return _concatenate(collected)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
-    ROWS_PER_CALL = 1024
+    ROWS_PER_CALL = 512
 
     def _rows_per_call(self, batch_size):
         """How many rows evaluate/predict send through one forward call when they may merge
@@ -728,9 +764,14 @@ class Trainer:
         """Yields (executions, outputs): consecutive executions and either the model's outputs
         for all their rows (one forward call; arrays only, where each batch is a row slice)
         or None (then each batch runs its own step). Merging stops for good if a layer adds
-        a loss in call() (an activity penalty depends on which rows are in the batch)."""
+        a loss in call() (an activity penalty depends on which rows are in the batch).
+
+        The rows of each forward call are cast to float32 into one buffer reused from call
+        to call (``data.RowBlocks``), so evaluate/predict never hold a float32 copy of all
+        of x; outputs that would share memory with that buffer are copied out of it."""
         merge = mergeable and self._merges_batches(step_name, cbs)
         rows = self._rows_per_call(batch_size)
+        blocks = data_mod.RowBlocks(x) if merge else None
         group, size = [], 0
         for execution in executions:
             if not merge:
@@ -738,21 +779,41 @@ class Trainer:
                 continue
             execution_rows = sum(i.stop - i.start for i in execution[2])
             if group and size + execution_rows > rows:
-                outputs = self._merged_outputs(x, group)
+                outputs = self._merged_outputs(blocks, group)
                 merge = outputs is not None
                 yield group, outputs
                 group, size = [], 0
             group.append(execution)
             size += execution_rows
         if group:
-            yield group, self._merged_outputs(x, group)
+            yield group, self._merged_outputs(blocks, group)
 
-    def _merged_outputs(self, x, group):
-        first, last = group[0][2][0], group[-1][2][-1]
-        out = self(data_mod.take(x, slice(first.start, last.stop)), training=False)
+    def _merged_outputs(self, blocks, group):
+        span = slice(group[0][2][0].start, group[-1][2][-1].stop)
+        out = self(blocks.read(span), training=False)
         if any(layer._losses for layer in [self, *all_sublayers(self)]):
             return None
-        return _Rows(out, first.start)
+        return _Rows(out, span, blocks.buffer)
+
+    def _scores_whole_blocks(self, cbs) -> bool:
+        """Whether evaluate may compute the loss and metrics of a merged block of rows in one
+        go, instead of batch by batch, because the results cannot differ (beyond float
+        rounding): no callback listens to ``on_test_batch_end`` (nobody sees the running
+        values), ``compute_loss`` and ``compute_metrics`` are the default ones, every loss
+        averages per-sample values over the rows (a built-in loss with reduction
+        "sum_over_batch_size" and no ignore_class: the size-weighted mean of batch means
+        is the mean over all rows), and every metric adds up per-sample values (a built-in
+        metric, or a built-in function wrapped as one)."""
+        if cbs.listens("on_test_batch_end") or self._uses_own("compute_loss") or \
+                self._uses_own("compute_metrics"):
+            return False
+        losses = self._losses_per_output
+        losses = list(losses.values()) if isinstance(losses, dict) else \
+            list(losses) if isinstance(losses, (list, tuple)) else [losses]
+        if not all(loss is None or _averages_rows(loss) for loss in losses):
+            return False
+        specs = _flat_specs(self._metric_specs) + _flat_specs(self._weighted_metric_specs)
+        return all(_adds_up_rows(spec) for spec in specs)
 
     def _class_weights_to_samples(self, y, class_weight, sample_weight):
         """Per-sample weights from {class index: weight} (sparse labels or one-hot rows);
@@ -794,6 +855,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch", needs_loss=not self._uses_own("train_step"))
+        return_dict = flag(return_dict, "return_dict", "Model.train_on_batch()")
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
@@ -807,6 +869,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on exactly this batch, without updating weights."""
         self._require_compiled("test_on_batch", needs_loss=not self._uses_own("test_step"))
+        return_dict = flag(return_dict, "return_dict", "Model.test_on_batch()")
         x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
@@ -827,6 +890,15 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+
+# Python names a method after the class that defines it, so a mistyped keyword in
+# model.fit(epoch=5) would read "Trainer.fit() got an unexpected keyword argument": users call
+# these methods on a Model and have never met this mixin, so they carry Model's name.
+for _name, _method in list(vars(Trainer).items()):
+    if inspect.isfunction(_method) and not _name.startswith("_"):
+        _method.__qualname__ = f"Model.{_name}"
 
 
 class CompileMetrics(metrics_mod.Metric):
@@ -862,16 +934,55 @@ class CompileMetrics(metrics_mod.Metric):
 
 
 class _Rows:
-    """The outputs of one merged forward call; ``rows(batch slice)`` gives one batch's."""
+    """The outputs of one merged forward call over the rows ``span``; ``rows(batch slice)``
+    gives one batch's, ``whole()`` all of them. An output that shares memory with
+    ``buffer`` (the reused input block: a model whose output is its input, reshaped) is
+    copied, as the next block overwrites the buffer."""
 
-    def __init__(self, outputs, offset):
-        self.outputs, self.offset = outputs, offset
+    def __init__(self, outputs, span, buffer=None):
+        def own(t):
+            if buffer is not None and isinstance(t.value, np.ndarray) and \
+                    np.may_share_memory(t.value, buffer):
+                return Tensor(t.value.copy())
+            return t
+        self.outputs = [own(o) for o in outputs] if isinstance(outputs, (list, tuple)) \
+            else own(outputs)
+        self.span, self.offset = span, span.start
 
     def rows(self, index):
         part = slice(index.start - self.offset, index.stop - self.offset)
         if isinstance(self.outputs, (list, tuple)):
             return [Tensor(o.value[part]) for o in self.outputs]
         return Tensor(self.outputs.value[part])
+
+    def whole(self):
+        return self.outputs
+
+
+def _averages_rows(loss) -> bool:
+    """True for a built-in loss whose value is the mean of per-sample values over the rows
+    (see Trainer._scores_whole_blocks)."""
+    if type(loss).__module__ != losses_mod.__name__ or \
+            loss.reduction not in ("sum_over_batch_size", "mean") or \
+            getattr(loss, "ignore_class", None) is not None:
+        return False
+    fn = getattr(loss, "fn", None)  # LossFunctionWrapper: only around a built-in function
+    return fn is None or getattr(fn, "__module__", "") == losses_mod.__name__
+
+
+def _adds_up_rows(spec) -> bool:
+    """True for a metric spec whose state is a sum over rows: a name, a built-in metric
+    class or instance, or a built-in function (see Trainer._scores_whole_blocks)."""
+    if isinstance(spec, str):
+        return True
+    metric = spec
+    if isinstance(spec, type) or not isinstance(spec, metrics_mod.Metric):
+        return getattr(spec, "__module__", "") in (metrics_mod.__name__, losses_mod.__name__)
+    if type(metric).__module__ != metrics_mod.__name__:
+        return False
+    fn = getattr(metric, "_fn", None)  # MeanMetricWrapper: only around a built-in function
+    return fn is None or getattr(fn, "__module__", "") in (metrics_mod.__name__,
+                                                          losses_mod.__name__)
 
 
 def _executions(batches, k):

@@ -16,13 +16,15 @@ class SGD(Optimizer):
         var <- var + momentum * m - lr * g           (nesterov=True; Sutskever et al., 2013)
 
     Args:
-        learning_rate: default 0.01. momentum: float >= 0, default 0.0. nesterov: default False.
+        learning_rate: default 0.01. momentum: float in [0, 1], default 0.0. nesterov: default False.
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
-        if not isinstance(momentum, (int, float)) or momentum < 0:
-            raise ValueError(f"SGD expects momentum >= 0; received momentum={momentum!r}.")
+        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or \
+                not 0 <= momentum <= 1:
+            raise ValueError(f"SGD expects momentum in [0, 1] (as Keras 3; e.g. 0.9); received "
+                             f"momentum={momentum!r}.")
         self.momentum, self.nesterov = float(momentum), nesterov
         self.slot_names = ("momentum",) if self.momentum else ()
 

@@ -133,7 +133,9 @@ def save_model(model, filepath, overwrite=True, **kwargs):
     include_optimizer = kwargs.pop("include_optimizer", True)
     zipped = kwargs.pop("zipped", True)
     if kwargs:
-        raise TypeError(f"save_model() got unexpected keyword argument(s): {', '.join(kwargs)}.")
+        raise TypeError(f"model.save() / save_model() got unexpected keyword argument(s): "
+                        f"{', '.join(kwargs)}. It takes filepath, overwrite, zipped and "
+                        f"include_optimizer.")
     if not zipped:
         raise NotImplementedError("save_model(zipped=False) (an unzipped folder) is not "
                                   "supported; tomei writes the .keras zip.")

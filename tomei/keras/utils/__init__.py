@@ -4,6 +4,7 @@ import random as _random
 import numpy as np
 
 from tomei import config
+from tomei.keras.arguments import size_argument
 from tomei.keras.utils.progbar import Progbar  # noqa: F401
 from tomei.keras.utils.py_dataset import PyDataset  # noqa: F401
 from tomei.keras.utils.text_dataset_utils import text_dataset_from_directory  # noqa: F401
@@ -31,7 +32,7 @@ def to_categorical(x, num_classes=None):
         num_classes: default max(x) + 1.
 
     Raises:
-        ValueError: a label outside [0, num_classes).
+        ValueError: a label outside [0, num_classes); num_classes that is not an int >= 1.
     """
     x = np.asarray(x)
     if x.ndim > 1 and x.shape[-1] == 1:
@@ -39,7 +40,8 @@ def to_categorical(x, num_classes=None):
     if x.dtype.kind == "f" and np.any(x != np.round(x)):
         raise ValueError("to_categorical expects integer class labels; received fractional values.")
     x = x.astype(np.int64)
-    num_classes = int(x.max()) + 1 if num_classes is None else int(num_classes)
+    num_classes = int(x.max()) + 1 if num_classes is None else \
+        size_argument(num_classes, "num_classes", "to_categorical()", none_ok=False, minimum=1)
     if x.size and (x.min() < 0 or x.max() >= num_classes):
         raise ValueError(f"to_categorical: labels must be in [0, {num_classes}); received values "
                          f"from {x.min()} to {x.max()}.")

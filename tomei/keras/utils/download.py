@@ -10,15 +10,10 @@ standard ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY`` variables are honoured
 default proxy handler). The bar is :class:`tomei.keras.utils.progbar.Progbar`, in bytes.
 """
 
-import http.client
 import os
-import socket
-import ssl
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 
 from tomei.keras.utils.atomic_write import atomic_path
@@ -125,12 +120,17 @@ def _build_opener():
     does not reach this download. ``build_opener`` adds ``ProxyHandler()``, which reads
     ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` from the environment.
     """
+    # The network modules are imported when a download starts, not at ``import tomei``:
+    # ssl, http.client and urllib.request (with email, socket and OpenSSL) hold ~7 MB.
+    import ssl
+    import urllib.request
     context = ssl.create_default_context()
     return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
 
 
 def _open_url(url, timeout):
     """Opens ``url`` for reading (tests replace this function to simulate failures)."""
+    import urllib.request
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     return _build_opener().open(request, timeout=timeout)
 
@@ -232,6 +232,10 @@ def _download_one(url, folder, fname, check, timeout, show_bar, limits):
 
 def _describe_error(err, timeout):
     """A short, readable reason for one failed origin."""
+    import http.client
+    import socket
+    import ssl
+    import urllib.error
     if isinstance(err, _BadContent):
         return str(err)
     if isinstance(err, urllib.error.HTTPError):
@@ -305,6 +309,7 @@ def download_verified(fname, urls, folder, check=None, *, size=None, timeout=30,
         CorruptDownloadError: when all URLs failed and at least one delivered wrong bytes.
         DownloadError: when all URLs failed.
     """
+    import http.client
     attempts = []
     received_wrong_bytes = False
     show_messages = shows_messages(verbose)

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from tomei.keras.arguments import verbose_argument
+
 __all__ = ["Progbar", "format_eta", "format_metric_value", "format_time_per_unit"]
 
 # Looked up at each call, so tests can swap in a fake clock with monkeypatch.
@@ -107,7 +109,7 @@ class Progbar:
                  unit_name="step", file=None):
         self.target = target
         self.width = width
-        self.verbose = verbose
+        self.verbose = verbose_argument(verbose, "Progbar()", (0, 1, 2))
         self.interval = interval
         self.stateful_metrics = set(stateful_metrics or ())
         self.unit_name = unit_name
