@@ -269,7 +269,8 @@ def cast(x, dtype) -> Tensor:
 # --- linear algebra and shapes ----------------------------------------------------
 
 def matmul(a, b) -> Tensor:
-    """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules)."""
+    """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules). Raises
+    ValueError naming both shapes when the inner axes differ."""
     a, b = _pair(a, b, "matmul")
 
     def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
@@ -279,15 +280,27 @@ def matmul(a, b) -> Tensor:
         if b.tracked:
             gb = unbroadcast(a.value.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
-    return record(a.value @ b.value, (a, b), backward)
+    try:
+        out = a.value @ b.value
+    except ValueError:  # NumPy's gufunc words: say which axes must agree
+        raise ValueError(f"matmul: a has shape {a.shape} and b has shape {b.shape}; the last "
+                         f"axis of a must equal the first of b's last two (a (n, k) and b "
+                         f"(k, m) give (n, m)).") from None
+    return record(out, (a, b), backward)
 
 
 def reshape(x, shape) -> Tensor:
     """x with a new ``shape`` (``tf.reshape``); one entry may be -1. Same values, same dtype.
-    Raises ValueError (NumPy's) when the sizes differ. Gradient: g reshaped to x's shape."""
+    Raises ValueError naming both shapes when the sizes differ. Gradient: g reshaped to x's
+    shape."""
     x = convert_to_tensor(x)
+    try:
+        out = x.value.reshape(shape)
+    except ValueError as e:
+        raise ValueError(f"reshape: a tensor of shape {x.shape} ({x.value.size} values) cannot "
+                         f"take the shape {tuple(np.atleast_1d(shape).tolist())} ({e}).") from None
     # reshaping moves no numbers, so the gradient is reshaped back
-    return record(x.value.reshape(shape), (x,), lambda g: (g.reshape(x.shape),))
+    return record(out, (x,), lambda g: (g.reshape(x.shape),))
 
 
 def transpose(x, perm=None) -> Tensor:
