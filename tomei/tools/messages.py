@@ -282,6 +282,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
     "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),
+    "save_failed": ("Cannot save the model to {path}: {detail}", "モデルを {path} に保存できません: {detail}"),
+    "path_is_folder": ("it is a folder", "フォルダーです"),
+    "path_is_file": ("it is a file, not a folder", "フォルダーではなくファイルです"),
+    "path_under_file": ("{parent} is a file, not a folder", "{parent} はフォルダーではなくファイルです"),
+    "path_not_writable": ("no permission to write in {parent}", "{parent} に書き込む権限がありません"),
     "out_dir_failed": (
         "Cannot write the report into {path}: {detail}",
         "レポートを {path} に書き込めません: {detail}",
