@@ -416,15 +416,19 @@ def add_n(values) -> Tensor:
 
 def _expand(g, shape, axis, keepdims):
     """Broadcasts a reduced gradient back over the reduced axes."""
+    if axis is None and not keepdims and isinstance(g, (np.ndarray, np.generic)):
+        return np.full(shape, g)  # one number for every position (host arrays: quicker)
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    elif axis is None and not keepdims:
-        g = np.reshape(g, (1,) * len(shape))
     return np.broadcast_to(g, shape)
 
 
 def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+#: float types whose mean NumPy accumulates in the type itself (float16 it widens to float32)
+_SUM_IN_OWN_TYPE = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
@@ -435,7 +439,7 @@ def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
     # integers keep their dtype (NumPy would widen int32 to int64; TensorFlow does not)
     dtype = x.dtype if x.dtype.kind in "iu" else None
     # d sum(x)/dx_i = 1
-    return record(np.sum(x.value, axis=axis, keepdims=keepdims, dtype=dtype), (x,),
+    return record(x.value.sum(axis=axis, keepdims=keepdims, dtype=dtype), (x,),
                   lambda g: (_expand(g, x.shape, axis, keepdims),))
 
 
@@ -444,7 +448,11 @@ def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
     ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged."""
     x = numbers(x, "reduce_mean", "x")
     axis = _axis(axis)
-    out = np.mean(x.value, axis=axis, keepdims=keepdims)
+    if x.dtype in _SUM_IN_OWN_TYPE:  # np.mean's arithmetic (sum, then / n), without its wrapper
+        out = x.value.sum(axis=axis, keepdims=keepdims)
+        out = out / (x.value.size // max(out.size, 1))
+    else:
+        out = np.mean(x.value, axis=axis, keepdims=keepdims)
     count = x.value.size // max(out.size, 1)
     # d mean(x)/dx_i = 1/n
     return record(out.astype(x.dtype, copy=False), (x,),
