@@ -109,6 +109,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--data-path: そのようなファイルもフォルダーもありません: {path} ({title} の読み込み先)",
     ),
     "error_prefix": ("error: {message}", "エラー: {message}"),
+    "warning_prefix": ("warning: {message}", "警告: {message}"),
     "dataset_missing": (
         "The dataset {dataset!r} cannot be loaded: {detail}",
         "データセット {dataset!r} を読み込めません: {detail}",
