@@ -188,6 +188,38 @@ def test_bias_relu_equals_add_then_relu():
     np.testing.assert_allclose(fused_op.numpy(), chain.numpy(), rtol=1e-6)
 
 
+def test_dense_relu_value_and_gradients(kernels):
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((32, 64)).astype(np.float32)
+    k0 = rng.standard_normal((64, 128)).astype(np.float32)
+    b0 = rng.standard_normal(128).astype(np.float32)
+    g0 = rng.standard_normal((32, 128)).astype(np.float32)
+
+    def run():
+        x, k, b = Variable(x0), Variable(k0), Variable(b0)
+        with GradientTape() as tape:
+            out = nn_ops.dense(x, k, b, relu=True)
+            loss = ops.reduce_sum(ops.multiply(out, g0))
+        return [out.numpy()] + [g.numpy() for g in tape.gradient(loss, [x, k, b])]
+    reference, result = both(run)
+    assert_same(reference, result)
+
+
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+def test_dense_equals_matmul_then_bias(relu):
+    rng = np.random.default_rng(9)
+    x0, k0 = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
+    b0, g0 = rng.standard_normal(4).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32)
+    x, k, b = Variable(x0), Variable(k0), Variable(b0)
+    with GradientTape(persistent=True) as tape:
+        one_op = ops.reduce_sum(ops.multiply(nn_ops.dense(x, k, b, relu=relu), g0))
+        summed = ops.add(ops.matmul(x, k), b)
+        chain = ops.reduce_sum(ops.multiply(nn_ops.relu(summed) if relu else summed, g0))
+    for a, c in zip(tape.gradient(one_op, [x, k, b]), tape.gradient(chain, [x, k, b])):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(one_op.numpy(), chain.numpy(), rtol=1e-6)
+
+
 def test_dropout_same_mask_and_gradient(kernels):
     x0 = np.random.default_rng(6).standard_normal((32, 128)).astype(np.float32)
 
