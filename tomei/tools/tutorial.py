@@ -11,7 +11,9 @@ import sys
 
 import numpy as np
 
-from tomei.tools.cli_args import LANG_HELP_JA, Parser, fraction, non_negative_integer, positive_integer
+from tomei.tools.cli_args import (
+    LANG_HELP_JA, Parser, fraction, non_negative_integer, positive_integer, unwritable,
+)
 from tomei.tools.messages import dataset_error, detect_lang, t
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -170,20 +172,3 @@ def main(argv=None) -> int:
     print(t("test_accuracy", lang, value=test_acc, pct=100 * test_acc))
     return code
 
-
-def unwritable(path, folder, lang="en"):
-    """Why ``path`` cannot be written, in ``lang``, or None when it can (as far as can be
-    told without writing): a file wanted where a folder stands or the other way round
-    (``folder``: the path is to be a folder), or no permission to create it in the nearest
-    folder that exists."""
-    import os
-    if os.path.exists(path) and os.path.isdir(path) != folder:
-        return t("path_is_folder" if not folder else "path_is_file", lang)
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        return t("path_under_file", lang, parent=parent)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return t("path_not_writable", lang, parent=parent)
-    return None
