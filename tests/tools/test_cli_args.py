@@ -117,3 +117,12 @@ def test_option_checks(check, good, bad):
 def test_lang_in_finds_the_last_lang():
     assert cli_args.lang_in(["x", "--lang", "en", "--lang=ja"]) == "ja"
     assert cli_args.lang_in(["--lang"]) is None and cli_args.lang_in([]) is None
+
+
+def test_unwritable_says_why(tmp_path):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "d").mkdir()
+    assert cli_args.unwritable(str(tmp_path / "new" / "m.keras"), False) is None
+    assert cli_args.unwritable(str(tmp_path / "d"), False) == "it is a folder"
+    assert cli_args.unwritable(str(tmp_path / "f"), True) == "it is a file, not a folder"
+    assert "is a file, not a folder" in cli_args.unwritable(str(tmp_path / "f" / "m.keras"), False)

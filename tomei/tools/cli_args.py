@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 
@@ -73,6 +74,23 @@ def translate(message: str, lang: str) -> str:
         if match:
             return t(key, lang, **match.groupdict())
     return message
+
+
+def unwritable(path, folder, lang="en"):
+    """Why ``path`` cannot be written, in ``lang``, or None when it can (as far as can be
+    told without writing): a file wanted where a folder stands or the other way round
+    (``folder``: the path is to be a folder), or no permission to create it in the nearest
+    folder that exists."""
+    if os.path.exists(path) and os.path.isdir(path) != folder:
+        return t("path_is_folder" if not folder else "path_is_file", lang)
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return t("path_under_file", lang, parent=parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return t("path_not_writable", lang, parent=parent)
+    return None
 
 
 class Parser(argparse.ArgumentParser):

@@ -109,6 +109,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--data-path: そのようなファイルもフォルダーもありません: {path} ({title} の読み込み先)",
     ),
     "error_prefix": ("error: {message}", "エラー: {message}"),
+    "warning_prefix": ("warning: {message}", "警告: {message}"),
     "dataset_missing": (
         "The dataset {dataset!r} cannot be loaded: {detail}",
         "データセット {dataset!r} を読み込めません: {detail}",
@@ -282,6 +283,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
     "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),
+    "save_failed": ("Cannot save the model to {path}: {detail}", "モデルを {path} に保存できません: {detail}"),
+    "path_is_folder": ("it is a folder", "フォルダーです"),
+    "path_is_file": ("it is a file, not a folder", "フォルダーではなくファイルです"),
+    "path_under_file": ("{parent} is a file, not a folder", "{parent} はフォルダーではなくファイルです"),
+    "path_not_writable": ("no permission to write in {parent}", "{parent} に書き込む権限がありません"),
     "out_dir_failed": (
         "Cannot write the report into {path}: {detail}",
         "レポートを {path} に書き込めません: {detail}",

@@ -11,7 +11,9 @@ import sys
 
 import numpy as np
 
-from tomei.tools.cli_args import LANG_HELP_JA, Parser, fraction, non_negative_integer, positive_integer
+from tomei.tools.cli_args import (
+    LANG_HELP_JA, Parser, fraction, non_negative_integer, positive_integer, unwritable,
+)
 from tomei.tools.messages import dataset_error, detect_lang, t
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -83,6 +85,14 @@ def main(argv=None) -> int:
         print(t("error_prefix", lang, message=t("save_not_keras", lang, path=args.save)),
               file=sys.stderr)
         return 2
+    # where the results go is checked before training, so that minutes of training are not
+    # thrown away by a name that cannot be written at the end
+    for path, key, folder in ((args.save, "save_failed", False), (args.report, "out_dir_failed", True)):
+        problem = path and unwritable(path, folder, lang)
+        if problem:
+            print(t("error_prefix", lang, message=t(key, lang, path=path, detail=problem)),
+                  file=sys.stderr)
+            return 2
     import tomei as tf  # the tutorial's `import tensorflow as tf`, on tomei
 
     if args.seed is not None:
@@ -137,16 +147,28 @@ def main(argv=None) -> int:
     dataset_module = getattr(tf.keras.datasets, args.dataset)
     model.class_names = list(dataset_module.CLASS_NAMES)  # kept in the .keras file
     model.dataset_name = args.dataset
+    code = 0
     if args.save:
         from tomei.tools.report import history_path_for, save_history
-        model.save(args.save)
-        save_history(history, history_path_for(args.save))  # learning curves for `tomei report`
-        print(t("saved_model", lang, path=args.save))
+        try:
+            model.save(args.save)
+            save_history(history, history_path_for(args.save))  # curves for `tomei report`
+            print(t("saved_model", lang, path=args.save))
+        except OSError as err:  # the disk filled up, the folder went away: say so, go on
+            print(t("error_prefix", lang, message=t("save_failed", lang, path=args.save,
+                                                   detail=err.strerror or err)), file=sys.stderr)
+            code = 1
     if args.report:
         from tomei.tools.report import write_report
-        index = write_report(model, history, x_test, y_test, args.report,
-                             class_names=model.class_names, lang=lang)
-        print(t("report_written", lang, path=index))
+        try:
+            index = write_report(model, history, x_test, y_test, args.report,
+                                 class_names=model.class_names, lang=lang)
+            print(t("report_written", lang, path=index))
+        except OSError as err:
+            print(t("error_prefix", lang, message=t("out_dir_failed", lang, path=args.report,
+                                                   detail=err.strerror or err)), file=sys.stderr)
+            code = 1
     print(t("test_loss", lang, value=test_loss))
     print(t("test_accuracy", lang, value=test_acc, pct=100 * test_acc))
-    return 0
+    return code
+

@@ -146,6 +146,10 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
+        if len(input_shape) == 0:
+            raise ValueError(f"Dense '{self.name}' needs inputs with at least one axis (the "
+                             f"features, e.g. shape (batch, features)); received a single "
+                             f"number, input shape (). Wrap it: np.array([[value]]).")
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}' needs a known last input dimension; received "

@@ -36,7 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
-from tomei.tools.cli_args import Parser, non_negative_integer, port
+from tomei.tools.cli_args import Parser, non_negative_integer, port, unwritable
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.playground.session import Playground, PlaygroundError, TrainingSettings
 
@@ -239,6 +239,15 @@ def main(argv=None) -> int:
     """Entry point of ``tomei playground``; returns the exit code (serves until Ctrl-C)."""
     args = _parser().parse_args(argv)
     lang = detect_lang(args.lang)
+    if args.save and not args.save.endswith(".keras"):  # checked now, not at the Save button
+        print(t("error_prefix", lang, message=t("save_not_keras", lang, path=args.save)),
+              file=sys.stderr)
+        return 2
+    problem = args.save and unwritable(args.save, False, lang)
+    if problem:
+        print(t("error_prefix", lang, message=t("save_failed", lang, path=args.save,
+                                               detail=problem)), file=sys.stderr)
+        return 2
     import tomei
 
     if args.model:
