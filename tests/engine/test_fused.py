@@ -384,16 +384,41 @@ def test_conv_ops_use_the_kernels(kernels, monkeypatch):
             calls.append(name)
             return original(*args)
         return counted
-    for name in ("col2im", "max_pool_forward", "max_pool_backward"):
+    for name in ("im2col", "col2im", "max_pool_forward", "max_pool_backward"):
         monkeypatch.setattr(kernels, name, spy(name))
     x = np.random.default_rng(16).standard_normal((2, 6, 6, 2)).astype(np.float32)
     f = np.ones((3, 3, 2, 2), np.float32)
     _value_and_grads(lambda a, b: conv_ops.max_pool2d(conv_ops.conv2d(a, b, 1, "SAME"), 2, 2,
                                                       "VALID"), x, f)
-    assert calls == ["max_pool_forward", "max_pool_backward", "col2im"]
+    assert calls == ["im2col", "max_pool_forward", "max_pool_backward", "col2im"]
     fused.set_mode("off")
     _value_and_grads(lambda a: conv_ops.max_pool2d(a, 2, 2, "VALID"), x)
-    assert len(calls) == 3
+    assert len(calls) == 4
+
+
+def test_a_batch_in_parts_on_two_cores_matches_one_piece(kernels, monkeypatch):
+    """Large enough that tomei/engine/cores.py cuts the kernels and the products (under fit's
+    one-BLAS-thread limit): the output and the input's gradient are the same numbers as in
+    one piece; the kernel's gradient, a float32 sum over 64*13*13 windows added in two
+    partial sums, agrees to float32 rounding."""
+    from threadpoolctl import threadpool_limits
+
+    from tomei.engine import cores
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((64, 13, 13, 8)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 8, 32)).astype(np.float32)
+
+    def run():
+        return _value_and_grads(lambda a, b: conv_ops.max_pool2d(
+            conv_ops.conv2d(a, b, 1, "SAME"), 2, 2, "VALID"), x, f)
+    with threadpool_limits(limits=1, user_api="blas"):
+        monkeypatch.setattr(cores, "available", lambda: 2)
+        in_parts = run()
+        monkeypatch.setattr(cores, "available", lambda: 1)
+        whole = run()
+    np.testing.assert_array_equal(in_parts[0], whole[0])
+    np.testing.assert_array_equal(in_parts[1], whole[1])
+    np.testing.assert_allclose(in_parts[2], whole[2], rtol=1e-5, atol=1e-4)
 
 
 def test_bias_relu_on_images_matches_numpy(kernels):

@@ -249,28 +249,44 @@ def gather_rows(x, index, out):
 
 # --- convolution and pooling (tomei/engine/conv_ops.py) ---------------------------------------
 # Images are NHWC; ``xp`` is the padded input (N, Hp, Wp, C); a window's taps are numbered
-# t = a * KW + b, row by row, as conv_ops._taps lists them.
+# t = a * KW + b, row by row, as conv_ops._taps lists them. Each kernel does the images
+# start <= n < stop only, so that tomei/engine/cores.py can give parts of a batch to
+# different threads (each image's values are written by one part only).
 
-def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out):
-    """The adjoint of im2col (``conv_ops._windows``): ``out`` (N, Hp, Wp, C) set to 0, then each tap's slab of
+def im2col(xp, kh, kw, sh, sw, dh, dw, cols, start, stop):
+    """``cols[n, i, j, (a*KW + b)*C + c] = xp[n, i*sh + a*dh, j*sw + b*dw, c]``, cols
+    (N, OH, OW, KH*KW*C): the copy of ``conv_ops._im2col`` (every window as one row)."""
+    c = xp.shape[3]
+    for n in range(start, stop):
+        for i in range(cols.shape[1]):
+            for j in range(cols.shape[2]):
+                for a in range(kh):
+                    for b in range(kw):
+                        at = (a * kw + b) * c
+                        for ch in range(c):
+                            cols[n, i, j, at + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+
+
+def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out, start, stop):
+    """The adjoint of ``im2col``: ``out`` (N, Hp, Wp, C) set to 0, then each tap's slab of
     ``tap_slabs`` (KH*KW, N, OH, OW, C) added onto the pixels that tap reads:
     ``conv_ops._col2im``, in its order (tap 0 onto every pixel, then tap 1, ...)."""
-    out[:] = 0
-    for a in range(kh):
-        for b in range(kw):
-            slab = tap_slabs[a * kw + b]
-            for n in range(slab.shape[0]):
-                for i in range(slab.shape[1]):
-                    for j in range(slab.shape[2]):
-                        for ch in range(slab.shape[3]):
-                            out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[n, i, j, ch]
+    for n in range(start, stop):
+        out[n] = 0
+        for a in range(kh):
+            for b in range(kw):
+                slab = tap_slabs[a * kw + b, n]
+                for i in range(slab.shape[0]):
+                    for j in range(slab.shape[1]):
+                        for ch in range(slab.shape[2]):
+                            out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[i, j, ch]
 
 
-def max_pool_forward(xp, kh, kw, sh, sw, out, winner):
+def max_pool_forward(xp, kh, kw, sh, sw, out, winner, start, stop):
     """The largest tap of each window, ``out`` (N, OH, OW, C), and which tap it is,
     ``winner``: ``conv_ops.max_pool2d``'s loop, ``larger = tap > out`` (ties keep the earlier
     tap), ``out = maximum(out, tap)`` (so a NaN tap makes the output NaN, as np.maximum)."""
-    for n in range(out.shape[0]):
+    for n in range(start, stop):
         for i in range(out.shape[1]):
             for j in range(out.shape[2]):
                 for ch in range(out.shape[3]):
@@ -287,12 +303,12 @@ def max_pool_forward(xp, kh, kw, sh, sw, out, winner):
                             out[n, i, j, ch] = v
 
 
-def max_pool_backward(g, winner, kh, kw, sh, sw, dxp):
+def max_pool_backward(g, winner, kh, kw, sh, sw, dxp, start, stop):
     """``dxp`` (N, Hp, Wp, C) set to 0, then tap by tap ``d_tap += (winner == t) * g``: the
     backward of ``conv_ops.max_pool2d`` (each window's gradient ``g`` (N, OH, OW, C) goes to
     its winning pixel), with the channels innermost so the loop runs in vector registers."""
-    dxp[:] = 0
-    for n in range(g.shape[0]):
+    for n in range(start, stop):
+        dxp[n] = 0
         for i in range(g.shape[1]):
             for j in range(g.shape[2]):
                 for t in range(kh * kw):
@@ -303,7 +319,7 @@ def max_pool_backward(g, winner, kh, kw, sh, sw, dxp):
 
 
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
-            sparse_xent_forward, sparse_xent_backward, gather_rows, col2im,
+            sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
             max_pool_forward, max_pool_backward)
 
 
