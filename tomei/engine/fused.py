@@ -147,13 +147,15 @@ def cache_dir() -> str:
 # Each one is the formula of the NumPy code it names, value by value.
 
 def adam_update(grad, var, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """Adam's step on 1-D arrays, in place: the formula of ``Adam.update_step``
-    (tomei/keras/optimizers/adam.py), without amsgrad::
+    """Adam's step, in place, on C-contiguous arrays of one shape (taken as flat): the
+    formula of ``Adam.update_step`` (tomei/keras/optimizers/adam.py), without amsgrad::
 
         m += (grad - m) * (1 - beta_1)
         v += (grad * grad - v) * (1 - beta_2)
         var -= alpha * m / (sqrt(v) + epsilon)
     """
+    grad, var, m, v = grad.reshape(grad.size), var.reshape(var.size), m.reshape(m.size), \
+        v.reshape(v.size)
     for i in range(grad.shape[0]):
         g = grad[i]
         mi = m[i] + (g - m[i]) * one_minus_beta_1
