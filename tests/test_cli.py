@@ -29,3 +29,15 @@ def test_every_command_module_has_an_entry_point():
     for name, (module, _help) in cli.COMMANDS.items():
         mod = importlib.import_module(module)
         assert callable(getattr(mod, f"main_{name}", None) or mod.main), name
+
+
+def test_library_warnings_print_as_one_line_in_the_chosen_language(tmp_path, capsys):
+    import warnings
+    before = warnings.showwarning
+    bad = tmp_path / "mnist.npz"
+    bad.write_bytes(b"not a zip")
+    assert cli.main(["tutorial", "--data-path", str(bad), "--lang", "ja"]) == 1
+    err = capsys.readouterr().err
+    assert "警告: " in err and "SHA-256" in err
+    assert "UserWarning" not in err and "load_data(" not in err  # no Python source line
+    assert warnings.showwarning is before

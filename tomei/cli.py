@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 COMMANDS = {
     "tutorial": ("tomei.tools.tutorial", "Run the TensorFlow beginner tutorial (MNIST / Fashion-MNIST)."),
@@ -39,7 +40,8 @@ def main(argv=None) -> int:
     interrupted with Ctrl-C, 0 for ``--help`` and ``--version``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(usage())
+        from tomei.tools.cli_args import lang_in
+        print(usage(lang_in(argv)))
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from tomei import __version__
@@ -47,17 +49,33 @@ def main(argv=None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
+        from tomei.tools.cli_args import lang_in
         from tomei.tools.messages import detect_lang, t
-        print(f"{t('unknown_command', detect_lang(), name=name)}\n\n{usage()}", file=sys.stderr)
+        lang = detect_lang(lang_in(rest))  # --lang ja, wherever it stands
+        print(f"{t('unknown_command', lang, name=name)}\n\n{usage(lang)}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     entry = getattr(module, f"main_{name}", None) or module.main
     try:
-        return int(entry(rest) or 0)
+        with warnings.catch_warnings():  # the library's warnings, as one line each
+            warnings.showwarning = _warning_printer(rest)
+            return int(entry(rest) or 0)
     except KeyboardInterrupt:
+        from tomei.tools.cli_args import lang_in
         from tomei.tools.messages import detect_lang, t
-        print("\n" + t("interrupted", detect_lang()), file=sys.stderr)
+        print("\n" + t("interrupted", detect_lang(lang_in(rest))), file=sys.stderr)
         return 130
+
+
+def _warning_printer(argv):
+    """A ``warnings.showwarning`` for the commands: ``warning: <message>`` (``警告: ...`` under
+    --lang ja) on stderr, without Python's file name, line number and source line."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        from tomei.tools.cli_args import lang_in
+        from tomei.tools.messages import detect_lang, t
+        print(t("warning_prefix", detect_lang(lang_in(argv)), message=str(message)),
+              file=file or sys.stderr)
+    return show
 
 
 if __name__ == "__main__":

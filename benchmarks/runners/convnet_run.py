@@ -57,18 +57,7 @@ def main():
     load_s = C.now() - t
 
     keras.utils.set_random_seed(cfg["seed"])
-    layers = keras.layers
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model = C.convnet_model(keras)
 
     epoch_s, begin = [], {}
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tomei as tf
-from tomei.engine import fused, nn_ops, ops
+from tomei.engine import conv_ops, fused, nn_ops, ops
+from tomei.engine.gradcheck import check_gradients
 from tomei.engine.tensor import GradientTape, Variable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -215,6 +216,38 @@ def test_bias_relu_equals_add_then_relu():
     np.testing.assert_allclose(fused_op.numpy(), chain.numpy(), rtol=1e-6)
 
 
+def test_dense_relu_value_and_gradients(kernels):
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((32, 64)).astype(np.float32)
+    k0 = rng.standard_normal((64, 128)).astype(np.float32)
+    b0 = rng.standard_normal(128).astype(np.float32)
+    g0 = rng.standard_normal((32, 128)).astype(np.float32)
+
+    def run():
+        x, k, b = Variable(x0), Variable(k0), Variable(b0)
+        with GradientTape() as tape:
+            out = nn_ops.dense(x, k, b, relu=True)
+            loss = ops.reduce_sum(ops.multiply(out, g0))
+        return [out.numpy()] + [g.numpy() for g in tape.gradient(loss, [x, k, b])]
+    reference, result = both(run)
+    assert_same(reference, result)
+
+
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+def test_dense_equals_matmul_then_bias(relu):
+    rng = np.random.default_rng(9)
+    x0, k0 = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
+    b0, g0 = rng.standard_normal(4).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32)
+    x, k, b = Variable(x0), Variable(k0), Variable(b0)
+    with GradientTape(persistent=True) as tape:
+        one_op = ops.reduce_sum(ops.multiply(nn_ops.dense(x, k, b, relu=relu), g0))
+        summed = ops.add(ops.matmul(x, k), b)
+        chain = ops.reduce_sum(ops.multiply(nn_ops.relu(summed) if relu else summed, g0))
+    for a, c in zip(tape.gradient(one_op, [x, k, b]), tape.gradient(chain, [x, k, b])):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(one_op.numpy(), chain.numpy(), rtol=1e-6)
+
+
 def test_dropout_same_mask_and_gradient(kernels):
     x0 = np.random.default_rng(6).standard_normal((32, 128)).astype(np.float32)
 
@@ -297,3 +330,132 @@ def test_other_float_types_stay_on_numpy(kernels):
     var = Variable(np.zeros(2, np.float16))
     tf.keras.optimizers.Adam().apply_gradients([(np.ones(2, np.float16), var)])
     assert var.dtype == np.float16 and np.all(var.numpy() < 0)
+
+
+# --- convolution and pooling (conv_ops) --------------------------------------------------
+def _value_and_grads(fn, *arrays, seed=11):
+    """fn(*Variables), and the gradients of sum(fn * a fixed random weighting)."""
+    variables = [Variable(a) for a in arrays]
+    with GradientTape() as tape:
+        out = fn(*variables)
+    weights = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    return [out.numpy()] + [g.numpy() for g in tape.gradient(out, variables,
+                                                              output_gradients=weights)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, k, strides, padding, dilations", [
+    ((2, 7, 6, 3), (3, 3), 1, "VALID", 1),
+    ((1, 7, 6, 3), (3, 2), 2, "SAME", 1),
+    ((2, 8, 7, 2), (3, 3), 1, "SAME", 2),
+    ((3, 13, 13, 8), (3, 3), 1, "VALID", 1),
+], ids=str)
+def test_conv2d_kernels_match_numpy(kernels, dtype, shape, k, strides, padding, dilations):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(dtype)
+    f = rng.standard_normal(k + (shape[3], 5)).astype(dtype)
+    assert_same(*both(lambda: _value_and_grads(
+        lambda a, b: conv_ops.conv2d(a, b, strides, padding, dilations=dilations), x, f)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_transpose_kernels_match_numpy(kernels, dtype):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 4, 5, 3)).astype(dtype)
+    f = rng.standard_normal((3, 3, 2, 3)).astype(dtype)
+    assert_same(*both(lambda: _value_and_grads(
+        lambda a, b: conv_ops.conv2d_transpose(a, b, (2, 8, 10, 2), 2, "SAME"), x, f)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, ksize, strides, padding", [
+    ((2, 26, 26, 4), 2, 2, "VALID"),    # the convnet's pools: 26 -> 13, 11 -> 5 (a row left out)
+    ((2, 11, 11, 4), 2, 2, "VALID"),
+    ((1, 7, 5, 3), 3, 2, "SAME"),       # overlapping windows, -inf padding
+    ((2, 5, 7, 2), (2, 3), 1, "SAME"),
+], ids=str)
+def test_max_pool_kernels_match_numpy(kernels, dtype, shape, ksize, strides, padding):
+    x = np.random.default_rng(14).standard_normal(shape).astype(dtype)
+    x[0, 1, 1, 0] = x[0, 1, 0, 0]      # a tie: the earlier tap wins in both
+    reference, result = both(lambda: _value_and_grads(
+        lambda a: conv_ops.max_pool2d(a, ksize, strides, padding), x))
+    assert_same(reference, result)
+    np.testing.assert_array_equal(result[1] != 0, reference[1] != 0)   # same winners
+
+
+def test_max_pool_kernel_passes_nan_on_as_numpy(kernels):
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    x[0, 0, 1, 0] = np.nan
+    reference, result = both(lambda: conv_ops.max_pool2d(x, 2, 2, "VALID").numpy())
+    np.testing.assert_array_equal(result, reference)   # NaN in the first window, in both
+    assert np.isnan(result[0, 0, 0, 0]) and result[0, 1, 1, 0] == 15
+
+
+def test_conv_gradients_with_kernels_loaded(kernels):
+    """The float64 gradient checks of tests/engine/test_conv_ops.py, on the compiled path."""
+    rng = np.random.default_rng(15)
+    check_gradients(lambda a, b: conv_ops.conv2d(a, b, 2, "SAME"),
+                    rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((3, 3, 3, 2)))
+    check_gradients(lambda a: conv_ops.max_pool2d(a, 3, 2, "SAME"),
+                    rng.permutation(2 * 7 * 5 * 2).reshape(2, 7, 5, 2) * 0.01)
+
+
+def test_conv_ops_use_the_kernels(kernels, monkeypatch):
+    """conv2d's backward and max_pool2d run the compiled loops when they are loaded (and
+    not when fusion is off): a NumPy path taken by mistake would fail here."""
+    calls = []
+
+    def spy(name):
+        original = getattr(kernels, name)
+
+        def counted(*args):
+            calls.append(name)
+            return original(*args)
+        return counted
+    for name in ("im2col", "col2im", "max_pool_forward", "max_pool_backward"):
+        monkeypatch.setattr(kernels, name, spy(name))
+    x = np.random.default_rng(16).standard_normal((2, 6, 6, 2)).astype(np.float32)
+    f = np.ones((3, 3, 2, 2), np.float32)
+    _value_and_grads(lambda a, b: conv_ops.max_pool2d(conv_ops.conv2d(a, b, 1, "SAME"), 2, 2,
+                                                      "VALID"), x, f)
+    assert calls == ["im2col", "max_pool_forward", "max_pool_backward", "col2im"]
+    fused.set_mode("off")
+    _value_and_grads(lambda a: conv_ops.max_pool2d(a, 2, 2, "VALID"), x)
+    assert len(calls) == 4
+
+
+def test_a_batch_in_parts_on_two_cores_matches_one_piece(kernels, monkeypatch):
+    """Large enough that tomei/engine/cores.py cuts the kernels and the products (under fit's
+    one-BLAS-thread limit): the output and the input's gradient are the same numbers as in
+    one piece; the kernel's gradient, a float32 sum over 64*13*13 windows added in two
+    partial sums, agrees to float32 rounding."""
+    from threadpoolctl import threadpool_limits
+
+    from tomei.engine import cores
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((64, 13, 13, 8)).astype(np.float32)
+    f = rng.standard_normal((3, 3, 8, 32)).astype(np.float32)
+
+    def run():
+        return _value_and_grads(lambda a, b: conv_ops.max_pool2d(
+            conv_ops.conv2d(a, b, 1, "SAME"), 2, 2, "VALID"), x, f)
+    with threadpool_limits(limits=1, user_api="blas"):
+        monkeypatch.setattr(cores, "available", lambda: 2)
+        in_parts = run()
+        monkeypatch.setattr(cores, "available", lambda: 1)
+        whole = run()
+    np.testing.assert_array_equal(in_parts[0], whole[0])
+    np.testing.assert_array_equal(in_parts[1], whole[1])
+    np.testing.assert_allclose(in_parts[2], whole[2], rtol=1e-5, atol=1e-4)
+
+
+def test_bias_relu_on_images_matches_numpy(kernels):
+    """Conv2D's bias + ReLU on (N, H, W, C) runs the 2-D kernel on (N*H*W, C) rows; also for a
+    non-contiguous input (a transposed view)."""
+    rng = np.random.default_rng(17)
+    x0 = rng.standard_normal((2, 5, 4, 3)).astype(np.float32)
+    b0 = rng.standard_normal(3).astype(np.float32)
+    for x_in in (x0, x0.transpose(0, 2, 1, 3)):
+        reference, result = both(lambda: _value_and_grads(nn_ops.bias_relu, x_in, b0))
+        assert_same(reference, result)
+        np.testing.assert_array_equal(result[0], np.maximum(x_in + b0, 0))

@@ -241,6 +241,21 @@ def test_bias_relu():
     check_gradients(nn_ops.bias_relu, x, bias)
 
 
+def test_bias_add():
+    check_gradients(nn_ops.bias_add, rand(5, 4, seed=8), rand(4, seed=9))
+    check_gradients(nn_ops.bias_add, rand(2, 3, 4, seed=10), rand(4, seed=11))
+
+
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3)], ids=str)
+def test_dense(relu, x_shape):
+    x, kernel, bias = rand(*x_shape, seed=12), rand(3, 4, seed=13), rand(4, seed=14)
+    if relu:  # keep every x @ kernel + bias away from ReLU's kink
+        assert np.abs(x @ kernel + bias).min() > 0.05
+    check_gradients(lambda a, k, b: nn_ops.dense(a, k, b, relu=relu), x, kernel, bias)
+    check_gradients(lambda a, k: nn_ops.dense(a, k, relu=relu), x, kernel)  # no bias
+
+
 # --- dropout --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("noise_shape", [None, (1, 5), (4, 1)], ids=str)

@@ -144,3 +144,11 @@ def test_numbers_passes_a_number_tensor_through_unchanged():
     t = Tensor([1.0, 2.0])
     assert ops.numbers(t, "op") is t
     assert ops.numbers([1, 2], "op").dtype == np.int32
+
+
+def test_shape_errors_name_the_op_and_both_shapes():
+    with pytest.raises(ValueError, match=r"^matmul: a has shape \(2, 3\) and b has shape \(2, 3\)"):
+        ops.matmul(np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^reshape: a tensor of shape \(3,\) \(3 values\) cannot "
+                                         r"take the shape \(2, 2\)"):
+        ops.reshape(np.ones(3), (2, 2))

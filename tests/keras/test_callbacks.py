@@ -287,3 +287,15 @@ def test_a_misspelt_mode_or_verbose_is_refused(make):
 def test_learning_rate_scheduler_checks_verbose():
     with pytest.raises(ValueError, match=r"^LearningRateScheduler\(\): verbose"):
         callbacks.LearningRateScheduler(lambda epoch, lr: lr, verbose="loud")
+
+
+def test_one_callback_is_taken_as_a_list_of_one_as_in_keras():
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    stop = callbacks.EarlyStopping(monitor="loss", patience=0)
+    model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=3, callbacks=stop, verbose=0)
+    assert stop.model is model
+    assert callbacks.callbacks_argument(None) == [] and callbacks.callbacks_argument((stop,)) == [stop]
+    with pytest.raises(TypeError, match=r"callbacks must be a list of Callback instances.*received "
+                                        r"str"):
+        model.fit(np.ones((8, 3)), np.ones((8, 2)), callbacks="early_stopping", verbose=0)

@@ -65,10 +65,44 @@ def test_training_message_singular_and_plural(monkeypatch, capsys, epochs, line)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (32, 28, 28), dtype=np.uint8)
     y = rng.integers(0, 10, 32)
-    monkeypatch.setattr(tutorial, "load", lambda name, path: ((x, y), (x[:8], y[:8])))
+    monkeypatch.setattr(tutorial, "load", lambda name, path, lang="en": ((x, y), (x[:8], y[:8])))
     code = tutorial.main(["--epochs", str(epochs), "--batch-size", "16", "--seed", "0",
                           "--lang", "en"])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert line in out
     assert "Training for 1 epochs ..." not in out
+
+
+def _must_not_load(*args, **kwargs):
+    raise AssertionError("the data was loaded before the output paths were checked")
+
+
+@pytest.mark.parametrize("make, argv, message", [
+    (lambda d: (d / "m.keras").mkdir(), ["--save", "m.keras"], "Cannot save the model to m.keras: "
+                                                               "it is a folder"),
+    (lambda d: (d / "r").write_text("x"), ["--report", "r"], "Cannot write the report into r: it "
+                                                              "is a file, not a folder"),
+    (lambda d: (d / "f").write_text("x"), ["--save", "f/m.keras"], "is a file, not a folder"),
+])
+def test_output_paths_are_checked_before_training(tmp_path, monkeypatch, capsys, make, argv,
+                                                  message):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path)
+    monkeypatch.setattr(tutorial, "load", _must_not_load)
+    assert tutorial.main(argv + ["--lang", "en"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_save_failing_after_training_is_reported_not_a_traceback(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (32, 28, 28), dtype=np.uint8), rng.integers(0, 10, 32)
+    monkeypatch.setattr(tutorial, "load", lambda name, path, lang="en": ((x, y), (x[:8], y[:8])))
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("tomei.keras.models.model.Model.save", disk_full)
+    code = tutorial.main(["--epochs", "1", "--save", str(tmp_path / "m.keras"), "--lang", "ja"])
+    captured = capsys.readouterr()
+    assert code == 1 and "モデルを" in captured.err and "No space left on device" in captured.err
+    assert "正解率" in captured.out  # the results are still shown

@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from tomei.engine import device
+from tomei.engine import cores, device, fused
 from tomei.engine.ops import align, convert_to_tensor, numbers, reshape
 from tomei.engine.tensor import Tensor, record
 
@@ -142,8 +142,13 @@ def _windows(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> np.ndarray:
 def _im2col(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> np.ndarray:
     """The windows as rows: a (N*OH*OW, KH*KW*C) matrix (one copy)."""
     n, c = xp.shape[0], xp.shape[3]
-    return _windows(xp, k_hw, strides, dilations, out_hw).reshape(
-        n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
+    rows, width = n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c
+    k = _kernels(xp)
+    if k is not None:  # the same copy, compiled, the images in parts on every core
+        cols = np.empty((n,) + tuple(out_hw) + (width,), xp.dtype)
+        cores.over_batch(k.im2col, n, xp, *k_hw, *strides, *dilations, cols, work=cols.size)
+        return cols.reshape(rows, width)
+    return _windows(xp, k_hw, strides, dilations, out_hw).reshape(rows, width)
 
 
 def _taps(xp: np.ndarray, k_hw, strides, dilations, out_hw) -> list:
@@ -161,10 +166,27 @@ def _col2im(tap_slabs: np.ndarray, padded_shape, k_hw, strides, dilations, out_h
     back to the pixel that tap read. Returns (N, Hp, Wp, C): one strided add per tap.
     """
     n, c = padded_shape[0], padded_shape[3]
+    k = _kernels(tap_slabs)
+    if k is not None:  # the same additions in the same order, compiled, images in parts
+        out = np.empty(padded_shape, tap_slabs.dtype)
+        slabs = tap_slabs.reshape((len(tap_slabs), n) + tuple(out_hw) + (c,))
+        cores.over_batch(k.col2im, n, slabs, *k_hw, *strides, *dilations, out,
+                         work=tap_slabs.size)
+        return out
     out = np.zeros_like(tap_slabs, shape=padded_shape)
     for slab, tap in zip(tap_slabs, _taps(out, k_hw, strides, dilations, out_hw)):
         tap += slab.reshape(n, out_hw[0], out_hw[1], c)
     return out
+
+
+def _kernels(*arrays):
+    """The fused kernels (tomei/engine/fused.py) when they are loaded and the arrays are
+    C-contiguous NumPy arrays of one float type; else None, and the NumPy code runs."""
+    k = fused.loaded(*arrays)
+    if k is None or not all(a.dtype == arrays[0].dtype and a.dtype in fused.FLOAT_TYPES and
+                            a.flags.c_contiguous for a in arrays):
+        return None
+    return k
 
 
 def _per_tap(kernel: np.ndarray) -> np.ndarray:
@@ -228,16 +250,17 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     xp = _pad(x.value, pads)
     cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
     w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
-    out = (cols @ w_mat).reshape(n, oh, ow, o)
+    out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view: no copy)
+    cores.rows_product(cols, w_mat, out=out.reshape(n * oh * ow, o))  # cols @ w_mat
 
     def backward(g):
         g_mat = g.reshape(n * oh * ow, o)
         dx = dw = None
         if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
-            dxp = _col2im(g_mat @ _per_tap(w.value), xp.shape, *geometry)
-            dx = _crop(dxp, pads, (h, wd))
+            tap_slabs = cores.rows_product(g_mat, _per_tap(w.value))
+            dx = _crop(_col2im(tap_slabs, xp.shape, *geometry), pads, (h, wd))
         if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
-            dw = (cols.T @ g_mat).reshape(w.shape)
+            dw = cores.shared_rows_product(cols, g_mat).reshape(w.shape)  # cols.T @ g_mat
         return dx, dw
     return record(out, (x, w), backward)
 
@@ -287,12 +310,13 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
     padded = (n, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]), o)
     w_mat = w.value.reshape(kh * kw * o, c)           # (KH*KW*O, C)
     x_mat = x.value.reshape(n * h * wd, c)            # one row per input pixel
-    out = _crop(_col2im(x_mat @ _per_tap(w.value), padded, *geometry), pads, out_hw)
+    tap_slabs = cores.rows_product(x_mat, _per_tap(w.value))  # x_mat @ each tap's matrix
+    out = _crop(_col2im(tap_slabs, padded, *geometry), pads, out_hw)
 
     def backward(g):  # the forward of conv2d: im2col of the gradient, then products
         g_cols = _im2col(_pad(g, pads), *geometry)    # (N*H*W, KH*KW*O)
-        dx = (g_cols @ w_mat).reshape(x.shape) if x.tracked else None
-        dw = (g_cols.T @ x_mat).reshape(w.shape) if w.tracked else None
+        dx = cores.rows_product(g_cols, w_mat).reshape(x.shape) if x.tracked else None
+        dw = cores.shared_rows_product(g_cols, x_mat).reshape(w.shape) if w.tracked else None
         return dx, dw
     return record(device.array_module(out).ascontiguousarray(out), (x, w), backward)
 
@@ -361,15 +385,26 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) ->
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = _pad(x.value, pads, lowest)
     taps = _taps(xp, k, strides, (1, 1), (oh, ow))
-    out = taps[0].copy()
     # which tap holds each window's max; int8 is a quarter of float32's memory traffic
-    winner = np.zeros_like(out, dtype=np.int8 if len(taps) < 128 else np.int32)
-    for t, tap in enumerate(taps[1:], start=1):
-        larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
-        np.maximum(out, tap, out=out)
-        winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
+    winner = np.zeros_like(xp, shape=(n, oh, ow, c), dtype=np.int8 if len(taps) < 128 else np.int32)
+    fast = _kernels(xp)
+    if fast is not None:  # this loop, compiled (fused.max_pool_forward), images in parts
+        out = np.empty((n, oh, ow, c), xp.dtype)
+        cores.over_batch(fast.max_pool_forward, n, xp, *k, *strides, out, winner, work=xp.size)
+    else:
+        out = taps[0].copy()
+        for t, tap in enumerate(taps[1:], start=1):
+            larger = tap > out  # strictly: on a tie the earlier tap keeps the win, as TF
+            np.maximum(out, tap, out=out)
+            winner += larger * (winner.dtype.type(t) - winner)  # where(larger, t, winner), fast
 
     def backward(g):  # d max / d pixel = 1 for the window's winner, 0 for the others
+        fast = _kernels(g)
+        if fast is not None:  # this loop, compiled (fused.max_pool_backward), images in parts
+            dxp = np.empty(xp.shape, g.dtype)
+            cores.over_batch(fast.max_pool_backward, n, g, winner, *k, *strides, dxp,
+                             work=dxp.size)
+            return (_crop(dxp, pads, (h, wd)),)
         dxp = np.zeros_like(xp, dtype=g.dtype)
         for t, d_tap in enumerate(_taps(dxp, k, strides, (1, 1), (oh, ow))):
             d_tap += (winner == t) * g  # windows may overlap (stride < pool size): add up

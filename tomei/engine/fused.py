@@ -150,13 +150,15 @@ def cache_dir() -> str:
 # Each one is the formula of the NumPy code it names, value by value.
 
 def adam_update(grad, var, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """Adam's step on 1-D arrays, in place: the formula of ``Adam.update_step``
-    (tomei/keras/optimizers/adam.py), without amsgrad::
+    """Adam's step, in place, on C-contiguous arrays of one shape (taken as flat): the
+    formula of ``Adam.update_step`` (tomei/keras/optimizers/adam.py), without amsgrad::
 
         m += (grad - m) * (1 - beta_1)
         v += (grad * grad - v) * (1 - beta_2)
         var -= alpha * m / (sqrt(v) + epsilon)
     """
+    grad, var, m, v = grad.reshape(grad.size), var.reshape(var.size), m.reshape(m.size), \
+        v.reshape(v.size)
     for i in range(grad.shape[0]):
         g = grad[i]
         mi = m[i] + (g - m[i]) * one_minus_beta_1
@@ -250,8 +252,80 @@ def gather_rows(x, index, out):
     return True
 
 
+# --- convolution and pooling (tomei/engine/conv_ops.py) ---------------------------------------
+# Images are NHWC; ``xp`` is the padded input (N, Hp, Wp, C); a window's taps are numbered
+# t = a * KW + b, row by row, as conv_ops._taps lists them. Each kernel does the images
+# start <= n < stop only, so that tomei/engine/cores.py can give parts of a batch to
+# different threads (each image's values are written by one part only).
+
+def im2col(xp, kh, kw, sh, sw, dh, dw, cols, start, stop):
+    """``cols[n, i, j, (a*KW + b)*C + c] = xp[n, i*sh + a*dh, j*sw + b*dw, c]``, cols
+    (N, OH, OW, KH*KW*C): the copy of ``conv_ops._im2col`` (every window as one row)."""
+    c = xp.shape[3]
+    for n in range(start, stop):
+        for i in range(cols.shape[1]):
+            for j in range(cols.shape[2]):
+                for a in range(kh):
+                    for b in range(kw):
+                        at = (a * kw + b) * c
+                        for ch in range(c):
+                            cols[n, i, j, at + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+
+
+def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out, start, stop):
+    """The adjoint of ``im2col``: ``out`` (N, Hp, Wp, C) set to 0, then each tap's slab of
+    ``tap_slabs`` (KH*KW, N, OH, OW, C) added onto the pixels that tap reads:
+    ``conv_ops._col2im``, in its order (tap 0 onto every pixel, then tap 1, ...)."""
+    for n in range(start, stop):
+        out[n] = 0
+        for a in range(kh):
+            for b in range(kw):
+                slab = tap_slabs[a * kw + b, n]
+                for i in range(slab.shape[0]):
+                    for j in range(slab.shape[1]):
+                        for ch in range(slab.shape[2]):
+                            out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[i, j, ch]
+
+
+def max_pool_forward(xp, kh, kw, sh, sw, out, winner, start, stop):
+    """The largest tap of each window, ``out`` (N, OH, OW, C), and which tap it is,
+    ``winner``: ``conv_ops.max_pool2d``'s loop, ``larger = tap > out`` (ties keep the earlier
+    tap), ``out = maximum(out, tap)`` (so a NaN tap makes the output NaN, as np.maximum)."""
+    for n in range(start, stop):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for ch in range(out.shape[3]):
+                    out[n, i, j, ch] = xp[n, i * sh, j * sw, ch]
+                    winner[n, i, j, ch] = 0
+                for t in range(1, kh * kw):
+                    a, b = t // kw, t % kw
+                    for ch in range(out.shape[3]):
+                        v = xp[n, i * sh + a, j * sw + b, ch]
+                        if v > out[n, i, j, ch]:
+                            out[n, i, j, ch] = v
+                            winner[n, i, j, ch] = t
+                        elif v != v:
+                            out[n, i, j, ch] = v
+
+
+def max_pool_backward(g, winner, kh, kw, sh, sw, dxp, start, stop):
+    """``dxp`` (N, Hp, Wp, C) set to 0, then tap by tap ``d_tap += (winner == t) * g``: the
+    backward of ``conv_ops.max_pool2d`` (each window's gradient ``g`` (N, OH, OW, C) goes to
+    its winning pixel), with the channels innermost so the loop runs in vector registers."""
+    for n in range(start, stop):
+        dxp[n] = 0
+        for i in range(g.shape[1]):
+            for j in range(g.shape[2]):
+                for t in range(kh * kw):
+                    a, b = t // kw, t % kw
+                    for ch in range(g.shape[3]):
+                        if winner[n, i, j, ch] == t:
+                            dxp[n, i * sh + a, j * sw + b, ch] += g[n, i, j, ch]
+
+
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
-            sparse_xent_forward, sparse_xent_backward, gather_rows)
+            sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
+            max_pool_forward, max_pool_backward)
 
 
 @contextlib.contextmanager

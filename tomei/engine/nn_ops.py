@@ -27,6 +27,67 @@ def relu(x) -> Tensor:
     return record(out, (x,), lambda g: (g * (out > 0),))  # d relu/dx = [x > 0]
 
 
+def dense(x, kernel, bias=None, relu=False) -> Tensor:
+    """Dense's forward as one op: ``x @ kernel + bias``, then ReLU when ``relu``. One tape
+    entry instead of two, with the numbers of ``ops.matmul`` followed by ``bias_add`` or
+    ``bias_relu``.
+
+    Args:
+        x: Tensor of shape (..., K). kernel: Tensor of shape (K, U). bias: Tensor of shape
+            (U,), or None. relu: bool, apply max(., 0) to the sum.
+
+    Returns:
+        Tensor of shape (..., U); dtypes as NumPy's ``matmul`` and ``+``.
+
+    Gradients, with G = g * [out > 0] under ReLU (else G = g) and every leading axis of x
+    taken as rows: d/dx = G kernel^T; d/dkernel = x^T G; d/dbias = G summed over the rows.
+    """
+    x, kernel = align(convert_to_tensor(x), convert_to_tensor(kernel))
+    bias = None if bias is None else align(kernel, convert_to_tensor(bias))[1]
+    out = x.value @ kernel.value
+    k = fused.loaded(out, bias.value) if relu and bias is not None else None
+    if k is not None and _fusable(out, bias.value):
+        k.bias_relu_forward(out, bias.value, out)  # in place: each value is read, then written
+    elif bias is not None:
+        out = np.maximum(out + bias.value, 0) if relu else out + bias.value
+    elif relu:
+        out = np.maximum(out, 0)
+
+    def backward(g):
+        grad_bias = None
+        if k is not None and _fusable(g, out):  # G and its row sum in one pass
+            grad_out, grad_bias = np.empty_like(g), np.empty_like(bias.value)
+            k.bias_relu_backward(g, out, grad_out, grad_bias)
+        else:
+            grad_out = g * (out > 0) if relu else g
+        rows = grad_out.reshape(-1, grad_out.shape[-1])
+        if bias is not None and bias.tracked and grad_bias is None:
+            grad_bias = rows.sum(axis=0)
+        return (grad_out @ kernel.value.T if x.tracked else None,
+                x.value.reshape(-1, x.shape[-1]).T @ rows if kernel.tracked else None,
+                grad_bias if bias is not None and bias.tracked else None)
+    return record(out, (x, kernel) if bias is None else (x, kernel, bias), backward)
+
+
+def bias_add(x, bias) -> Tensor:
+    """x + bias, the bias along the last axis (``tf.nn.bias_add``, channels last): Dense's
+    and Conv's bias without ReLU.
+
+    Args:
+        x: Tensor of shape (..., U). bias: Tensor of shape (U,).
+
+    Returns:
+        Tensor of x's shape: x + bias (NumPy broadcasting and dtypes).
+
+    Gradients: d/dx = g; d/dbias = g summed over every axis but the last (the broadcast).
+    """
+    x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
+
+    def backward(g):
+        return g, (g.sum(axis=tuple(range(g.ndim - 1))) if bias.tracked else None)
+    return record(x.value + bias.value, (x, bias), backward)
+
+
 def bias_relu(x, bias) -> Tensor:
     """relu(x + bias): Dense's bias-add and ReLU as one op (one tape entry instead of two).
 
@@ -41,21 +102,27 @@ def bias_relu(x, bias) -> Tensor:
     """
     x, bias = align(convert_to_tensor(x), convert_to_tensor(bias))
     k = fused.loaded(x.value, bias.value)
-    if k is not None and _fusable(x.value, bias.value):
-        out = np.empty_like(x.value)
-        k.bias_relu_forward(x.value, bias.value, out)
+    if k is not None and _fusable(_rows(x.value), bias.value):  # (N, ..., U) as (rows, U)
+        out = np.empty(x.shape, x.dtype)
+        k.bias_relu_forward(_rows(x.value), bias.value, _rows(out))
     else:
         out = np.maximum(x.value + bias.value, 0)
 
     def backward(g):
-        if k is not None and _fusable(g, out):
-            grad_x, grad_bias = np.empty_like(g), np.empty_like(bias.value)
-            k.bias_relu_backward(g, out, grad_x, grad_bias)
+        if k is not None and _fusable(_rows(g), _rows(out)):
+            grad_x, grad_bias = np.empty(g.shape, g.dtype), np.empty_like(bias.value)
+            k.bias_relu_backward(_rows(g), _rows(out), _rows(grad_x), grad_bias)
         else:
             grad_x = g * (out > 0)
             grad_bias = grad_x.sum(axis=tuple(range(g.ndim - 1)))
         return grad_x, (grad_bias if bias.tracked else None)
     return record(out, (x, bias), backward)
+
+
+def _rows(a):
+    """An array of rank >= 2 as a (rows, last axis) matrix: a view when it is C-contiguous
+    (the image layers' (N, H, W, C) outputs are), a contiguous copy otherwise."""
+    return a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a
 
 
 def _fusable(a, b) -> bool:

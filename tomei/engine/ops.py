@@ -269,7 +269,8 @@ def cast(x, dtype) -> Tensor:
 # --- linear algebra and shapes ----------------------------------------------------
 
 def matmul(a, b) -> Tensor:
-    """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules)."""
+    """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules). Raises
+    ValueError naming both shapes when the inner axes differ."""
     a, b = _pair(a, b, "matmul")
 
     def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
@@ -279,15 +280,27 @@ def matmul(a, b) -> Tensor:
         if b.tracked:
             gb = unbroadcast(a.value.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
-    return record(a.value @ b.value, (a, b), backward)
+    try:
+        out = a.value @ b.value
+    except ValueError:  # NumPy's gufunc words: say which axes must agree
+        raise ValueError(f"matmul: a has shape {a.shape} and b has shape {b.shape}; the last "
+                         f"axis of a must equal the first of b's last two (a (n, k) and b "
+                         f"(k, m) give (n, m)).") from None
+    return record(out, (a, b), backward)
 
 
 def reshape(x, shape) -> Tensor:
     """x with a new ``shape`` (``tf.reshape``); one entry may be -1. Same values, same dtype.
-    Raises ValueError (NumPy's) when the sizes differ. Gradient: g reshaped to x's shape."""
+    Raises ValueError naming both shapes when the sizes differ. Gradient: g reshaped to x's
+    shape."""
     x = convert_to_tensor(x)
+    try:
+        out = x.value.reshape(shape)
+    except ValueError as e:
+        raise ValueError(f"reshape: a tensor of shape {x.shape} ({x.value.size} values) cannot "
+                         f"take the shape {tuple(np.atleast_1d(shape).tolist())} ({e}).") from None
     # reshaping moves no numbers, so the gradient is reshaped back
-    return record(x.value.reshape(shape), (x,), lambda g: (g.reshape(x.shape),))
+    return record(out, (x,), lambda g: (g.reshape(x.shape),))
 
 
 def transpose(x, perm=None) -> Tensor:
@@ -403,15 +416,19 @@ def add_n(values) -> Tensor:
 
 def _expand(g, shape, axis, keepdims):
     """Broadcasts a reduced gradient back over the reduced axes."""
+    if axis is None and not keepdims and isinstance(g, (np.ndarray, np.generic)):
+        return np.full(shape, g)  # one number for every position (host arrays: quicker)
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    elif axis is None and not keepdims:
-        g = np.reshape(g, (1,) * len(shape))
     return np.broadcast_to(g, shape)
 
 
 def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+#: float types whose mean NumPy accumulates in the type itself (float16 it widens to float32)
+_SUM_IN_OWN_TYPE = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
@@ -422,7 +439,7 @@ def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
     # integers keep their dtype (NumPy would widen int32 to int64; TensorFlow does not)
     dtype = x.dtype if x.dtype.kind in "iu" else None
     # d sum(x)/dx_i = 1
-    return record(np.sum(x.value, axis=axis, keepdims=keepdims, dtype=dtype), (x,),
+    return record(x.value.sum(axis=axis, keepdims=keepdims, dtype=dtype), (x,),
                   lambda g: (_expand(g, x.shape, axis, keepdims),))
 
 
@@ -431,7 +448,11 @@ def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
     ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged."""
     x = numbers(x, "reduce_mean", "x")
     axis = _axis(axis)
-    out = np.mean(x.value, axis=axis, keepdims=keepdims)
+    if x.dtype in _SUM_IN_OWN_TYPE:  # np.mean's arithmetic (sum, then / n), without its wrapper
+        out = x.value.sum(axis=axis, keepdims=keepdims)
+        out = out / (x.value.size // max(out.size, 1))
+    else:
+        out = np.mean(x.value, axis=axis, keepdims=keepdims)
     count = x.value.size // max(out.size, 1)
     # d mean(x)/dx_i = 1/n
     return record(out.astype(x.dtype, copy=False), (x,),

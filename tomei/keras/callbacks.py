@@ -41,6 +41,23 @@ class Callback:
     def on_predict_batch_end(self, batch, logs=None): pass
 
 
+def callbacks_argument(callbacks) -> list:
+    """The ``callbacks`` argument of fit/evaluate/predict as a list: None, one Callback (Keras 3
+    takes a single one too) or a list/tuple of them.
+
+    Raises:
+        TypeError: anything else, or an entry that is not a Callback (naming its type).
+    """
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of Callback instances, e.g. "
+                        f"callbacks=[EarlyStopping()]; received {type(callbacks).__name__}.")
+    return list(callbacks)
+
+
 class CallbackList(Callback):
     """Calls every hook on each callback in order."""
 

@@ -87,6 +87,8 @@ def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_
         values = ops.multiply(values, w)
     if reduction in ("none", None):
         return values
+    if reduction in ("sum_over_batch_size", "mean") and sample_weight is None and values.value.size:
+        return ops.reduce_mean(values)  # sum / number of values, as one tape entry
     total = ops.reduce_sum(values)
     if reduction == "sum":
         return total

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from tomei.keras.datasets import DatasetNotFoundError, discovery, fashion_mnist, mnist
 from tomei.keras.utils.cache import cache_folders
+from tomei.tools.cli_args import LANG_HELP_JA, Parser, positive_seconds
 from tomei.tools.messages import dataset_error, dataset_lines, detect_lang, t
 
 __all__ = ["DatasetStatus", "dataset_status", "main", "registered_datasets", "verify_all"]
@@ -110,25 +111,40 @@ def verify_all(datasets=None):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tomei datasets",
         description="Show, fetch and verify the datasets tomei can load.",
+        description_ja="tomei が読み込めるデータセットを表示・取得・検証します。",
     )
-    parser.add_argument("--lang", choices=("en", "ja"), default=None,
-                        help="language of the messages (default: from the locale)")
+    lang_help = "language of the messages (default: from the locale)"
+    parser.add_argument("--lang", choices=("en", "ja"), default=None, help=lang_help,
+                        help_ja=LANG_HELP_JA)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("list", help="where each dataset is, its size and status (the default)")
-    fetch = commands.add_parser("fetch", help="find or download a dataset into the Keras cache")
-    fetch.add_argument("name", metavar="NAME", help="mnist or fashion_mnist")
-    fetch.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per network operation (default 30)"
-    )
-    commands.add_parser("verify", help="re-hash every dataset file found on this machine")
+    listing = commands.add_parser(
+        "list", help="where each dataset is, its size and status (the default)",
+        help_ja="各データセットの場所・大きさ・状態 (既定)",
+        description_ja="各データセットの場所・大きさ・状態を表示します (既定のコマンド)。")
+    fetch = commands.add_parser(
+        "fetch", help="find or download a dataset into the Keras cache",
+        help_ja="データセットを探すかダウンロードして Keras のキャッシュへ",
+        description_ja="データセットを探すかダウンロードして、Keras のキャッシュに置きます。")
+    fetch.add_argument("name", metavar="NAME", help="mnist or fashion_mnist",
+                       help_ja="mnist または fashion_mnist")
+    fetch.add_argument("--timeout", type=positive_seconds, default=30.0,
+                       help="seconds per network operation (default 30)",
+                       help_ja="ネットワーク操作 1 回あたりの秒数 (既定 30)")
+    verify = commands.add_parser(
+        "verify", help="re-hash every dataset file found on this machine",
+        help_ja="このコンピューターにあるデータセットのファイルをすべて検証し直す",
+        description_ja="このコンピューターにあるデータセットのファイルをすべてハッシュで検証し直します。")
+    for command in (listing, fetch, verify):  # --lang after the sub-command too
+        command.add_argument("--lang", choices=("en", "ja"), default=argparse.SUPPRESS,
+                             help=lang_help, help_ja=LANG_HELP_JA)
     return parser
 
 
-def _format_size(size):
-    return f"{size:,} bytes" if size else "-"
+def _format_size(size, lang):
+    return t("ds_bytes", lang, size=f"{size:,}") if size else "-"
 
 
 def _source_name(source, lang):
@@ -154,7 +170,7 @@ def _list(out, lang):
             else:
                 way = t("ds_or_fetch", lang, name=status.name)
             where = f"{put}; {way}"
-        print(f"{status.title:<14} {state:<10} {_format_size(status.size):>18}  {where}", file=out)
+        print(f"{status.title:<14} {state:<10} {_format_size(status.size, lang):>18}  {where}", file=out)
     return 0
 
 
@@ -194,7 +210,7 @@ def _verify(out, lang):
         word = t(f"ds_status_{status.status}", lang)
         line = f"{word:<10} {title:<14} {_source_name(source, lang):<14} {status.path}"
         if status.status == "ok":
-            line += f"  ({_format_size(status.size)})"
+            line += f"  ({_format_size(status.size, lang)})"
         elif status.detail:
             line += f": {status.detail}"
         if status.status == "corrupt":

@@ -67,7 +67,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_written": ("Report written to {path}", "レポートを {path} に書き出しました"),
     "done": ("Done.", "完了しました。"),
     # --- errors shared by the commands --------------------------------------------------------
+    # argparse's own texts and the commands' option checks (tomei/tools/cli_args.py)
+    "usage_prefix": ("usage: ", "使い方: "),
+    "usage_error": ("{prog}: error: {message}", "{prog}: エラー: {message}"),
+    "help_options": ("options:", "オプション:"),
+    "help_positional": ("positional arguments:", "位置引数:"),
+    "help_help": ("show this help message and exit", "このヘルプを表示して終了します"),
+    "arg_error": ("argument {arg}: {detail}", "引数 {arg}: {detail}"),
+    "arg_invalid_choice": (
+        "invalid choice: {value} (choose from {choices})",
+        "{value} は選べません。次のいずれかを指定してください: {choices}",
+    ),
+    "arg_invalid_value": ("invalid {type} value: {value}", "{value} は {type} の値として読めません"),
+    "arg_expected_one": ("expected one argument", "値を 1 つ指定してください"),
+    "arg_unrecognized": ("unrecognized arguments: {args}", "知らない引数です: {args}"),
+    "arg_required": (
+        "the following arguments are required: {args}", "次の引数を指定してください: {args}"
+    ),
+    "arg_positive_integer": (
+        "expected a positive integer, received {text}",
+        "正の整数を指定してください。指定された値: {text}",
+    ),
+    "arg_non_negative_integer": (
+        "expected a non-negative integer, received {text}",
+        "0 以上の整数を指定してください。指定された値: {text}",
+    ),
+    "arg_fraction": (
+        "expected a fraction in [0, 1) such as 0.1, received {text}",
+        "0 以上 1 未満の割合 (例: 0.1) を指定してください。指定された値: {text}",
+    ),
+    "arg_port": (
+        "expected a port from 0 to 65535; received {text}",
+        "0 から 65535 までのポート番号を指定してください。指定された値: {text}",
+    ),
+    "arg_positive_number": (
+        "expected a positive number of seconds, received {text}",
+        "正の秒数を指定してください。指定された値: {text}",
+    ),
+    "data_path_missing": (
+        "--data-path: no such file or folder: {path} (where {title} was to be read from)",
+        "--data-path: そのようなファイルもフォルダーもありません: {path} ({title} の読み込み先)",
+    ),
     "error_prefix": ("error: {message}", "エラー: {message}"),
+    "warning_prefix": ("warning: {message}", "警告: {message}"),
     "dataset_missing": (
         "The dataset {dataset!r} cannot be loaded: {detail}",
         "データセット {dataset!r} を読み込めません: {detail}",
@@ -111,6 +153,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- tomei datasets ---------------------------------------------------------------------
     "ds_cache": ("Keras cache: {cache}   {env}: {state}", "Keras のキャッシュ: {cache}   {env}: {state}"),
     "ds_on": ("on", "オン"),
+    "ds_bytes": ("{size} bytes", "{size} バイト"),
     "ds_off": ("off", "オフ"),
     "ds_verified": ("verified", "検証済み"),
     "ds_missing": ("missing", "なし"),
@@ -241,6 +284,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
     "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),
+    "onnx_missing": (
+        "ONNX export needs the 'onnx' package: pip install onnx ({detail})",
+        "ONNX への書き出しには onnx パッケージが必要です: pip install onnx ({detail})",
+    ),
+    "save_failed": ("Cannot save the model to {path}: {detail}", "モデルを {path} に保存できません: {detail}"),
+    "path_is_folder": ("it is a folder", "フォルダーです"),
+    "path_is_file": ("it is a file, not a folder", "フォルダーではなくファイルです"),
+    "path_under_file": ("{parent} is a file, not a folder", "{parent} はフォルダーではなくファイルです"),
+    "path_not_writable": ("no permission to write in {parent}", "{parent} に書き込む権限がありません"),
     "out_dir_failed": (
         "Cannot write the report into {path}: {detail}",
         "レポートを {path} に書き込めません: {detail}",

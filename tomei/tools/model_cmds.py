@@ -8,9 +8,9 @@ damaged or unsupported model (one line on stderr, no traceback), 2 a usage error
 """
 from __future__ import annotations
 
-import argparse
 import os
 
+from tomei.tools.cli_args import LANG_HELP_JA, MODEL_HELP_JA, Parser, positive_integer
 from tomei.tools.messages import detect_lang, print_error, t
 
 __all__ = ["main_summary", "main_export", "load_error_detail"]
@@ -60,7 +60,32 @@ def _load(path, lang, compile):
 
 def _lang_option(parser):
     parser.add_argument("--lang", choices=["en", "ja"], default=None,
-                        help="message language (default: from LANG / LC_ALL)")
+                        help="message language (default: from LANG / LC_ALL)", help_ja=LANG_HELP_JA)
+
+
+def summary_parser() -> Parser:
+    """The parser of ``tomei summary`` (its options and their help in both languages)."""
+    parser = Parser(prog="tomei summary", description="Print the summary of a saved .keras model.",
+                    description_ja="保存した .keras モデルの概要 (summary) を表示します。")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()",
+                        help_ja=MODEL_HELP_JA)
+    _lang_option(parser)
+    return parser
+
+
+def export_parser() -> Parser:
+    """The parser of ``tomei export`` (its options and their help in both languages)."""
+    parser = Parser(prog="tomei export", description="Export a saved .keras model to ONNX.",
+                    description_ja="保存した .keras モデルを ONNX に書き出します。")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()",
+                        help_ja=MODEL_HELP_JA)
+    parser.add_argument("output", metavar="OUT.onnx", help="the ONNX file to write",
+                        help_ja="書き出す ONNX ファイル")
+    parser.add_argument("--opset", type=positive_integer, default=17,
+                        help="ONNX opset (default 17, min 17)",
+                        help_ja="ONNX の opset (既定 17、17 以上)")
+    _lang_option(parser)
+    return parser
 
 
 def main_summary(argv=None) -> int:
@@ -69,11 +94,7 @@ def main_summary(argv=None) -> int:
     Returns:
         int exit code: 0 printed, 1 missing or unreadable file, 2 usage error.
     """
-    parser = argparse.ArgumentParser(prog="tomei summary",
-                                     description="Print the summary of a saved .keras model.")
-    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
-    _lang_option(parser)
-    args, code = _parse(parser, argv)
+    args, code = _parse(summary_parser(), argv)
     if args is None:
         return code
     lang = detect_lang(args.lang)
@@ -92,13 +113,7 @@ def main_export(argv=None) -> int:
         int exit code: 0 written, 1 missing/unreadable model, unsupported layer or missing
         onnx package, 2 usage error.
     """
-    parser = argparse.ArgumentParser(prog="tomei export",
-                                     description="Export a saved .keras model to ONNX.")
-    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
-    parser.add_argument("output", metavar="OUT.onnx", help="the ONNX file to write")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, min 17)")
-    _lang_option(parser)
-    args, code = _parse(parser, argv)
+    args, code = _parse(export_parser(), argv)
     if args is None:
         return code
     lang = detect_lang(args.lang)
@@ -109,7 +124,10 @@ def main_export(argv=None) -> int:
     from tomei.keras.saving import export_onnx
     try:
         path = export_onnx(model, args.output, opset=args.opset)
-    except (ImportError, NotImplementedError, ValueError, OSError) as exc:
+    except ImportError as exc:  # the one missing package: said in the user's language
+        print_error(t("onnx_missing", lang, detail=exc.__cause__ or exc.__context__ or exc), lang)
+        return 1
+    except (NotImplementedError, ValueError, OSError) as exc:
         print_error(_one_line(exc), lang)
         return 1
     print(t("exported", lang, model=args.model, path=path, opset=args.opset))

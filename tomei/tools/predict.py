@@ -16,13 +16,13 @@ Exit code: 0 when every image was classified, 1 when an image or the model could
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import warnings
 
 import numpy as np
 
+from tomei.tools.cli_args import LANG_HELP_JA, MODEL_HELP_JA, Parser
 from tomei.tools.messages import detect_lang, print_error, t
 
 __all__ = [
@@ -296,18 +296,23 @@ def _save_png(array_2d, path):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tomei predict",
-        description="Classify your own image files (a photo or scan of a digit) with a saved model.")
-    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
-    parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+        description="Classify your own image files (a photo or scan of a digit) with a saved model.",
+        description_ja="手元の画像 (数字を書いた紙の写真やスキャン) を保存したモデルで分類します。")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()",
+                        help_ja=MODEL_HELP_JA)
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files",
+                        help_ja="PNG または JPEG のファイル")
     parser.add_argument("--show", metavar="OUT.png",
-                        help="write the 28x28 image(s) the model saw to this PNG file")
+                        help="write the 28x28 image(s) the model saw to this PNG file",
+                        help_ja="モデルが見た 28x28 の画像をこの PNG ファイルに書き出します")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default=None,
                         help="which class names to print (default: the names stored in the "
-                             "model file, else the digits 0-9)")
+                             "model file, else the digits 0-9)",
+                        help_ja="表示するクラス名 (既定: モデルファイルに記録された名前、なければ数字 0-9)")
     parser.add_argument("--lang", choices=["en", "ja"], default=None,
-                        help="message language (default: from LANG / LC_ALL)")
+                        help="message language (default: from LANG / LC_ALL)", help_ja=LANG_HELP_JA)
     return parser
 
 

@@ -28,7 +28,6 @@ usage error.
 """
 from __future__ import annotations
 
-import argparse
 import html
 import importlib
 import json
@@ -42,6 +41,7 @@ import numpy as np
 from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.utils.atomic_write import atomic_path, temp_folder_beside, write_bytes
 from tomei.keras.utils.text import printable
+from tomei.tools.cli_args import MODEL_HELP_JA, Parser
 from tomei.tools.messages import dataset_error, detect_lang, print_error, t
 from tomei.tools.predict import fit_to_model, load_model_or_error, model_class_names, probabilities
 
@@ -569,20 +569,28 @@ _DATASETS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "fashion-mnist"
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tomei report",
-        description="Write a training report (PNG plots and index.html) for a saved model.")
-    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()")
+        description="Write a training report (PNG plots and index.html) for a saved model.",
+        description_ja="保存したモデルの学習レポート (PNG の図と index.html) を書き出します。")
+    parser.add_argument("model", metavar="MODEL.keras", help="a model saved with model.save()",
+                        help_ja=MODEL_HELP_JA)
     parser.add_argument("--dataset", default=None, metavar="NAME",
                         help="the test set to evaluate on: mnist or fashion_mnist (default: the "
-                             "one named in the model file by tomei tutorial --save)")
+                             "one named in the model file by tomei tutorial --save)",
+                        help_ja="評価に使うテストデータ: mnist または fashion_mnist (既定: tomei "
+                                "tutorial --save がモデルファイルに記録したもの)")
     parser.add_argument("--out", default="report", metavar="DIR",
-                        help="folder for the report (default: ./report)")
+                        help="folder for the report (default: ./report)",
+                        help_ja="レポートを書き出すフォルダー (既定: ./report)")
     parser.add_argument("--history", metavar="FILE.json", default=None,
                         help="per-epoch history saved by save_history (default: MODEL.history.json "
-                             "next to the model, when it exists)")
+                             "next to the model, when it exists)",
+                        help_ja="save_history で保存したエポックごとの履歴 (既定: モデルの隣に "
+                                "MODEL.history.json があればそれ)")
     parser.add_argument("--lang", choices=["en", "ja"], default=None,
-                        help="report language (default: from LANG / LC_ALL)")
+                        help="report language (default: from LANG / LC_ALL)",
+                        help_ja="レポートとメッセージの言語 (既定: LANG / LC_ALL から)")
     return parser
 
 

@@ -82,3 +82,8 @@ def test_flatten_channels_first_flattens_in_channels_last_order():
                                          r"'channels_last', 'channels_first'; received "
                                          r"data_format='nhwc'"):
         layers.Flatten(data_format="nhwc")
+
+
+def test_dense_on_a_single_number_says_so():
+    with pytest.raises(ValueError, match=r"needs inputs with at least one axis.*input shape \(\)"):
+        layers.Dense(3)(1.0)

@@ -91,3 +91,13 @@ def test_save_names_the_call_and_its_keywords(tmp_path):
                                         r"argument\(s\): save_format. It takes filepath"):
         model.save(tmp_path / "m.keras", save_format="keras")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_sample_without_the_batch_axis_gets_a_hint():
+    model = tf.keras.Sequential([tf.keras.Input((28, 28)), layers.Flatten(), layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"incompatible shape \(28, 28\).*one sample without the "
+                                         r"batch axis.*x_test\[:1\]"):
+        model.predict(np.zeros((28, 28)), verbose=0)
+    with pytest.raises(ValueError, match=r"incompatible shape \(784,\)") as err:
+        model(np.zeros((784,)))
+    assert "one sample" not in str(err.value)

@@ -752,3 +752,13 @@ def test_predict_and_evaluate_never_hold_a_float32_copy_of_all_of_x():
     # the probe sees a whole copy when there is one: all 4,000 rows in one block
     model.ROWS_PER_CALL = 4000
     assert peak_of(lambda: model.predict(x, verbose=0)) > whole_copy
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.fit(None, np.ones((2, 2))), r"^Model.fit\(\) received x=None.*model.fit\(x_train, y_train\)"),
+    (lambda m: m.evaluate(None, np.ones((2, 2))), r"^Model.evaluate\(\) received x=None"),
+    (lambda m: m.predict(None), r"^Model.predict\(\) received x=None.*model.predict\(x_train\)"),
+    (lambda m: m.train_on_batch(None, np.ones((2, 2))), r"^Model.train_on_batch\(\) received x=None")])
+def test_x_none_is_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(_small_model())

@@ -166,3 +166,12 @@ def test_fit_with_loss_scale_factor_trains_as_without():
 def test_arguments_not_implemented_or_invalid_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         optimizers.Adam(**kwargs)
+
+
+def test_apply_gradients_wants_pairs():
+    dense = layers.Dense(2)
+    dense.build((None, 3))
+    with pytest.raises(ValueError, match=r"apply_gradients expects \(gradient, variable\) pairs, "
+                                         r"e\.g\. .*zip\(.*received an entry of type ndarray with "
+                                         r"shape \(3, 2\)"):
+        optimizers.Adam().apply_gradients([np.ones((3, 2)), np.ones(2)])

@@ -31,3 +31,8 @@ def test_to_categorical():
 def test_to_categorical_num_classes_must_be_a_positive_int(num_classes):
     with pytest.raises(ValueError, match=r"^to_categorical\(\): num_classes must be an int >= 1"):
         utils.to_categorical([1, 2], num_classes=num_classes)
+
+
+def test_to_categorical_refuses_label_names():
+    with pytest.raises(ValueError, match=r"to_categorical expects integer class labels.*dtype <U3"):
+        utils.to_categorical(["cat", "dog"])

@@ -134,3 +134,13 @@ def test_other_host_warns_and_a_busy_port_is_one_line(capsys, tmp_path, monkeypa
     assert code == 1
     assert "Warning: listening on 0.0.0.0" in err
     assert "cannot listen on port 8000" in err and "--port 0" in err
+
+
+@pytest.mark.parametrize("save, message", [("note.txt", "--save には .keras"),
+                                           ("folder.keras", "フォルダーです")])
+def test_a_bad_save_path_is_refused_before_anything_starts(tmp_path, monkeypatch, capsys, save,
+                                                           message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.keras").mkdir()
+    assert server_mod.main(["--save", save, "--no-browser", "--lang", "ja"]) == 2
+    assert message in capsys.readouterr().err

@@ -45,7 +45,7 @@ def bias_and_activation(layer, x):
         x = nn_ops.bias_relu(x, layer.bias)
     else:
         if layer.bias is not None:
-            x = ops.add(x, layer.bias)
+            x = nn_ops.bias_add(x, layer.bias)
         x = layer.activation(x)
     if layer.activity_regularizer is not None:
         layer._add_activity_penalty(x)
@@ -146,6 +146,10 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
+        if len(input_shape) == 0:
+            raise ValueError(f"Dense '{self.name}' needs inputs with at least one axis (the "
+                             f"features, e.g. shape (batch, features)); received a single "
+                             f"number, input shape (). Wrap it: np.array([[value]]).")
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}' needs a known last input dimension; received "
@@ -153,7 +157,13 @@ class Dense(Layer):
         add_kernel_and_bias(self, (input_dim, self.units), self.units)
 
     def call(self, inputs):
-        return bias_and_activation(self, ops.matmul(inputs, self.kernel))
+        relu = self.activation is activations.relu  # then part of the op: one tape entry
+        x = nn_ops.dense(inputs, self.kernel, self.bias, relu=relu)
+        if not relu:
+            x = self.activation(x)
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(x)
+        return x
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -226,9 +226,13 @@ def _adjust_one(x, ref, model_name):
         return ops.squeeze(x, axis=-1) if isinstance(x, Tensor) else np.squeeze(np.asarray(x), -1)
     if len(shape) == len(ref) - 1 and ref[-1] == 1:
         return ops.expand_dims(x, -1) if isinstance(x, Tensor) else np.asarray(x)[..., None]
+    one_sample = len(shape) == len(ref) - 1 and all(
+        r is None or r == s for r, s in zip(ref[1:], shape))
+    hint = (" It looks like one sample without the batch axis: pass a batch of one, e.g. "
+            "x[None] or x_test[:1] instead of x_test[0]." if one_sample else "")
     raise ValueError(f"Invalid input shape for model '{model_name}': expected shape "
                      f"{tuple(ref)}, but the input has the incompatible shape {tuple(shape)} "
-                     f"(only a trailing axis of size 1 can be added or removed).")
+                     f"(only a trailing axis of size 1 can be added or removed).{hint}")
 
 
 def _shapes(out):

@@ -25,7 +25,7 @@ from tomei.keras import losses as losses_mod
 from tomei.keras import metrics as metrics_mod
 from tomei.keras import optimizers as optimizers_mod
 from tomei.keras.arguments import flag, one_of, size_argument, verbose_argument
-from tomei.keras.callbacks import CallbackList, History, ProgbarLogger
+from tomei.keras.callbacks import CallbackList, History, ProgbarLogger, callbacks_argument
 from tomei.keras.layers.layer import all_sublayers
 from tomei.keras.models import data as data_mod
 
@@ -416,7 +416,7 @@ class Trainer:
             self._place_for_training(batch_size)
         else:
             batch_size = _check_batch_size(batch_size, default=None)
-            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+            x, y = self._input_arrays(x, "fit"), data_mod.to_arrays(y, "y")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             if y is None and not own_step:
                 raise ValueError("fit needs targets: call fit(x, y, ...); received y=None.")
@@ -441,7 +441,7 @@ class Trainer:
                            data_mod.take(sample_weight, index))
         prepared = stream is None
         history = History()
-        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []) +
+        cbs = CallbackList(callbacks_argument(callbacks) + ([ProgbarLogger()] if verbose else []) +
                            [history], model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._in_fit = True
@@ -632,7 +632,7 @@ class Trainer:
             total_steps, batch_size, items = stream.steps, 32, stream.epoch()
         else:
             batch_size = _check_batch_size(batch_size, default=None)
-            x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+            x, y = self._input_arrays(x, "evaluate"), data_mod.to_arrays(y, "y")
             self._warn_if_scaled_differently(x, "evaluate")
             sample_weight = data_mod.to_weights(sample_weight, "sample_weight")
             n = data_mod.num_samples(("x", x), ("y", y))
@@ -642,7 +642,7 @@ class Trainer:
             rows = data_mod.EpochIterator(n, batch_size, steps, call="evaluate")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
         in_fit = getattr(self, "_in_fit", False)
-        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose and not in_fit
+        cbs = CallbackList(callbacks_argument(callbacks) + ([ProgbarLogger()] if verbose and not in_fit
                                                      else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         self.reset_metrics()
@@ -705,12 +705,12 @@ class Trainer:
             items = (batch[0] for batch in stream.epoch())
         else:
             batch_size = _check_batch_size(batch_size, default=None)
-            x = data_mod.to_arrays(x, "x", self._takes_text())
+            x = self._input_arrays(x, "predict")
             self._warn_if_scaled_differently(x, "predict")
             n = data_mod.num_samples(("x", x))
             rows = data_mod.EpochIterator(n, batch_size, steps, call="predict")
             total_steps, batch_size, items = rows.num_batches, rows.batch_size, rows.epoch()
-        cbs = CallbackList(list(callbacks or []) + ([ProgbarLogger()] if verbose else []),
+        cbs = CallbackList(callbacks_argument(callbacks) + ([ProgbarLogger()] if verbose else []),
                            model=self, verbose=verbose, epochs=1, steps=total_steps)
         cbs.on_predict_begin()
         collected = []
@@ -858,7 +858,7 @@ class Trainer:
         """One optimizer step on exactly this batch. Returns [loss, *metrics] of that batch."""
         self._require_compiled("train_on_batch", needs_loss=not self._uses_own("train_step"))
         return_dict = flag(return_dict, "return_dict", "Model.train_on_batch()")
-        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+        x, y = self._input_arrays(x, "train_on_batch"), data_mod.to_arrays(y, "y")
         self._prepare_for_data(x, y)
         if class_weight is not None:
             sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
@@ -872,7 +872,7 @@ class Trainer:
         """Loss and metrics on exactly this batch, without updating weights."""
         self._require_compiled("test_on_batch", needs_loss=not self._uses_own("test_step"))
         return_dict = flag(return_dict, "return_dict", "Model.test_on_batch()")
-        x, y = data_mod.to_arrays(x, "x", self._takes_text()), data_mod.to_arrays(y, "y")
+        x, y = self._input_arrays(x, "test_on_batch"), data_mod.to_arrays(y, "y")
         if not self.built:
             self._build_from_batch(data_mod.take(x, slice(0, 1)))
         self.reset_metrics()
@@ -883,8 +883,15 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as NumPy."""
-        x = data_mod.to_arrays(x, "x", self._takes_text())
+        x = self._input_arrays(x, "predict_on_batch")
         return _to_numpy(self.predict_step(data_mod.take(x, slice(None))))
+
+    def _input_arrays(self, x, call):
+        """``x`` as arrays (``data.to_arrays``); a ValueError naming ``call`` when it is None."""
+        if x is None:
+            raise ValueError(f"Model.{call}() received x=None; pass the input data, e.g. "
+                             f"model.{call}(x_train{', y_train' if 'predict' not in call else ''}).")
+        return data_mod.to_arrays(x, "x", self._takes_text())
 
     def _batch_result(self, logs, return_dict):
         logs = _python_logs(logs)

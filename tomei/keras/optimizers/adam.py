@@ -45,8 +45,7 @@ class Adam(Optimizer):
         k = fused.loaded(var)
         if k is not None and not self.amsgrad and _flat_views_free(grad, var, m, v):
             # the four lines below as one compiled loop (tomei/engine/fused.py adam_update)
-            k.adam_update(grad.reshape(-1), var.reshape(-1), m.reshape(-1), v.reshape(-1),
-                          alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
+            k.adam_update(grad, var, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
             return
         m += (grad - m) * one_minus_beta_1
         v += (grad * grad - v) * one_minus_beta_2
@@ -76,7 +75,7 @@ class Adam(Optimizer):
 
 def _flat_views_free(grad, var, m, v) -> bool:
     """True when the four arrays have the kernels' float type and one shape and are
-    C-contiguous, so ``reshape(-1)`` gives views (apply_gradients has already matched the
+    C-contiguous, so the kernel can take them as flat (apply_gradients has already matched the
     gradient's shape and dtype to the variable's)."""
     return (var.dtype in fused.FLOAT_TYPES and grad.dtype == var.dtype and
             m.shape == v.shape == var.shape and grad.flags.c_contiguous and

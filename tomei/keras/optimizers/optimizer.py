@@ -158,10 +158,17 @@ class Optimizer:
         """Updates each variable from its gradient; pairs whose gradient is None are skipped.
 
         Raises:
-            ValueError: a gradient whose shape differs from its variable's, or no gradient
-                at all (every one None).
+            ValueError: an entry that is not a (gradient, variable) pair, a gradient whose
+                shape differs from its variable's, or no gradient at all (every one None).
         """
         grads_and_vars = list(grads_and_vars)
+        for item in grads_and_vars:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise ValueError(
+                    f"apply_gradients expects (gradient, variable) pairs, e.g. "
+                    f"optimizer.apply_gradients(zip(gradients, model.trainable_variables)); "
+                    f"received an entry of type {type(item).__name__}"
+                    f"{f' with shape {item.shape}' if hasattr(item, 'shape') else ''}.")
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         if not pairs:
             names = ", ".join(getattr(v, "path", "?") for _, v in grads_and_vars) or "none"

@@ -32,9 +32,14 @@ def to_categorical(x, num_classes=None):
         num_classes: default max(x) + 1.
 
     Raises:
-        ValueError: a label outside [0, num_classes); num_classes that is not an int >= 1.
+        ValueError: labels that are not numbers, a label outside [0, num_classes);
+            num_classes that is not an int >= 1.
     """
     x = np.asarray(x)
+    if x.dtype.kind not in "iufb":
+        raise ValueError(f"to_categorical expects integer class labels 0, 1, 2, ...; received "
+                         f"dtype {x.dtype}. Labels given as names must become indices first, "
+                         f"e.g. with np.unique(labels, return_inverse=True).")
     if x.ndim > 1 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.dtype.kind == "f" and np.any(x != np.round(x)):

@@ -26,7 +26,6 @@ they are read; anything malformed gets 400 with a one-line reason.
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
@@ -37,6 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
+from tomei.tools.cli_args import Parser, non_negative_integer, port, unwritable
 from tomei.tools.messages import detect_lang, t
 from tomei.tools.playground.session import Playground, PlaygroundError, TrainingSettings
 
@@ -177,38 +177,38 @@ def make_server(playground: Playground, host: str = "127.0.0.1", port: int = 0,
 
 # --- the command ------------------------------------------------------------------------------
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tomei playground",
-        description="Draw a digit, look inside the network and watch it learn, in your browser.")
+        description="Draw a digit, look inside the network and watch it learn, in your browser.",
+        description_ja="ブラウザーで数字を描き、ネットワークの中をのぞき、学ぶ様子を見ます。")
     parser.add_argument("model", metavar="MODEL.keras", nargs="?",
-                        help="a saved model (default: train the tutorial's model first)")
+                        help="a saved model (default: train the tutorial's model first)",
+                        help_ja="保存したモデル (既定: 先にチュートリアルのモデルを学習します)")
     parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default=None,
                         help="the data to train on and the class names (default: the model's "
-                             "own, else mnist)")
-    parser.add_argument("--data-path", default=None, help="a local copy of the dataset")
-    parser.add_argument("--epochs", type=int, default=1,
-                        help="epochs of training before the page opens when no model is given")
-    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
+                             "own, else mnist)",
+                        help_ja="学習に使うデータとクラス名 (既定: モデルのもの、なければ mnist)")
+    parser.add_argument("--data-path", default=None, help="a local copy of the dataset",
+                        help_ja="データセットの手元のコピー")
+    parser.add_argument("--epochs", type=non_negative_integer, default=1,
+                        help="epochs of training before the page opens when no model is given",
+                        help_ja="モデルを指定しないとき、ページを開く前に学習するエポック数")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any)",
+                        help_ja="ポート番号 (既定 8000、0 は空いている任意のポート)")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this computer only)")
+                        help="address to listen on (default 127.0.0.1: this computer only)",
+                        help_ja="待ち受けるアドレス (既定 127.0.0.1: このコンピューターからのみ)")
     parser.add_argument("--save", metavar="PATH.keras", default=None,
                         help="where the page's Save button writes the model (default: the "
-                             "model file given, or playground.keras)")
+                             "model file given, or playground.keras)",
+                        help_ja="ページの保存ボタンがモデルを書き出す先 (既定: 指定したモデルファイル、"
+                                "なければ playground.keras)")
     parser.add_argument("--lang", choices=["en", "ja"], default=None,
-                        help="page and message language (default: from LANG / LC_ALL)")
-    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+                        help="page and message language (default: from LANG / LC_ALL)",
+                        help_ja="ページとメッセージの言語 (既定: LANG / LC_ALL から)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser",
+                        help_ja="ブラウザーを開きません")
     return parser
-
-
-def _port(text):
-    """A TCP port for argparse: an integer from 0 (any free port) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535; received {text!r}")
-    return value
 
 
 def _class_names(model, dataset):
@@ -239,6 +239,15 @@ def main(argv=None) -> int:
     """Entry point of ``tomei playground``; returns the exit code (serves until Ctrl-C)."""
     args = _parser().parse_args(argv)
     lang = detect_lang(args.lang)
+    if args.save and not args.save.endswith(".keras"):  # checked now, not at the Save button
+        print(t("error_prefix", lang, message=t("save_not_keras", lang, path=args.save)),
+              file=sys.stderr)
+        return 2
+    problem = args.save and unwritable(args.save, False, lang)
+    if problem:
+        print(t("error_prefix", lang, message=t("save_failed", lang, path=args.save,
+                                               detail=problem)), file=sys.stderr)
+        return 2
     import tomei
 
     if args.model:
