@@ -587,13 +587,15 @@ class Trainer:
         return out[0] if isinstance(out, list) else out
 
     @contextlib.contextmanager
-    def _blas_threads(self, batch_size):
+    def _blas_threads(self, batch_size, forward_only=False):
         """One BLAS thread while the matrix products are small: for a batch of 32 against
         a 784x128 kernel, waking a second thread costs more than it saves (72 us with one
         thread, 198 us with two; docs/benchmarks.md). Large batches or large kernels
-        (from 784x512 up) keep every core."""
+        (from 784x512 up) keep every core, and so do evaluate/predict's forward calls of
+        ``ROWS_PER_CALL`` rows, one right after the other (256 x 784 by 784 x 128: 500 us
+        on one thread, 260 us on two)."""
         largest = max((w.value.size for w in self.weights), default=0)
-        if batch_size > 256 or largest >= 400_000:
+        if batch_size > 256 or largest >= 400_000 or (forward_only and batch_size >= 256):
             yield
             return
         try:
@@ -653,7 +655,7 @@ class Trainer:
         # x of one batch is only read for its length once the outputs are computed, unless
         # compute_loss or compute_metrics is your own (then it receives the batch's x).
         own_scoring = self._uses_own("compute_loss") or self._uses_own("compute_metrics")
-        with self._blas_threads(self._rows_per_call(batch_size)):
+        with self._blas_threads(self._rows_per_call(batch_size), forward_only=True):
             for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
                                                          batch_size, stream is None):
                 if outputs is not None and whole_blocks:
@@ -717,7 +719,7 @@ class Trainer:
         executions = _executions(items, self.steps_per_execution)
         # nobody listens per batch: a merged block's outputs are kept whole
         whole_blocks = not cbs.listens("on_predict_batch_end")
-        with self._blas_threads(self._rows_per_call(batch_size)):
+        with self._blas_threads(self._rows_per_call(batch_size), forward_only=True):
             for group, outputs in self._inference_groups(executions, x, "predict_step", cbs,
                                                          batch_size, stream is None):
                 if outputs is not None and whole_blocks:
@@ -740,7 +742,7 @@ class Trainer:
         return _concatenate(collected)
 
     # --- several batches per forward call in evaluate/predict -----------------------------
-    ROWS_PER_CALL = 512
+    ROWS_PER_CALL = 256  # 0.8 MB of float32 for a 784-pixel image: memory stays flat
 
     def _rows_per_call(self, batch_size):
         """How many rows evaluate/predict send through one forward call when they may merge
