@@ -113,6 +113,34 @@ def test_compiled_kernels_are_cached_on_disk(tmp_path):
     assert any(n.endswith(".nbc") for n in names), names
 
 
+def test_loading_the_kernels_leaves_scipy_linalg_unloaded():
+    """numba's BLAS probe would load all of scipy.linalg (~17 MB resident) into a process
+    that never uses it; the probe is held back while numba loads, then lifted: scipy.linalg
+    and numba's own np.dot still work afterwards."""
+    pytest.importorskip("numba")
+    pytest.importorskip("scipy.linalg")
+    code = ("import sys, numpy as np; from tomei.engine import fused; k = fused.kernels(); "
+            "x = np.ones((4, 3), np.float32); o = np.empty_like(x); "
+            "k.bias_relu_forward(x, np.ones(3, np.float32), o); "
+            "print('scipy.linalg' in sys.modules, 'scipy.linalg.cython_blas' in sys.modules); "
+            "import scipy.linalg.cython_blas, numba; "
+            "dot = numba.njit(lambda a, b: np.dot(a, b)); "
+            "print(dot(np.ones((2, 2)), np.ones(2)).tolist())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT,
+                                                      "TOMEI_FUSED": "auto"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["False False", "[2.0, 2.0]"]
+
+
+def test_a_process_that_uses_scipy_linalg_keeps_it():
+    pytest.importorskip("scipy.linalg")
+    import scipy.linalg  # noqa: F401
+    with fused._without_scipy_linalg():
+        import scipy.linalg.cython_blas as blas
+    assert blas is sys.modules["scipy.linalg.cython_blas"]
+
+
 # --- each kernel against its NumPy reference ------------------------------------------------
 def test_adam_update_matches_numpy(kernels):
     rng = np.random.default_rng(0)

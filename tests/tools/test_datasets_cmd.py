@@ -131,6 +131,9 @@ def test_fetch_then_list_then_verify(server, capsys, tmp_path):
     assert out.count("OK ") == 5
     assert "5 file(s) checked, 0 corrupt." in out
 
+    code, out, err = run(capsys, "list", "--lang", "ja")  # --lang after the sub-command
+    assert code == 0 and f"{len(NPZ):,} バイト  {cached}" in out and "bytes" not in out
+
 
 def test_verify_reports_a_corrupt_cached_file_and_fails(server, capsys, tmp_path):
     assert run(capsys, "fetch", "fashion_mnist")[0] == 0

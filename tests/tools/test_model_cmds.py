@@ -113,3 +113,12 @@ def test_through_the_tomei_command(saved):
     done = subprocess.run([sys.executable, "-m", "tomei", "summary", str(path) + ".missing"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_export_without_onnx_says_so_in_the_chosen_language(saved, tmp_path, capsys, monkeypatch):
+    path, _ = saved
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now fails, as where it is missing
+    assert main_export([str(path), str(tmp_path / "m.onnx"), "--lang", "ja"]) == 1
+    err = capsys.readouterr().err
+    assert "onnx パッケージが必要です: pip install onnx" in err and "ONNX export" not in err
+    assert not (tmp_path / "m.onnx").exists()

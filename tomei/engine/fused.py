@@ -24,7 +24,8 @@ first training step (``fit``, or an optimizer's first ``apply_gradients``) calls
 that compiles them (seconds) and stores the machine code in a user cache folder
 (``$TOMEI_CACHE_DIR``, else ``$XDG_CACHE_HOME/tomei/numba``, else
 ``~/.cache/tomei/numba``); every later process loads it from there (about half a second
-of CPU on the 2-core build machine, mostly numba's own start-up, and ~125 MB of memory;
+of CPU on the 2-core build machine, mostly numba's own start-up, and ~110 MB of memory,
+with SciPy's linalg kept out (:func:`_without_scipy_linalg`);
 docs/benchmarks.md). Until that first
 training step, ops (for example ``predict`` in a fresh process) use NumPy: they only use
 kernels that :func:`loaded` says are already there, so inference never waits for numba.
@@ -36,7 +37,9 @@ code (``np.float32(1 - beta_1)``, ...), so each operation has NumPy's types; no
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import types
 
@@ -326,12 +329,39 @@ _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             max_pool_forward, max_pool_backward)
 
 
+@contextlib.contextmanager
+def _without_scipy_linalg():
+    """While numba loads: ``import scipy.linalg.cython_blas`` fails unless SciPy's linalg is
+    already imported.
+
+    At import, ``numba.np.arraymath`` probes for a BLAS by importing
+    ``scipy.linalg.cython_blas``, which loads all of ``scipy.linalg`` (85 modules, ~17 MB
+    resident) into a process that never uses it: these kernels call no BLAS. With the probe
+    failing, numba notes "no BLAS" for one helper of its own (``np.cov``/``np.corrcoef``
+    compiled in nopython mode then use a plain loop); numba's ``np.dot`` and ``np.linalg``
+    look for SciPy again when they are compiled, so they work as before. The block is
+    lifted when numba has loaded, and never touches a process that imported scipy.linalg.
+    """
+    name = "scipy.linalg.cython_blas"
+    if "scipy.linalg" in sys.modules or name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # the import system raises ImportError for a None entry
+    try:
+        yield
+    finally:
+        if sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+
+
 def _compile_all():
     """Imports numba and wraps each kernel in ``numba.njit(cache=True)`` with tomei's cache
     folder. ``error_model='numpy'`` (a division by 0 gives inf as in NumPy, no Python
     exception check in the loop, which would stop vectorisation); no ``fastmath``, so the
     float operations and their order are NumPy's."""
-    import numba
+    with _without_scipy_linalg():
+        import numba
+        import numba.np.arraymath  # noqa: F401  (its BLAS probe runs here; see below)
     from numba.core import config as numba_config
 
     folder = cache_dir()

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from tomei import config
-from tomei.engine import device, fused
+from tomei.engine import cores, device, fused
 from tomei.engine.ops import align, convert_to_tensor, numbers, reshape, unbroadcast
 from tomei.engine.tensor import Tensor, record
 
@@ -107,14 +107,23 @@ def bias_relu(x, bias) -> Tensor:
     k = fused.loaded(x.value, bias.value)
     if k is not None and _fusable(_rows(x.value), bias.value):  # (N, ..., U) as (rows, U)
         out = np.empty(x.shape, x.dtype)
-        k.bias_relu_forward(_rows(x.value), bias.value, _rows(out))
+        rows, out_rows, b = _rows(x.value), _rows(out), bias.value
+
+        def forward_part(lo, hi):  # large (a Conv2D's output): parts of the rows, every core
+            k.bias_relu_forward(rows[lo:hi], b, out_rows[lo:hi])
+        cores.over_batch(forward_part, len(rows), work=rows.size)
     else:
         out = np.maximum(x.value + bias.value, 0)
 
     def backward(g):
         if k is not None and _fusable(_rows(g), _rows(out)):
-            grad_x, grad_bias = np.empty(g.shape, g.dtype), np.empty_like(bias.value)
-            k.bias_relu_backward(_rows(g), _rows(out), _rows(grad_x), grad_bias)
+            grad_x, g_rows, out_rows, sums = np.empty(g.shape, g.dtype), _rows(g), _rows(out), {}
+
+            def backward_part(lo, hi):  # each part's bias gradient, added below in order
+                sums[lo] = np.empty_like(bias.value)
+                k.bias_relu_backward(g_rows[lo:hi], out_rows[lo:hi], _rows(grad_x)[lo:hi], sums[lo])
+            cores.over_batch(backward_part, len(g_rows), work=g_rows.size)
+            grad_bias = sum(sums[lo] for lo in sorted(sums))
         else:
             grad_x = g * (out > 0)
             grad_bias = grad_x.sum(axis=tuple(range(g.ndim - 1)))

@@ -143,8 +143,8 @@ def _parser():
     return parser
 
 
-def _format_size(size):
-    return f"{size:,} bytes" if size else "-"
+def _format_size(size, lang):
+    return t("ds_bytes", lang, size=f"{size:,}") if size else "-"
 
 
 def _source_name(source, lang):
@@ -170,7 +170,7 @@ def _list(out, lang):
             else:
                 way = t("ds_or_fetch", lang, name=status.name)
             where = f"{put}; {way}"
-        print(f"{status.title:<14} {state:<10} {_format_size(status.size):>18}  {where}", file=out)
+        print(f"{status.title:<14} {state:<10} {_format_size(status.size, lang):>18}  {where}", file=out)
     return 0
 
 
@@ -210,7 +210,7 @@ def _verify(out, lang):
         word = t(f"ds_status_{status.status}", lang)
         line = f"{word:<10} {title:<14} {_source_name(source, lang):<14} {status.path}"
         if status.status == "ok":
-            line += f"  ({_format_size(status.size)})"
+            line += f"  ({_format_size(status.size, lang)})"
         elif status.detail:
             line += f": {status.detail}"
         if status.status == "corrupt":

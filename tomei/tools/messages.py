@@ -153,6 +153,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- tomei datasets ---------------------------------------------------------------------
     "ds_cache": ("Keras cache: {cache}   {env}: {state}", "Keras のキャッシュ: {cache}   {env}: {state}"),
     "ds_on": ("on", "オン"),
+    "ds_bytes": ("{size} bytes", "{size} バイト"),
     "ds_off": ("off", "オフ"),
     "ds_verified": ("verified", "検証済み"),
     "ds_missing": ("missing", "なし"),
@@ -283,6 +284,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "history_missing": ("No such history file: {path}", "学習履歴のファイルがありません: {path}"),
     "show_failed": ("Cannot write {path}: {detail}", "{path} を書き込めません: {detail}"),
+    "onnx_missing": (
+        "ONNX export needs the 'onnx' package: pip install onnx ({detail})",
+        "ONNX への書き出しには onnx パッケージが必要です: pip install onnx ({detail})",
+    ),
     "save_failed": ("Cannot save the model to {path}: {detail}", "モデルを {path} に保存できません: {detail}"),
     "path_is_folder": ("it is a folder", "フォルダーです"),
     "path_is_file": ("it is a file, not a folder", "フォルダーではなくファイルです"),

@@ -124,7 +124,10 @@ def main_export(argv=None) -> int:
     from tomei.keras.saving import export_onnx
     try:
         path = export_onnx(model, args.output, opset=args.opset)
-    except (ImportError, NotImplementedError, ValueError, OSError) as exc:
+    except ImportError as exc:  # the one missing package: said in the user's language
+        print_error(t("onnx_missing", lang, detail=exc.__cause__ or exc.__context__ or exc), lang)
+        return 1
+    except (NotImplementedError, ValueError, OSError) as exc:
         print_error(_one_line(exc), lang)
         return 1
     print(t("exported", lang, model=args.model, path=path, opset=args.opset))
