@@ -1052,7 +1052,9 @@ def _python_logs(logs) -> dict:
                         f"{{'loss': loss}}; received {type(logs).__name__}.")
     out = {}
     for key, value in logs.items():
-        if isinstance(value, dict):
+        if type(value) is float:  # get_metrics_result's values already are
+            out[key] = value
+        elif isinstance(value, dict):
             out.update(_python_logs(value))
         else:
             out[key] = float(np.asarray(_to_numpy(value)))
