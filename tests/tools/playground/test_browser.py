@@ -152,7 +152,10 @@ def test_a_status_reply_from_before_train_does_not_stop_the_polling(browser, ser
             held.append((route, route.fetch()))
     page.route("**/api/status", hold_the_first)
     page.click("#tab-learn")
-    page.wait_for_function("() => true")  # lets the route handler run
+    for _ in range(400):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert len(held) == 1
     page.click("#train")
     page.wait_for_function("document.getElementById('curve').dataset.running === 'true'",
