@@ -762,3 +762,33 @@ def test_predict_and_evaluate_never_hold_a_float32_copy_of_all_of_x():
 def test_x_none_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(_small_model())
+
+
+def test_validation_data_is_checked_before_the_first_epoch():
+    model = _small_model()
+    model.build((None, 3))
+    before = [w.numpy() for w in model.weights]
+    x, y = np.ones((8, 3)), np.ones((8, 2))
+    for val, message in [((np.ones((4, 5)), np.ones((4, 2))), r"validation_data\[0\] has samples of "
+                          r"shape \(5,\), but the training x has samples of shape \(3,\)"),
+                         ((np.ones((4, 3)), np.ones((4,))), r"validation_data\[1\] has samples of "
+                          r"shape \(\), but the training y has samples of shape \(2,\)"),
+                         ((np.ones((4, 3)), np.ones((3, 2))), r"validation_data\[0\]: \[4\], "
+                          r"validation_data\[1\]: \[3\]")]:
+        with pytest.raises(ValueError, match=message):
+            model.fit(x, y, validation_data=val, verbose=0)
+    for old, new in zip(before, model.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+    # a trailing axis of size 1 is the same labels: (N,) against (N, 1)
+    sparse = Sequential([Input((3,)), layers.Dense(4)])
+    sparse.compile("sgd", losses.SparseCategoricalCrossentropy(from_logits=True))
+    sparse.fit(x, np.zeros(8), validation_data=(x[:4], np.zeros((4, 1))), verbose=0)
+
+
+def test_validation_images_may_differ_in_size_where_the_model_says_none():
+    model = Sequential([Input((None, None, 1)), layers.Conv2D(2, 1),
+                        layers.GlobalAveragePooling2D(), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    history = model.fit(np.ones((8, 4, 4, 1)), np.ones((8, 2)),
+                        validation_data=(np.ones((4, 6, 6, 1)), np.ones((4, 2))), verbose=0)
+    assert "val_loss" in history.history

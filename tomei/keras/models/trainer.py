@@ -425,6 +425,8 @@ class Trainer:
                                                                        validation_split)
             n = data_mod.num_samples(("x", x), ("y", y), ("sample_weight", sample_weight))
             self._prepare_for_data(x, y)
+            if val is not None and not data_mod.is_stream(val[0]):
+                _check_validation_like_training(val, x, y, self.built_input_shape)
             if class_weight is not None:
                 sample_weight = self._class_weights_to_samples(y, class_weight, sample_weight)
             self._fit_input_range = data_mod.value_range(x)
@@ -1068,6 +1070,35 @@ def _check_batch_size(batch_size, default=32):
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; received batch_size={batch_size!r}.")
     return int(batch_size)
+
+
+def _check_validation_like_training(val, x, y, declared=None):
+    """validation_data checked against the training arrays before the first epoch (sample
+    counts, and each sample's shape, a trailing axis of size 1 aside; an input axis the model
+    declares None may differ), so that a mistake in it is not found after an epoch of training.
+
+    Raises:
+        ValueError: naming the validation array, its sample shape and the training one's.
+    """
+    vx, vy, vw = val
+    data_mod.num_samples(("validation_data[0]", vx), ("validation_data[1]", vy),
+                         ("validation_data[2]", vw))
+
+    def sample_shape(a, free=()):
+        shape = tuple(None if i in free else d for i, d in enumerate(np.shape(a)[1:]))
+        return shape[:-1] if shape[-1:] == (1,) else shape
+    free_x = {i for i, d in enumerate((declared or ())[1:]) if d is None}
+    for name, given, ref, ref_name, free in (("validation_data[0]", vx, x, "x", free_x),
+                                             ("validation_data[1]", vy, y, "y", ())):
+        got_arrays, want_arrays = data_mod.flat(given), data_mod.flat(ref)
+        if len(got_arrays) != len(want_arrays):
+            continue  # another structure: evaluate says what it expects
+        for got, want in zip(got_arrays, want_arrays):
+            if sample_shape(got, free) != sample_shape(want, free):
+                raise ValueError(
+                    f"{name} has samples of shape {tuple(np.shape(got)[1:])}, but the training "
+                    f"{ref_name} has samples of shape {tuple(np.shape(want)[1:])}; validation "
+                    f"data must be shaped like the training data.")
 
 
 def _unpack_validation(validation_data):
