@@ -142,6 +142,13 @@ def torch(keras):
     return _import("torch")
 
 
+@pytest.fixture(scope="session")
+def tensorflow():
+    """Real TensorFlow (CPU), the reference for the ``tf.*`` functions' names and dtypes."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return _import("tensorflow")
+
+
 @pytest.fixture
 def to_np(keras):
     """Converts a Keras/torch tensor (or anything array-like) to a NumPy array."""

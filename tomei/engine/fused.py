@@ -99,10 +99,11 @@ def loaded(*arrays):
     """The kernels if fusion is on and they are already loaded, else None (never loads).
     None also when any of ``arrays`` is not a NumPy array: a GPU (CuPy) array never goes
     to these CPU loops (tomei/engine/device.py)."""
-    if _kernels is None or mode() == "off":
+    if _kernels is None or (_mode or mode()) == "off":
         return None
-    if any(type(a) is not np.ndarray for a in arrays):
-        return None
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            return None
     return _kernels
 
 

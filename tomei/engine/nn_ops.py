@@ -42,8 +42,11 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
     Gradients, with G = g * [out > 0] under ReLU (else G = g) and every leading axis of x
     taken as rows: d/dx = G kernel^T; d/dkernel = x^T G; d/dbias = G summed over the rows.
     """
-    x, kernel = align(convert_to_tensor(x), convert_to_tensor(kernel))
-    bias = None if bias is None else align(kernel, convert_to_tensor(bias))[1]
+    if bias is None:
+        x, kernel = align(convert_to_tensor(x), convert_to_tensor(kernel))
+    else:
+        x, kernel, bias = align(convert_to_tensor(x), convert_to_tensor(kernel),
+                                convert_to_tensor(bias))
     out = x.value @ kernel.value
     k = fused.loaded(out, bias.value) if relu and bias is not None else None
     if k is not None and _fusable(out, bias.value):
@@ -333,15 +336,14 @@ def sparse_softmax_cross_entropy(labels, logits) -> Tensor:
     if z.ndim != 2:  # (..., C): work on rows, give back the leading shape
         flat = sparse_softmax_cross_entropy(np.reshape(labels, -1), reshape(logits, (-1, z.shape[-1])))
         return reshape(flat, z.shape[:-1])
-    rows, labels = np.arange(len(z)), device.like(labels, z)
+    labels = device.like(labels, z)
     k = fused.loaded(z)
     if k is not None and z.dtype in fused.FLOAT_TYPES and z.flags.c_contiguous and \
             labels.shape == (len(z),) and labels.dtype.kind in "iu":
         out = _sparse_softmax_cross_entropy_fused(k, labels.astype(np.intp, copy=False), logits)
         if out is not None:
             return out
-    if device.is_device_array(z):
-        rows = device.like(rows, z)
+    rows = device.like(np.arange(len(z)), z)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=-1)

@@ -157,7 +157,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     y_true, y_pred = _np(y_true), _np(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
-    return (np.argmax(y_pred, axis=-1) == y_true).astype(np.float32)
+    return (y_pred.argmax(axis=-1) == y_true).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):

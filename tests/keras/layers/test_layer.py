@@ -181,3 +181,19 @@ def test_lists_none_and_numpy_ints_are_shapes(shape):
     model = Sequential([layers.Flatten(input_shape=shape)])
     expected = (None,) + tuple(None if d is None else int(d) for d in shape)
     assert model.input_shape == expected and all(type(d) in (int, type(None)) for d in expected)
+
+
+@pytest.mark.parametrize("value", [[[1, 2], [3, 4]], [[[1.5, 2.0]], [[3.0, 4.0]]], ((1, 2), (3, 4))])
+def test_a_nested_python_list_is_refused_as_keras(value, keras):
+    # real Keras 3 refuses a nested Python list as a layer's input (ValueError)
+    with pytest.raises(ValueError):
+        keras.layers.Flatten()(value)
+    with pytest.raises(ValueError, match=r"Flatten 'flatten\w*'.*nested Python list.*np\.array"):
+        layers.Flatten()(value)
+    out = layers.Flatten()(np.array(value))  # converted first, it works
+    assert out.shape == (2, np.array(value)[0].size)
+
+
+def test_a_list_of_arrays_is_still_several_inputs():
+    out = layers.Concatenate()([np.ones((2, 1), "float32"), np.zeros((2, 2), "float32")])
+    assert out.shape == (2, 3)

@@ -101,3 +101,16 @@ def test_one_sample_without_the_batch_axis_gets_a_hint():
     with pytest.raises(ValueError, match=r"incompatible shape \(784,\)") as err:
         model(np.zeros((784,)))
     assert "one sample" not in str(err.value)
+
+
+@pytest.mark.parametrize("argument", ["metrics", "weighted_metrics"])
+def test_compile_refuses_a_bare_metric_name_as_keras(argument, keras):
+    # real Keras 3 refuses metrics='accuracy' (a str is not a list of metrics)
+    ref = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=argument):
+        ref.compile(optimizer="sgd", loss="mse", **{argument: "accuracy"})
+    model = tf.keras.Sequential([tf.keras.Input((2,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match=rf"{argument}=\['accuracy'\]") as err:
+        model.compile(optimizer="sgd", loss="mse", **{argument: "accuracy"})
+    assert "list, tuple or dict" in str(err.value) and "str" in str(err.value)
+    model.compile(optimizer="sgd", loss="mse", **{argument: ("accuracy",)})  # a tuple is fine

@@ -307,6 +307,13 @@ class Layer:
         self.built = True
 
     def _convert_inputs(self, inputs):
+        if _nested_numbers(inputs):
+            # Keras 3 refuses these too: a list of lists reads as several inputs
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': inputs must be a tensor or a NumPy "
+                f"array; received a nested Python list ({_preview(inputs)}). A list passes "
+                f"several inputs to layers that take several; for one input of numbers, "
+                f"convert it first: np.array(inputs) or tf.constant(inputs).")
         if isinstance(inputs, (list, tuple)) and inputs and not np.isscalar(inputs[0]) \
                 and not isinstance(inputs[0], (int, float)):
             return type(inputs)(self._convert_inputs(x) for x in inputs)
@@ -422,3 +429,19 @@ def _checked_shape(layer, name, shape) -> tuple:
         raise ValueError(f"layer '{layer.name}' ({type(layer).__name__}): weight '{name}' needs "
                          f"a shape of non-negative integers; received shape={shape!r}.")
     return tuple(int(d) for d in dims)
+
+
+def _nested_numbers(inputs) -> bool:
+    """Whether ``inputs`` is a Python list (or tuple) of lists whose first leaf is a number,
+    e.g. ``[[1, 2], [3, 4]]``: Keras 3 refuses these as a layer's inputs."""
+    if not (isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (list, tuple))):
+        return False
+    first = inputs[0]
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return isinstance(first, (int, float, np.number)) and not isinstance(first, np.ndarray)
+
+
+def _preview(value, limit=60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

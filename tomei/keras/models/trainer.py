@@ -47,8 +47,10 @@ class Trainer:
             optimizer: name ('adam', 'sgd', 'rmsprop', ...) or Optimizer; default 'rmsprop'.
             loss: name, Loss or function; a list/dict gives one per model output.
             loss_weights: optional list/dict of floats weighting each output's loss.
-            metrics: list of names ('accuracy'), Metric objects or functions.
-            weighted_metrics: metrics that also use ``sample_weight``.
+            metrics: list (or tuple, or dict by output) of names ('accuracy'), Metric
+                objects or functions; default None. A bare name such as 'accuracy' is
+                refused, as in Keras 3: write ['accuracy'].
+            weighted_metrics: metrics that also use ``sample_weight`` (same forms).
             run_eagerly: tomei always runs eagerly (each step is plain Python), so either
                 value gives the same results.
             steps_per_execution: batches per callback call in fit/evaluate/predict (default
@@ -61,6 +63,7 @@ class Trainer:
 
         Raises:
             ValueError: unknown optimizer, loss or metric names (listing the valid ones),
+                metrics or weighted_metrics that is not a list, tuple or dict,
                 steps_per_execution that is not a positive integer, run_eagerly that is not
                 a bool, jit_compile other than 'auto', False, True.
             NotImplementedError: jit_compile=True.
@@ -79,6 +82,13 @@ class Trainer:
             # Keras 2 order, compile(optimizer, loss, metrics): loss weights are numbers, so
             # names or Metric objects in the third positional argument are the metrics.
             metrics, loss_weights = loss_weights, None
+        for argument, specs in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if specs is not None and not isinstance(specs, (list, tuple, dict)):
+                # Keras 3 refuses a bare metric too: one name is not a list of them
+                raise ValueError(
+                    f"compile: {argument} must be a list, tuple or dict of metrics (as in "
+                    f"Keras 3); received {argument}={specs!r} of type {type(specs).__name__}. "
+                    f"Write {argument}=[{specs!r}].")
         if not all(isinstance(w, (int, float, np.number)) for w in _flat_specs(loss_weights)):
             raise ValueError(f"loss_weights must be numbers (one per output); received "
                              f"loss_weights={loss_weights!r}. Metrics go in metrics=[...].")
@@ -1042,7 +1052,9 @@ def _python_logs(logs) -> dict:
                         f"{{'loss': loss}}; received {type(logs).__name__}.")
     out = {}
     for key, value in logs.items():
-        if isinstance(value, dict):
+        if type(value) is float:  # get_metrics_result's values already are
+            out[key] = value
+        elif isinstance(value, dict):
             out.update(_python_logs(value))
         else:
             out[key] = float(np.asarray(_to_numpy(value)))
