@@ -38,3 +38,18 @@ def test_variance_and_std_match_numpy_and_differentiate():
 def test_errors():
     with pytest.raises(ValueError, match="clip_value_min"):
         tf.clip_by_value([1.0], clip_value_min=2.0, clip_value_max=1.0)
+
+
+@pytest.mark.parametrize("fn", ["argmax", "argmin", "reduce_all", "reduce_any", "count_nonzero"])
+def test_an_axis_out_of_range_is_named(fn):
+    with pytest.raises(ValueError, match=rf"tf.math.{fn}: axis=3 is out of range for a "
+                                         r"tensor of rank 2"):
+        getattr(tf.math, fn)(np.ones((2, 3), bool if fn.startswith("reduce") else float), axis=3)
+
+
+def test_comparisons_name_both_shapes_and_take_x_y_by_name(tensorflow):
+    with pytest.raises(ValueError, match=r"tf.math.less: shapes \(3,\) and \(2,\)"):
+        tf.math.less([1, 2, 3], [1, 2])
+    np.testing.assert_array_equal(tf.math.less(x=[1, 2, 3], y=2).numpy(),
+                                  tensorflow.math.less(x=[1, 2, 3], y=2).numpy())
+    assert tf.math.logical_not(x=[True]).numpy().tolist() == [False]

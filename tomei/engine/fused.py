@@ -268,6 +268,9 @@ def im2col(xp, kh, kw, sh, sw, dh, dw, cols, start, stop):
             for j in range(cols.shape[2]):
                 for a in range(kh):
                     for b in range(kw):
+                        if c == 1:  # (a gray image: no channel loop, twice as fast)
+                            cols[n, i, j, a * kw + b] = xp[n, i * sh + a * dh, j * sw + b * dw, 0]
+                            continue
                         at = (a * kw + b) * c
                         for ch in range(c):
                             cols[n, i, j, at + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
