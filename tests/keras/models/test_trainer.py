@@ -677,12 +677,16 @@ def _listener():
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_evaluate_in_whole_blocks_equals_batch_by_batch(weighted):
+@pytest.mark.parametrize("score_bytes", [1, 1000, None], ids=["each-block", "3-blocks", "all"])
+def test_evaluate_in_whole_blocks_equals_batch_by_batch(weighted, score_bytes):
     x, y = _classifier_data()
     w = np.linspace(0.0, 2.0, len(y)) if weighted else None
     model = _classifier(metrics=["accuracy", "sparse_top_k_categorical_accuracy",
                                  tomei.keras.metrics.SparseCategoricalCrossentropy(
                                      from_logits=True)])
+    model.ROWS_PER_CALL = 28  # forward calls of 4 batches of 7 rows
+    if score_bytes is not None:  # outputs of 28 rows x 3 logits: 336 bytes
+        model.SCORE_BYTES = score_bytes
     assert model._scores_whole_blocks(tomei.keras.callbacks.CallbackList([]))
     fast = model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True)
     slow = model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True,

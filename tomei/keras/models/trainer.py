@@ -665,15 +665,25 @@ class Trainer:
         # x of one batch is only read for its length once the outputs are computed, unless
         # compute_loss or compute_metrics is your own (then it receives the batch's x).
         own_scoring = self._uses_own("compute_loss") or self._uses_own("compute_metrics")
+        pending = []  # merged blocks' outputs not scored yet (whole_blocks)
+
+        def score_pending():
+            span = slice(pending[0].span.start, pending[-1].span.stop)
+            outputs = _Rows.join(pending)
+            pending.clear()
+            return self._score(None, data_mod.take(y, span), outputs,
+                               data_mod.take(sample_weight, span), rows=span.stop - span.start)
+
         with self._blas_threads(self._rows_per_call(batch_size), forward_only=True):
             for group, outputs in self._inference_groups(executions, x, "test_step", cbs,
                                                          batch_size, stream is None):
                 if outputs is not None and whole_blocks:
-                    span = outputs.span
-                    logs = self._score(None, data_mod.take(y, span), outputs.whole(),
-                                       data_mod.take(sample_weight, span),
-                                       rows=span.stop - span.start)
+                    pending.append(outputs)  # scored together, SCORE_BYTES of outputs at most
+                    if sum(r.nbytes for r in pending) >= self.SCORE_BYTES:
+                        logs = score_pending()
                     continue
+                if pending:  # merging stopped (a layer added a loss): score what was merged
+                    logs = score_pending()
                 for begin, end, batches in group:
                     cbs.on_test_batch_begin(begin)
                     for item in batches:
@@ -694,6 +704,8 @@ class Trainer:
                                                rows=item.stop - item.start)
                     logs = _python_logs(logs)
                     cbs.on_test_batch_end(end, logs)
+            if pending:
+                logs = score_pending()
         logs = self._epoch_logs(_python_logs(logs))
         cbs.on_test_end(logs)
         if return_dict:
@@ -753,6 +765,9 @@ class Trainer:
 
     # --- several batches per forward call in evaluate/predict -----------------------------
     ROWS_PER_CALL = 256  # 0.8 MB of float32 for a 784-pixel image: memory stays flat
+    #: evaluate scores the outputs of consecutive forward calls together, up to this many
+    #: bytes of outputs (6,553 rows of 10 float32 logits): fewer, larger loss/metric calls.
+    SCORE_BYTES = 256 * 1024
 
     def _rows_per_call(self, batch_size):
         """How many rows evaluate/predict send through one forward call when they may merge
@@ -978,6 +993,21 @@ class _Rows:
 
     def whole(self):
         return self.outputs
+
+    @property
+    def nbytes(self) -> int:
+        outputs = self.outputs if isinstance(self.outputs, (list, tuple)) else [self.outputs]
+        return sum(o.value.nbytes for o in outputs)
+
+    @staticmethod
+    def join(parts):
+        """The outputs of consecutive ``_Rows`` as one Tensor (or list of Tensors)."""
+        if len(parts) == 1:
+            return parts[0].outputs
+        if isinstance(parts[0].outputs, (list, tuple)):
+            return [Tensor(np.concatenate([p.outputs[k].value for p in parts]))
+                    for k in range(len(parts[0].outputs))]
+        return Tensor(np.concatenate([p.outputs.value for p in parts]))
 
 
 def _averages_rows(loss) -> bool:
