@@ -38,3 +38,32 @@ def test_variance_and_std_match_numpy_and_differentiate():
 def test_errors():
     with pytest.raises(ValueError, match="clip_value_min"):
         tf.clip_by_value([1.0], clip_value_min=2.0, clip_value_max=1.0)
+
+
+@pytest.mark.parametrize("fn", ["argmax", "argmin", "reduce_all", "reduce_any", "count_nonzero"])
+def test_an_axis_out_of_range_is_named(fn):
+    with pytest.raises(ValueError, match=rf"tf.math.{fn}: axis=3 is out of range for a "
+                                         r"tensor of rank 2"):
+        getattr(tf.math, fn)(np.ones((2, 3), bool if fn.startswith("reduce") else float), axis=3)
+
+
+def test_comparisons_name_both_shapes_and_take_x_y_by_name(tensorflow):
+    with pytest.raises(ValueError, match=r"tf.math.less: shapes \(3,\) and \(2,\)"):
+        tf.math.less([1, 2, 3], [1, 2])
+    np.testing.assert_array_equal(tf.math.less(x=[1, 2, 3], y=2).numpy(),
+                                  tensorflow.math.less(x=[1, 2, 3], y=2).numpy())
+    assert tf.math.logical_not(x=[True]).numpy().tolist() == [False]
+
+
+def test_more_math_matches_tensorflow_and_is_differentiable(tensorflow):
+    x = np.array([[0.5, 1.5, 3.0], [0.2, 800.0, 2.0]], np.float32)
+    for name, args in [("log1p", (x,)), ("erf", (x / 100,)), ("rsqrt", (x,)),
+                       ("cumsum", (x, 1, True, True)), ("reduce_logsumexp", (x, 1)),
+                       ("reduce_logsumexp", (x,)), ("l2_normalize", (x, 0))]:
+        ours, theirs = getattr(tf.math, name)(*args), getattr(tensorflow.math, name)(*args)
+        assert ours.dtype == theirs.dtype.as_numpy_dtype, name
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-6, err_msg=name)
+    x64 = np.array([[0.5, 1.5, 3.0], [0.2, 1.0, 2.0]])
+    for fn in (lambda t: tf.math.reduce_logsumexp(t, axis=1), tf.math.rsqrt,
+               lambda t: tf.math.l2_normalize(t, axis=1)):
+        check_gradients(fn, x64)

@@ -59,3 +59,51 @@ def test_sigmoid_cross_entropy_with_logits_values_and_large_logits():
 ])
 def test_gradients_match_central_differences(fn, labels):
     check_gradients(fn, [LOGITS.copy()])
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("logits", [[1, 2, 3], np.array([[1, 2]], np.int64)])
+def test_softmax_refuses_integer_logits_as_tensorflow(fn, logits, tensorflow):
+    with pytest.raises(tensorflow.errors.InvalidArgumentError):
+        getattr(tensorflow.nn, fn)(logits)
+    with pytest.raises(TypeError, match=rf"tf.nn.{fn}: argument 'logits' must hold floats.*"
+                                        r"tf.cast\(logits, tf.float32\)"):
+        getattr(tf.nn, fn)(logits)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_takes_logits_and_axis_by_name(fn, tensorflow):
+    z = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], np.float32)
+    ours = getattr(tf.nn, fn)(logits=z, axis=0, name="probs")
+    np.testing.assert_allclose(ours.numpy(), getattr(tensorflow.nn, fn)(logits=z, axis=0),
+                               rtol=1e-6)
+
+
+def test_silu_beta_matches_tensorflow_and_is_differentiable(tensorflow):
+    x = np.array([-2.0, -0.5, 0.3, 1.5], np.float32)
+    np.testing.assert_allclose(tf.nn.silu(x, beta=2.0).numpy(),
+                               tensorflow.nn.silu(x, beta=2.0).numpy(), rtol=1e-6)
+    check_gradients(lambda t: tf.nn.silu(t, beta=0.5), x.astype(np.float64))
+
+
+def test_elu_keeps_alpha_as_a_keyword_after_tensorflows_name():
+    x = np.array([-1.0, 2.0], np.float32)
+    np.testing.assert_allclose(tf.nn.elu(features=x, alpha=0.5).numpy(),
+                               [0.5 * (np.exp(-1.0) - 1), 2.0], rtol=1e-6)
+    with pytest.raises(TypeError, match="argument 'name' must be a str"):
+        tf.nn.elu(x, 0.5)  # TensorFlow's second positional is name, not alpha
+
+
+def test_more_nn_functions_match_tensorflow_and_are_differentiable(tensorflow):
+    x = np.array([[-1.0, 2.5, 7.0], [0.5, -3.0, 4.0]], np.float32)
+    b = np.array([0.1, 0.2, 0.3], np.float32)
+    for name, args in [("relu6", (x,)), ("l2_loss", (x,)), ("bias_add", (x, b)),
+                       ("embedding_lookup", (x, [1, 0, 1])), ("l2_normalize", (x, 1))]:
+        ours, theirs = getattr(tf.nn, name)(*args), getattr(tensorflow.nn, name)(*args)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, err_msg=name)
+    for ours, theirs in zip(tf.nn.moments(x, axes=[0]), tensorflow.nn.moments(x, axes=[0])):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    x64 = x.astype(np.float64) + 0.05  # away from relu6's kinks at 0 and 6
+    check_gradients(tf.nn.relu6, x64)
+    check_gradients(tf.nn.l2_loss, x64)
+    check_gradients(lambda t: tf.nn.moments(t, axes=[1])[1], x64)

@@ -7,13 +7,16 @@ from tomei.version import __version__  # noqa: F401
 
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.device import device  # noqa: F401  (tf.device: '/CPU:0' or '/GPU:0')
-from tomei.engine.ops import (  # noqa: F401
-    abs, add, add_n, cast, concat, convert_to_tensor, divide, exp, expand_dims, log, matmul,
-    maximum, minimum, multiply, negative, power as pow, reduce_max, reduce_mean, reduce_min,
-    reduce_prod, reduce_sum, reshape, sqrt, square, squeeze, stack, subtract, transpose,
+from tomei.tf_functions import (  # noqa: F401  (TensorFlow's parameter names)
+    add_n, cast, clip_by_value, concat, constant, convert_to_tensor, expand_dims, eye, fill,
+    gather, identity, linspace, matmul, one_hot, ones, ones_like, random, range, rank, reshape,
+    shape, size, split, squeeze, stack, tile, transpose, unstack, where, zeros, zeros_like,
 )
-from tomei.tf_functions import (  # noqa: F401
-    argmax, clip_by_value, constant, linspace, ones, random, shape, zeros,
+from tomei.math import (  # noqa: F401
+    abs, add, argmax, argmin, divide, equal, exp, greater, greater_equal, less, less_equal, log,
+    logical_and, logical_not, logical_or, maximum, minimum, multiply, negative, not_equal, pow,
+    reduce_all, reduce_any, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum, round,
+    sign, sigmoid, sqrt, square, subtract, tanh, truediv,
 )
 from tomei.eager import function  # noqa: F401
 from tomei import config, linalg, math, nn, saved_model, train, version  # noqa: F401

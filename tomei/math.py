@@ -7,14 +7,81 @@ Every function accepts Tensors, NumPy arrays and Python numbers and returns a Te
 """
 import numpy as np
 
-from tomei.engine.nn_ops import sigmoid, softplus, tanh  # noqa: F401
-from tomei.engine.ops import (  # noqa: F401
-    abs, add, add_n, convert_to_tensor, divide, exp, log, maximum, minimum, multiply, negative,
-    reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum, sqrt, square, subtract,
-)
-from tomei.engine.ops import power as pow  # noqa: F401
-from tomei.engine.ops import divide as truediv  # noqa: F401
+from tomei.engine import nn_ops, ops
+from tomei.engine.ops import checked_axis, convert_to_tensor  # noqa: F401
 from tomei.engine.tensor import Tensor
+from tomei.engine.tensor import as_dtype
+from tomei.tf_functions import check_name, with_tf_names
+
+
+def _tf(fn, names, public=None):
+    return with_tf_names(fn, names, public or f"tf.math.{fn.__name__}")
+
+
+# the engine's differentiable ops under TensorFlow's parameter names
+add = _tf(ops.add, "x y")
+subtract = _tf(ops.subtract, "x y")
+multiply = _tf(ops.multiply, "x y")
+divide = _tf(ops.divide, "x y")
+truediv = _tf(ops.divide, "x y", "tf.math.truediv")
+pow = _tf(ops.power, "x y", "tf.math.pow")  # noqa: A001 - TensorFlow's name
+maximum = _tf(ops.maximum, "x y")
+minimum = _tf(ops.minimum, "x y")
+negative = _tf(ops.negative, "x")
+abs = _tf(ops.abs, "x")  # noqa: A001
+exp = _tf(ops.exp, "x")
+log = _tf(ops.log, "x")
+sqrt = _tf(ops.sqrt, "x")
+square = _tf(ops.square, "x")
+add_n = _tf(ops.add_n, "inputs")
+reduce_sum = _tf(ops.reduce_sum, "input_tensor axis keepdims")
+reduce_mean = _tf(ops.reduce_mean, "input_tensor axis keepdims")
+reduce_max = _tf(ops.reduce_max, "input_tensor axis keepdims")
+reduce_min = _tf(ops.reduce_min, "input_tensor axis keepdims")
+reduce_prod = _tf(ops.reduce_prod, "input_tensor axis keepdims")
+sigmoid = _tf(nn_ops.sigmoid, "x")
+tanh = _tf(nn_ops.tanh, "x")
+softplus = _tf(nn_ops.softplus, "features")
+log1p = _tf(ops.log1p, "x")
+erf = _tf(nn_ops.erf, "x")
+cumsum = _tf(ops.cumsum, "x axis exclusive reverse")
+
+
+def rsqrt(x, name=None) -> Tensor:
+    """1 / sqrt(x) elementwise (``tf.math.rsqrt``); differentiable: -g / (2 x^1.5)."""
+    check_name(name, "tf.math.rsqrt")
+    x = convert_to_tensor(x)
+    return ops.divide(np.ones((), dtype=x.dtype), ops.sqrt(x))
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
+    """log(sum(exp(x))) over ``axis`` (all when None) (``tf.math.reduce_logsumexp``),
+    computed as m + log(sum(exp(x - m))) with m the (constant) max, so large x does not
+    overflow; differentiable: the gradient is softmax(x) over the axis times g."""
+    check_name(name, "tf.math.reduce_logsumexp")
+    x = convert_to_tensor(input_tensor)
+    with checked_axis("tf.math.reduce_logsumexp", axis, x.ndim):
+        m = np.max(x.value, axis=ops._axis(axis), keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype)  # a row of -inf stays -inf
+    total = ops.reduce_sum(ops.exp(ops.subtract(x, m)), axis=axis, keepdims=True)
+    out = ops.add(ops.log(total), m)
+    if keepdims:
+        return out
+    return ops.reshape(out, ()) if axis is None else ops.squeeze(out, axis=axis)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None) -> Tensor:
+    """x / sqrt(max(sum(x^2 over ``axis``), ``epsilon``)) (``tf.math.l2_normalize``, also
+    ``tf.nn.l2_normalize``): ``axis`` default None, all axes; same shape and dtype;
+    differentiable. ``dim`` is TensorFlow's old name for ``axis`` (give one of them)."""
+    check_name(name, "tf.math.l2_normalize")
+    if dim is not None:
+        if axis is not None:
+            raise ValueError("tf.math.l2_normalize: give axis or dim (its old name), not both.")
+        axis = dim
+    x = convert_to_tensor(x)
+    total = ops.reduce_sum(ops.square(x), axis=axis, keepdims=True)
+    return ops.multiply(x, rsqrt(ops.maximum(total, np.asarray(epsilon, x.dtype))))
 
 
 def _values(*xs):
@@ -24,12 +91,25 @@ def _values(*xs):
     return [first] + rest
 
 
-def _no_gradient(fn, doc):
-    """An op TensorFlow defines no gradient for: plain NumPy, nothing recorded."""
-    def op(*args, **kwargs):
-        return Tensor(fn(*_values(*args), **kwargs))
+def _no_gradient(fn, doc, binary=True):
+    """An op TensorFlow defines no gradient for: plain NumPy, nothing recorded; TensorFlow's
+    parameters ``(x, y, name=None)``, or ``(x, name=None)`` when not ``binary``. Shapes
+    that cannot broadcast raise ValueError naming the op and both shapes."""
+    public = f"tf.math.{fn.__name__}"
+
+    def unary(x, name=None):
+        check_name(name, public)
+        return Tensor(fn(*_values(x)))
+
+    def pair(x, y, name=None):
+        check_name(name, public)
+        a, b = _values(x, y)
+        if a.shape != b.shape:
+            ops.check_broadcast(public, a.shape, b.shape)
+        return Tensor(fn(a, b))
+    op = pair if binary else unary
     op.__doc__ = doc + " No gradient (as in TensorFlow)."
-    op.__name__ = fn.__name__
+    op.__name__ = op.__qualname__ = fn.__name__
     return op
 
 
@@ -41,66 +121,90 @@ equal = _no_gradient(np.equal, "x == y element-wise, a bool Tensor.")
 not_equal = _no_gradient(np.not_equal, "x != y element-wise, a bool Tensor.")
 logical_and = _no_gradient(np.logical_and, "Element-wise AND of bool tensors.")
 logical_or = _no_gradient(np.logical_or, "Element-wise OR of bool tensors.")
-logical_not = _no_gradient(np.logical_not, "Element-wise NOT of a bool tensor.")
-is_nan = _no_gradient(np.isnan, "True where x is NaN.")
-is_finite = _no_gradient(np.isfinite, "True where x is neither NaN nor infinite.")
-is_inf = _no_gradient(np.isinf, "True where x is +inf or -inf.")
-floor = _no_gradient(np.floor, "Largest integer not greater than x, element-wise.")
-ceil = _no_gradient(np.ceil, "Smallest integer not less than x, element-wise.")
-round = _no_gradient(np.round, "x rounded to the nearest integer, halves to even (banker's rounding, as TensorFlow).")  # noqa: A001,E501
-sign = _no_gradient(np.sign, "-1, 0 or 1 by the sign of x.")
+logical_not = _no_gradient(np.logical_not, "Element-wise NOT of a bool tensor.", binary=False)
+is_nan = _no_gradient(np.isnan, "True where x is NaN.", binary=False)
+is_finite = _no_gradient(np.isfinite, "True where x is neither NaN nor infinite.", binary=False)
+is_inf = _no_gradient(np.isinf, "True where x is +inf or -inf.", binary=False)
+floor = _no_gradient(np.floor, "Largest integer not greater than x, element-wise.", binary=False)
+ceil = _no_gradient(np.ceil, "Smallest integer not less than x, element-wise.", binary=False)
+round = _no_gradient(np.round, "x rounded to the nearest integer, halves to even (banker's rounding, as TensorFlow).", binary=False)  # noqa: A001,E501
+sign = _no_gradient(np.sign, "-1, 0 or 1 by the sign of x.", binary=False)
 floordiv = _no_gradient(np.floor_divide, "x // y element-wise (rounds toward minus infinity).")
 floormod = _no_gradient(np.mod, "x mod y with the sign of y (Python's %), element-wise.")
 mod = floormod
 
 
-def argmax(input, axis=None, output_type="int64") -> Tensor:  # noqa: A002 - TensorFlow's name
-    """Index of the largest value along ``axis`` (default 0, as ``tf.math.argmax``);
-    ``output_type`` 'int64' (default) or 'int32'. No gradient."""
-    return Tensor(np.argmax(convert_to_tensor(input).value, axis=0 if axis is None else axis)
-                  .astype(output_type))
-
-
-def argmin(input, axis=None, output_type="int64") -> Tensor:  # noqa: A002
-    """Index of the smallest value along ``axis`` (default 0). No gradient."""
-    return Tensor(np.argmin(convert_to_tensor(input).value, axis=0 if axis is None else axis)
-                  .astype(output_type))
-
-
-def count_nonzero(input, axis=None, keepdims=False, dtype="int64") -> Tensor:  # noqa: A002
-    """Number of non-zero elements over ``axis`` (all when None). No gradient."""
+def _arg(fn, input, axis, output_type, name, public):  # noqa: A002
+    """np.argmax/argmin over ``axis`` (None: 0, as TensorFlow), checked (axis, names)."""
+    check_name(name, public)
     v = convert_to_tensor(input).value
-    return Tensor(np.count_nonzero(v, axis=axis, keepdims=keepdims).astype(dtype))
+    axis = 0 if axis is None else axis
+    with checked_axis(public, axis, v.ndim):
+        return Tensor(fn(v, axis=axis).astype(as_dtype(output_type, public, "output_type")))
 
 
-def reduce_all(input_tensor, axis=None, keepdims=False) -> Tensor:
-    """Logical AND over ``axis`` (all when None)."""
-    return Tensor(np.all(convert_to_tensor(input_tensor).value, axis=axis, keepdims=keepdims))
+def argmax(input, axis=None, output_type="int64", name=None) -> Tensor:  # noqa: A002
+    """Index of the largest value along ``axis`` (``tf.math.argmax``, also ``tf.argmax``):
+    default None, meaning axis 0 (TensorFlow's default; Keras' ops.argmax uses -1);
+    ``output_type`` 'int64' (default) or 'int32'. The result drops that axis. Raises
+    ValueError for an axis out of range. No gradient."""
+    return _arg(np.argmax, input, axis, output_type, name, "tf.math.argmax")
 
 
-def reduce_any(input_tensor, axis=None, keepdims=False) -> Tensor:
-    """Logical OR over ``axis`` (all when None)."""
-    return Tensor(np.any(convert_to_tensor(input_tensor).value, axis=axis, keepdims=keepdims))
+def argmin(input, axis=None, output_type="int64", name=None) -> Tensor:  # noqa: A002
+    """Index of the smallest value along ``axis`` (default 0), as :func:`argmax`."""
+    return _arg(np.argmin, input, axis, output_type, name, "tf.math.argmin")
 
 
-def reduce_variance(input_tensor, axis=None, keepdims=False) -> Tensor:
+def _logical(fn, input_tensor, axis, keepdims, name, public):
+    check_name(name, public)
+    v = convert_to_tensor(input_tensor).value
+    with checked_axis(public, axis, v.ndim):
+        return fn(v, axis=ops._axis(axis), keepdims=keepdims)
+
+
+def count_nonzero(input, axis=None, keepdims=False, dtype="int64", name=None) -> Tensor:  # noqa: A002,E501
+    """Number of non-zero elements over ``axis`` (all when None), of ``dtype`` (default
+    int64). Raises ValueError for an axis out of range. No gradient."""
+    dtype = as_dtype(dtype, "tf.math.count_nonzero")
+    return Tensor(np.asarray(_logical(np.count_nonzero, input, axis, keepdims, name,
+                                      "tf.math.count_nonzero")).astype(dtype))
+
+
+def reduce_all(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
+    """Logical AND over ``axis`` (all when None); bool. Raises ValueError for an axis out
+    of range."""
+    return Tensor(_logical(np.all, input_tensor, axis, keepdims, name, "tf.math.reduce_all"))
+
+
+def reduce_any(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
+    """Logical OR over ``axis`` (all when None); bool. Raises ValueError for an axis out
+    of range."""
+    return Tensor(_logical(np.any, input_tensor, axis, keepdims, name, "tf.math.reduce_any"))
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
     """Population variance mean((x - mean(x))^2) over ``axis``; differentiable."""
+    check_name(name, "tf.math.reduce_variance")
     x = convert_to_tensor(input_tensor)
     centred = subtract(x, reduce_mean(x, axis=axis, keepdims=True))
     return reduce_mean(square(centred), axis=axis, keepdims=keepdims)
 
 
-def reduce_std(input_tensor, axis=None, keepdims=False) -> Tensor:
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
     """Population standard deviation, sqrt(reduce_variance); differentiable."""
+    check_name(name, "tf.math.reduce_std")
     return sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
 
 
-def reciprocal(x) -> Tensor:
+def reciprocal(x, name=None) -> Tensor:
     """1 / x element-wise; differentiable."""
+    check_name(name, "tf.math.reciprocal")
     x = convert_to_tensor(x)
     return divide(np.ones((), dtype=x.dtype), x)
 
 
-def log_sigmoid(x) -> Tensor:
+def log_sigmoid(x, name=None) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), computed without overflow; differentiable."""
+    check_name(name, "tf.math.log_sigmoid")
     return negative(softplus(negative(x)))

@@ -152,3 +152,60 @@ def test_shape_errors_name_the_op_and_both_shapes():
     with pytest.raises(ValueError, match=r"^reshape: a tensor of shape \(3,\) \(3 values\) cannot "
                                          r"take the shape \(2, 2\)"):
         ops.reshape(np.ones(3), (2, 2))
+
+
+def test_where_picks_and_sends_the_gradient_to_the_picked_side():
+    cond = np.array([[True, False, True]])
+    x, y = rand(2, 3), rand(1, 3, seed=1)  # broadcast: y's gradient sums over the rows
+    out = ops.where(cond, Tensor(x), Tensor(y))
+    assert np.array_equal(out.numpy(), np.where(cond, x, y))
+    check_gradients(lambda a, b: ops.where(cond, a, b), x, y)  # float64 central differences
+    with pytest.raises(TypeError, match="'condition' must hold booleans"):
+        ops.where(np.array([1, 0]), x[0, :2], y[0, :2])
+    with pytest.raises(ValueError, match=r"where: shapes \(4,\) and \(2, 3\)"):
+        ops.where(np.ones(4, bool), x, y)
+
+
+@pytest.mark.parametrize("op", [ops.add, ops.subtract, ops.multiply, ops.divide, ops.maximum,
+                                ops.minimum, ops.power])
+def test_elementwise_ops_name_themselves_and_both_shapes_when_they_cannot_broadcast(op):
+    with pytest.raises(ValueError, match=rf"{op.__name__}: shapes \(3,\) and \(2,\) are "
+                                         r"incompatible.*broadcasting") as err:
+        op(np.ones(3), np.ones(2))
+    assert "operands could not be broadcast" not in str(err.value)  # not NumPy's words
+    assert op(np.ones((2, 3)), np.ones(3)).shape == (2, 3)  # broadcasting itself still works
+
+
+@pytest.mark.parametrize("reduce", [ops.reduce_sum, ops.reduce_mean, ops.reduce_max,
+                                    ops.reduce_min, ops.reduce_prod])
+@pytest.mark.parametrize("axis", [2, -3, (0, 5)])
+def test_reductions_name_an_axis_out_of_range(reduce, axis):
+    with pytest.raises(ValueError, match=rf"{reduce.__name__}: axis=.* out of range for a "
+                                         r"tensor of rank 2; each axis must be in \[-2, 2\)"):
+        reduce(np.ones((2, 3)), axis=axis)
+
+
+def test_cast_names_an_unknown_dtype_and_lists_the_valid_ones():
+    with pytest.raises(TypeError, match=r"cast: argument 'dtype'.*'flaot32'.*float32, float64"):
+        ops.cast(np.ones(2), "flaot32")
+    assert ops.cast(np.ones(2), np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumsum_values_and_gradient(exclusive, reverse):
+    x = rand(3, 4)
+    out = ops.cumsum(x, 1, exclusive, reverse).numpy()
+    flipped = x[:, ::-1] if reverse else x
+    expected = np.cumsum(flipped, 1) - (flipped if exclusive else 0)
+    np.testing.assert_allclose(out, expected[:, ::-1] if reverse else expected)
+    check_gradients(lambda t: ops.cumsum(t, 1, exclusive, reverse), x)
+
+
+def test_tile_log1p_identity_gradients():
+    check_gradients(lambda t: ops.tile(t, [2, 3]), rand(2, 3))
+    check_gradients(ops.log1p, np.abs(rand(4)) + 0.1)
+    check_gradients(ops.identity, rand(2, 2))
+    assert ops.tile(np.ones((2, 3)), [2, 1]).shape == (4, 3)
+    with pytest.raises(ValueError, match="one int >= 0 per axis"):
+        ops.tile(np.ones((2, 3)), [2])

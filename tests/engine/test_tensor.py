@@ -532,3 +532,13 @@ def test_kernel_snapshots_kept_by_a_callback_differ_epoch_to_epoch():
 def test_a_ragged_list_says_its_rows_differ():
     with pytest.raises(ValueError, match="rows have different lengths.*one length"):
         Tensor([[1, 2], [3]])
+
+
+def test_as_dtype_takes_names_and_types_and_names_what_is_wrong():
+    from tomei.engine.tensor import as_dtype
+    assert as_dtype("float32", "op") == np.float32 and as_dtype(np.int64, "op") == np.int64
+    assert as_dtype("string", "op").kind == "S"
+    with pytest.raises(TypeError, match=r"tf.constant: argument 'dtype'.*'flaot32'.*bool"):
+        as_dtype("flaot32", "tf.constant")
+    with pytest.raises(TypeError, match=r"tf.convert_to_tensor: argument 'dtype'"):
+        Tensor([1.0], "flaot32")

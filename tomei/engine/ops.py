@@ -10,13 +10,14 @@ Broadcasting (NumPy rules) is undone in one place, :func:`unbroadcast`.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
 
 from tomei.engine import device
 from tomei.engine import tensor as _tensor_module
-from tomei.engine.tensor import Tensor, dtype_name, record
+from tomei.engine.tensor import Tensor, as_dtype, dtype_name, record
 
 
 def convert_to_tensor(value, dtype=None) -> Tensor:
@@ -79,10 +80,35 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
 
 
-def _pair(a, b, op, text_ok=False, bool_ok=True):
+def check_broadcast(op: str, a_shape: tuple, b_shape: tuple) -> None:
+    """Raises ValueError naming ``op`` and both shapes when NumPy cannot broadcast them
+    (each axis, aligned from the right, must match or be 1): the one broadcast check."""
+    try:
+        np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {a_shape} and {b_shape} are incompatible: aligned from the last "
+            f"axis, each pair of sizes must be equal or one of them 1 (broadcasting).") from None
+
+
+@contextlib.contextmanager
+def checked_axis(op: str, axis, ndim: int):
+    """Around a NumPy reduction over ``axis`` of a rank-``ndim`` tensor: NumPy's AxisError
+    becomes a ValueError naming ``op``, the axis and the valid range (the one axis check;
+    it costs nothing until an axis is wrong)."""
+    try:
+        yield
+    except np.exceptions.AxisError:
+        raise ValueError(f"{op}: axis={axis!r} is out of range for a tensor of rank {ndim}; "
+                         f"each axis must be in [{-ndim}, {ndim}) (negative counts from the "
+                         f"end).") from None
+
+
+def _pair(a, b, op, text_ok=False, bool_ok=True, broadcast=True):
     """Both operands as Tensors on one device; ``b`` that is not a Tensor takes a's dtype.
     Text is refused (:func:`numbers`) unless ``text_ok`` (``add`` joins two strings), and
-    never mixed with numbers; booleans unless ``bool_ok``."""
+    never mixed with numbers; booleans unless ``bool_ok``. Shapes that cannot broadcast are
+    refused (:func:`check_broadcast`) unless ``broadcast`` is False (``matmul``)."""
     a = convert_to_tensor(a)
     text = a.dtype.kind in "SU"  # a number given with text stays a number, and is refused
     b = convert_to_tensor(b, a.dtype if not (isinstance(b, Tensor) or text) else None)
@@ -93,6 +119,8 @@ def _pair(a, b, op, text_ok=False, bool_ok=True):
     elif a.dtype.kind not in _NUMBER_KINDS or b.dtype.kind not in _NUMBER_KINDS or (
             not bool_ok and "b" in (a.dtype.kind, b.dtype.kind)):
         numbers(a, op, "a", bool_ok), numbers(b, op, "b", bool_ok)
+    if broadcast and a.shape != b.shape:
+        check_broadcast(op, a.shape, b.shape)
     if type(a._value) is np.ndarray and type(b._value) is np.ndarray:
         return a, b  # both on the host: the common case, no device check
     return align(a, b)
@@ -248,6 +276,82 @@ def abs(x) -> Tensor:  # noqa: A001 - TensorFlow's name
     return record(np.abs(x.value), (x,), lambda g: (g * np.sign(x.value),))  # d|x|/dx = sign x
 
 
+def where(condition, x, y) -> Tensor:
+    """``x`` where ``condition`` is True, else ``y``, elementwise (``tf.where`` with three
+    arguments): bool ``condition``, ``x`` and ``y`` broadcast together (NumPy rules); a ``y``
+    that is not a Tensor takes x's dtype. Raises TypeError for a condition that is not
+    bool, ValueError (:func:`check_broadcast`) for shapes that do not broadcast.
+    Gradient: g where the condition holds to ``x``, g elsewhere to ``y``, each summed over
+    its broadcast axes; none to the condition."""
+    c = condition.value if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: argument 'condition' must hold booleans; received dtype "
+                        f"{dtype_name(c.dtype)}. To fix: compare first, e.g. tf.where(x > 0, "
+                        f"x, y), or tf.cast(condition, tf.bool).")
+    x, y = _pair(x, y, "where")
+    check_broadcast("where", c.shape, np.broadcast_shapes(x.shape, y.shape))
+
+    def backward(g):  # d where(c, x, y)/dx = [c], d/dy = [not c]
+        return (unbroadcast(np.where(c, g, 0), x.shape) if x.tracked else None,
+                unbroadcast(np.where(c, 0, g), y.shape) if y.tracked else None)
+    return record(np.where(c, x.value, y.value), (x, y), backward)
+
+
+def log1p(x) -> Tensor:
+    """ln(1 + x) elementwise (``tf.math.log1p``), accurate for small |x|; same shape and
+    dtype. Gradient: g / (1 + x)."""
+    x = numbers(x, "log1p", "x")
+    return record(np.log1p(x.value), (x,), lambda g: (g / (1 + x.value),))  # d ln(1+x) = 1/(1+x)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False) -> Tensor:
+    """Running sum along ``axis`` (default 0) (``tf.math.cumsum``); same shape and dtype.
+    ``exclusive``: each position leaves its own value out (starts at 0); ``reverse``: sums
+    from the end. Raises ValueError for an axis out of range.
+    Gradient: the running sum of g taken the other way (reverse <-> forward), with the
+    same ``exclusive``."""
+    x = numbers(x, "cumsum", "x")
+    axis = int(axis)
+    with checked_axis("cumsum", axis, x.ndim):
+        out = _running_sum(x.value, axis, exclusive, reverse)
+    # d out_j/dx_i = 1 for every j that sums x_i: the gradient sums g over those j
+    return record(out, (x,), lambda g: (_running_sum(g, axis, exclusive, not reverse),))
+
+
+def _running_sum(v, axis, exclusive, reverse):
+    if reverse:
+        v = np.flip(v, axis)
+    out = np.cumsum(v, axis=axis, dtype=v.dtype)
+    if exclusive:  # shift by one along the axis: position i holds the sum before it
+        out = np.concatenate([np.zeros_like(np.take(out, [0], axis)),
+                              np.take(out, np.arange(out.shape[axis] - 1), axis)], axis)
+    return np.flip(out, axis) if reverse else out
+
+
+def identity(x) -> Tensor:
+    """A new Tensor with the values of ``x`` (``tf.identity``); same shape and dtype.
+    Gradient: g unchanged."""
+    x = convert_to_tensor(x)
+    return record(x.value.copy(), (x,), lambda g: (g,))  # d x/dx = 1
+
+
+def tile(x, multiples) -> Tensor:
+    """``x`` repeated ``multiples[i]`` times along each axis i (``tf.tile``): one int per
+    axis of x; the result has shape x.shape[i] * multiples[i]. Raises ValueError when the
+    number of multiples differs from x's rank, or one is negative.
+    Gradient: g summed over the copies (each copy of a value received part of g)."""
+    x = convert_to_tensor(x)
+    reps = tuple(int(m) for m in np.atleast_1d(np.asarray(multiples)))
+    if len(reps) != x.ndim or any(m < 0 for m in reps):
+        raise ValueError(f"tile: argument 'multiples' must hold one int >= 0 per axis of the "
+                         f"input (rank {x.ndim}, shape {x.shape}); received {reps}.")
+
+    def backward(g):  # split each axis into (copies, size) and sum the copies
+        pairs = [d for m, n in zip(reps, x.shape) for d in (m, n)]
+        return (g.reshape(pairs).sum(axis=tuple(range(0, 2 * x.ndim, 2))),)
+    return record(np.tile(x.value, reps), (x,), backward)
+
+
 def clip(x, lo, hi) -> Tensor:
     """x limited to [lo, hi] elementwise (``tf.clip_by_value``); same shape and dtype.
     Gradient: g where lo <= x <= hi, 0 outside."""
@@ -259,9 +363,10 @@ def clip(x, lo, hi) -> Tensor:
 
 def cast(x, dtype) -> Tensor:
     """x converted to ``dtype`` (``tf.cast``), e.g. 'float32'; same shape. Gradient: g converted
-    back to x's dtype; none for integer inputs."""
+    back to x's dtype; none for integer inputs. Raises TypeError for an unknown dtype name,
+    listing the valid ones."""
     x = convert_to_tensor(x)
-    out = x.value.astype(dtype)
+    out = x.value.astype(as_dtype(dtype, "cast"))
     # the gradient flows back unchanged, in the input's dtype (none for integer inputs)
     return record(out, (x,), lambda g: (g.astype(x.dtype) if x.dtype.kind == "f" else None,))
 
@@ -271,7 +376,7 @@ def cast(x, dtype) -> Tensor:
 def matmul(a, b) -> Tensor:
     """Matrix product ``a @ b`` over the last two axes (NumPy ``matmul`` rules). Raises
     ValueError naming both shapes when the inner axes differ."""
-    a, b = _pair(a, b, "matmul")
+    a, b = _pair(a, b, "matmul", broadcast=False)
 
     def backward(g):  # d(ab)/da = g b^T, d(ab)/db = a^T g
         ga = gb = None
@@ -433,26 +538,30 @@ _SUM_IN_OWN_TYPE = (np.dtype(np.float32), np.dtype(np.float64))
 
 def reduce_sum(x, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` (int, tuple or list; default None: all axes) (``tf.reduce_sum``);
-    ``keepdims`` default False. Gradient: g broadcast back over the summed axes."""
+    ``keepdims`` default False. Gradient: g broadcast back over the summed axes.
+    Raises ValueError for an axis out of range (:func:`checked_axis`)."""
     x = numbers(x, "reduce_sum", "x")
     axis = _axis(axis)
     # integers keep their dtype (NumPy would widen int32 to int64; TensorFlow does not)
     dtype = x.dtype if x.dtype.kind in "iu" else None
     # d sum(x)/dx_i = 1
-    return record(x.value.sum(axis=axis, keepdims=keepdims, dtype=dtype), (x,),
-                  lambda g: (_expand(g, x.shape, axis, keepdims),))
+    with checked_axis("reduce_sum", axis, x.ndim):
+        out = x.value.sum(axis=axis, keepdims=keepdims, dtype=dtype)
+    return record(out, (x,), lambda g: (_expand(g, x.shape, axis, keepdims),))
 
 
 def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
     """Mean over ``axis`` (default None: all axes) (``tf.reduce_mean``), in x's dtype;
-    ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged."""
+    ``keepdims`` default False. Gradient: g / n broadcast back, n the number of values averaged.
+    Raises ValueError for an axis out of range (:func:`checked_axis`)."""
     x = numbers(x, "reduce_mean", "x")
     axis = _axis(axis)
-    if x.dtype in _SUM_IN_OWN_TYPE:  # np.mean's arithmetic (sum, then / n), without its wrapper
-        out = x.value.sum(axis=axis, keepdims=keepdims)
-        out = out / (x.value.size // max(out.size, 1))
-    else:
-        out = np.mean(x.value, axis=axis, keepdims=keepdims)
+    with checked_axis("reduce_mean", axis, x.ndim):
+        if x.dtype in _SUM_IN_OWN_TYPE:  # np.mean's arithmetic (sum, then / n), no wrapper
+            out = x.value.sum(axis=axis, keepdims=keepdims)
+            out = out / (x.value.size // max(out.size, 1))
+        else:
+            out = np.mean(x.value, axis=axis, keepdims=keepdims)
     count = x.value.size // max(out.size, 1)
     # d mean(x)/dx_i = 1/n
     return record(out.astype(x.dtype, copy=False), (x,),
@@ -462,10 +571,12 @@ def reduce_mean(x, axis=None, keepdims=False) -> Tensor:
 def reduce_max(x, axis=None, keepdims=False) -> Tensor:
     """Largest value over ``axis`` (default None: all axes) (``tf.reduce_max``);
     ``keepdims`` default False. Gradient: g to the positions holding the maximum, split evenly
-    between ties."""
+    between ties.
+    Raises ValueError for an axis out of range (:func:`checked_axis`)."""
     x = numbers(x, "reduce_max", "x")
     axis = _axis(axis)
-    out = np.max(x.value, axis=axis, keepdims=keepdims)
+    with checked_axis("reduce_max", axis, x.ndim):
+        out = np.max(x.value, axis=axis, keepdims=keepdims)
 
     def backward(g):  # d max(x)/dx_i = 1 where x_i is the max (split evenly between ties)
         winners = x.value == _expand(out, x.shape, axis, keepdims)
@@ -475,10 +586,12 @@ def reduce_max(x, axis=None, keepdims=False) -> Tensor:
 
 
 def reduce_prod(x, axis=None, keepdims=False) -> Tensor:
-    """Product of the elements over ``axis`` (all when None); integers keep their dtype."""
+    """Product of the elements over ``axis`` (all when None); integers keep their dtype.
+    Raises ValueError for an axis out of range (:func:`checked_axis`)."""
     x = numbers(x, "reduce_prod", "x")
     axis = _axis(axis)
-    out = np.prod(x.value, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    with checked_axis("reduce_prod", axis, x.ndim):
+        out = np.prod(x.value, axis=axis, keepdims=keepdims, dtype=x.dtype)
 
     def backward(g):  # d prod(x)/dx_i = product of all the other elements (zeros allowed)
         axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % x.ndim)
@@ -495,8 +608,12 @@ def reduce_prod(x, axis=None, keepdims=False) -> Tensor:
 
 def reduce_min(x, axis=None, keepdims=False) -> Tensor:
     """Smallest value over ``axis`` (default None: all axes) (``tf.reduce_min``), computed
-    as -reduce_max(-x); the gradient follows (g to the minima, split between ties)."""
+    as -reduce_max(-x); the gradient follows (g to the minima, split between ties).
+    Raises ValueError for an axis out of range (:func:`checked_axis`)."""
     x = numbers(x, "reduce_min", "x", bool_ok=False)
+    if axis is not None:
+        with checked_axis("reduce_min", axis, x.ndim):
+            np.lib.array_utils.normalize_axis_tuple(_axis(axis), x.ndim)
     return negative(reduce_max(negative(x), axis=axis, keepdims=keepdims))
 
 

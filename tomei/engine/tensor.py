@@ -480,6 +480,29 @@ def dtype_name(dtype) -> str:
     return "string" if dtype.kind in "SU" else dtype.name
 
 
+#: the dtype names tomei's tensors take (TensorFlow's names; 'string' holds bytes)
+DTYPE_NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+               "uint16", "uint32", "uint64", "bool", "complex64", "complex128", "string")
+
+
+def as_dtype(dtype, op: str, argument: str = "dtype") -> np.dtype:
+    """``dtype`` (a name such as 'float32', ``tf.float32``, a NumPy dtype or type) as a NumPy
+    dtype: the one check every function taking a dtype makes.
+
+    Raises:
+        TypeError: an unknown dtype (e.g. the typo 'flaot32'), naming ``op`` and
+            ``argument`` and listing :data:`DTYPE_NAMES`.
+    """
+    if isinstance(dtype, str) and dtype == "string":
+        return np.dtype("S")  # TensorFlow's strings are bytes
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: argument '{argument}' must be a dtype; received {dtype!r}, "
+                        f"which is not one. Valid names: {', '.join(DTYPE_NAMES)} (or tf.float32, "
+                        f"tf.int32, ...).") from None
+
+
 _INT32 = np.iinfo(np.int32)
 
 
@@ -492,9 +515,10 @@ def _to_array(value, dtype=None) -> np.ndarray:
     if device.is_device_array(value):  # a GPU array stays where it is
         return value if dtype is None else value.astype(np.dtype(dtype), copy=False)
     if dtype is not None:
-        if np.dtype(dtype).kind == "S":
+        dtype = as_dtype(dtype, "tf.convert_to_tensor")
+        if dtype.kind == "S":
             return _as_bytes(np.asarray(value))
-        return np.asarray(value, dtype=np.dtype(dtype))
+        return np.asarray(value, dtype=dtype)
     try:
         arr = np.asarray(value)
     except ValueError as e:  # a ragged list: NumPy's words, and what to do

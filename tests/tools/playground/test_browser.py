@@ -13,7 +13,7 @@ import pytest
 
 from tomei.tools.playground import Playground
 
-from .conftest import ONE, SEVEN, fresh_playground, real_mnist
+from .conftest import ONE, SEVEN, fresh_playground, real_mnist, small_data
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -134,4 +134,35 @@ def test_learn_view_in_japanese(browser, serve, tmp_path):
     assert page.locator("#train").text_content() == "学習"
     assert len(train_until(page, 4)) >= 4
     page.screenshot(path=os.path.join(shots, "playground-learn-ja.png"))
+    assert not errors, errors
+
+
+def test_a_status_reply_from_before_train_does_not_stop_the_polling(browser, serve):
+    """The Learn tab asks for the status once when it opens; a reply that arrives after
+    Train was pressed (a busy machine) said "not running" and stopped the polling, so the
+    curve never moved (test_learn_view_in_japanese presses Train right after the tab)."""
+    server = serve(fresh_playground(data=small_data(n_train=5600), tick=5))
+    page, errors = open_page(browser, server)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:  # answer now (training has not started), deliver after Train is pressed
+            held.append((route, route.fetch()))
+    page.route("**/api/status", hold_the_first)
+    page.click("#tab-learn")
+    for _ in range(400):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.click("#train")
+    page.wait_for_function("document.getElementById('curve').dataset.running === 'true'",
+                           timeout=20_000)
+    route, stale = held[0]
+    assert '"running": false' in stale.text()
+    route.fulfill(response=stale)
+    points = train_until(page, 3)
+    assert len(points) >= 3
     assert not errors, errors

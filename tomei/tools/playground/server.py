@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -44,6 +45,8 @@ __all__ = ["MAX_BODY", "PlaygroundServer", "main", "make_server"]
 
 #: The largest request body accepted, in bytes (a 512x512 drawing in base64 is ~350 KB).
 MAX_BODY = 1_000_000
+#: at most this many bytes of a refused (too large) body are read and dropped before closing
+DISCARD_LIMIT = 16 * MAX_BODY
 
 _STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 
@@ -87,9 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required.")
             return None
         if int(length) > MAX_BODY:
-            self.close_connection = True  # the body is not read
+            self.close_connection = True
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                         f"the body has {length} bytes; at most {MAX_BODY} are accepted.")
+            self._discard(int(length))
             return None
         raw = self.rfile.read(int(length))
         try:
@@ -97,6 +101,24 @@ class _Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}.")
             return None
+
+    def _discard(self, length):
+        """Reads and drops up to ``length`` bytes of a refused body (at most
+        :data:`DISCARD_LIMIT`, 64 KiB at a time, for at most 2 s). Closing a socket that
+        still holds unread bytes makes the kernel reset the connection, and the client,
+        still sending, would then get a broken pipe instead of the reply: reading the rest
+        lets it finish sending and read the 413. Nothing is kept."""
+        remaining = min(length, DISCARD_LIMIT)
+        deadline = time.monotonic() + 2.0
+        try:
+            self.connection.settimeout(0.5)
+            while remaining > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+        except OSError:  # the client gave up, or is slow: the reply was sent either way
+            pass
 
     # --- routes -------------------------------------------------------------------------------
     def do_GET(self):  # noqa: N802 - the name http.server calls

@@ -55,6 +55,7 @@ const $ = (id) => document.getElementById(id);
 let names = [];
 let view = "draw";
 let polling = null;
+let runs = 0;  // Train presses so far: a status asked for before the latest one is stale
 
 function applyStrings() {
   for (const el of document.querySelectorAll("[data-i18n]")) {
@@ -326,8 +327,12 @@ function showStatus(status) {
 }
 
 async function poll() {
+  const asked = runs;
   try {
     const status = await api("/api/status");
+    // A reply to a request sent before Train was pressed (the Learn tab polls once when it
+    // opens) says "not running": showing it would stop the polling of the new run.
+    if (asked !== runs) return;
     showStatus(status);
     if (!status.running && polling) {
       clearInterval(polling);
@@ -340,6 +345,7 @@ async function poll() {
 
 $("train").addEventListener("click", async () => {
   $("message").textContent = "";
+  runs += 1;
   try {
     showStatus(await api("/api/train", {
       epochs: Number($("epochs").value), batch_size: Number($("batch-size").value),
