@@ -53,3 +53,17 @@ def test_comparisons_name_both_shapes_and_take_x_y_by_name(tensorflow):
     np.testing.assert_array_equal(tf.math.less(x=[1, 2, 3], y=2).numpy(),
                                   tensorflow.math.less(x=[1, 2, 3], y=2).numpy())
     assert tf.math.logical_not(x=[True]).numpy().tolist() == [False]
+
+
+def test_more_math_matches_tensorflow_and_is_differentiable(tensorflow):
+    x = np.array([[0.5, 1.5, 3.0], [0.2, 800.0, 2.0]], np.float32)
+    for name, args in [("log1p", (x,)), ("erf", (x / 100,)), ("rsqrt", (x,)),
+                       ("cumsum", (x, 1, True, True)), ("reduce_logsumexp", (x, 1)),
+                       ("reduce_logsumexp", (x,)), ("l2_normalize", (x, 0))]:
+        ours, theirs = getattr(tf.math, name)(*args), getattr(tensorflow.math, name)(*args)
+        assert ours.dtype == theirs.dtype.as_numpy_dtype, name
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-6, err_msg=name)
+    x64 = np.array([[0.5, 1.5, 3.0], [0.2, 1.0, 2.0]])
+    for fn in (lambda t: tf.math.reduce_logsumexp(t, axis=1), tf.math.rsqrt,
+               lambda t: tf.math.l2_normalize(t, axis=1)):
+        check_gradients(fn, x64)

@@ -92,3 +92,18 @@ def test_elu_keeps_alpha_as_a_keyword_after_tensorflows_name():
                                [0.5 * (np.exp(-1.0) - 1), 2.0], rtol=1e-6)
     with pytest.raises(TypeError, match="argument 'name' must be a str"):
         tf.nn.elu(x, 0.5)  # TensorFlow's second positional is name, not alpha
+
+
+def test_more_nn_functions_match_tensorflow_and_are_differentiable(tensorflow):
+    x = np.array([[-1.0, 2.5, 7.0], [0.5, -3.0, 4.0]], np.float32)
+    b = np.array([0.1, 0.2, 0.3], np.float32)
+    for name, args in [("relu6", (x,)), ("l2_loss", (x,)), ("bias_add", (x, b)),
+                       ("embedding_lookup", (x, [1, 0, 1])), ("l2_normalize", (x, 1))]:
+        ours, theirs = getattr(tf.nn, name)(*args), getattr(tensorflow.nn, name)(*args)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, err_msg=name)
+    for ours, theirs in zip(tf.nn.moments(x, axes=[0]), tensorflow.nn.moments(x, axes=[0])):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    x64 = x.astype(np.float64) + 0.05  # away from relu6's kinks at 0 and 6
+    check_gradients(tf.nn.relu6, x64)
+    check_gradients(tf.nn.l2_loss, x64)
+    check_gradients(lambda t: tf.nn.moments(t, axes=[1])[1], x64)

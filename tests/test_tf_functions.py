@@ -47,7 +47,8 @@ NOT_TAKEN = {
     "matmul": {"transpose_a", "transpose_b", "adjoint_a", "adjoint_b", "a_is_sparse",
                "b_is_sparse", "output_type", "grad_a", "grad_b"},
     "transpose": {"conjugate"}, "zeros": {"layout"}, "ones": {"layout"}, "fill": {"layout"},
-    "zeros_like": {"layout"}, "ones_like": {"layout"},
+    "zeros_like": {"layout"}, "ones_like": {"layout"}, "bias_add": {"data_format"},
+    "embedding_lookup": {"max_norm"},
 }
 NOT_TF = {"device", "function", "log"}  # tf.device's and tf.function's own; tf.log (TF 1)
 
@@ -174,3 +175,30 @@ def test_a_negative_size_or_an_unknown_dtype_is_refused():
 def test_argmax_defaults_to_axis_0_as_tensorflow(tensorflow):
     x = [[1, 5, 2], [4, 0, 3]]
     np.testing.assert_array_equal(tf.argmax(x).numpy(), tensorflow.argmax(x).numpy())
+
+
+def test_tile_split_unstack_identity_eye_match_tensorflow(tensorflow):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    cases = [("tile", (x, [2, 1])), ("identity", (x,)), ("eye", (3, 2)),
+             ("eye", (2,), {"batch_shape": [2], "dtype": "int32"})]
+    for name, args, *kw in cases:
+        ours, theirs = getattr(tf, name)(*args, **(kw[0] if kw else {})), \
+            getattr(tensorflow, name)(*args, **(kw[0] if kw else {}))
+        assert ours.dtype == theirs.dtype.as_numpy_dtype, name
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for name, args in [("split", (x, 2, 1)), ("split", (x, [1, -1], 0)), ("unstack", (x, None, 1))]:
+        ours, theirs = getattr(tf, name)(*args), getattr(tensorflow, name)(*args)
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_split_and_unstack_are_differentiable():
+    from tomei.engine.gradcheck import check_gradients
+    x = np.random.default_rng(0).normal(size=(2, 6))
+    check_gradients(lambda t: tf.split(t, [1, 2, 3], axis=1)[1] * tf.split(t, 3, axis=1)[2], x)
+    check_gradients(lambda t: tf.unstack(t, axis=1)[4] * 2.0, x)
+    with pytest.raises(ValueError, match="does not split into 4 equal pieces"):
+        tf.split(x, 4, axis=1)
+    with pytest.raises(ValueError, match=r"sizes \[2, 2\] must be >= 0 and add up to 6"):
+        tf.split(x, [2, 2], axis=1)

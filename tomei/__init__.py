@@ -8,9 +8,9 @@ from tomei.version import __version__  # noqa: F401
 from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.device import device  # noqa: F401  (tf.device: '/CPU:0' or '/GPU:0')
 from tomei.tf_functions import (  # noqa: F401  (TensorFlow's parameter names)
-    add_n, cast, clip_by_value, concat, constant, convert_to_tensor, expand_dims, fill, gather,
-    linspace, matmul, one_hot, ones, ones_like, random, range, rank, reshape, shape, size,
-    squeeze, stack, transpose, where, zeros, zeros_like,
+    add_n, cast, clip_by_value, concat, constant, convert_to_tensor, expand_dims, eye, fill,
+    gather, identity, linspace, matmul, one_hot, ones, ones_like, random, range, rank, reshape,
+    shape, size, split, squeeze, stack, tile, transpose, unstack, where, zeros, zeros_like,
 )
 from tomei.math import (  # noqa: F401
     abs, add, argmax, argmin, divide, equal, exp, greater, greater_equal, less, less_equal, log,

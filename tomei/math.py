@@ -42,6 +42,46 @@ reduce_prod = _tf(ops.reduce_prod, "input_tensor axis keepdims")
 sigmoid = _tf(nn_ops.sigmoid, "x")
 tanh = _tf(nn_ops.tanh, "x")
 softplus = _tf(nn_ops.softplus, "features")
+log1p = _tf(ops.log1p, "x")
+erf = _tf(nn_ops.erf, "x")
+cumsum = _tf(ops.cumsum, "x axis exclusive reverse")
+
+
+def rsqrt(x, name=None) -> Tensor:
+    """1 / sqrt(x) elementwise (``tf.math.rsqrt``); differentiable: -g / (2 x^1.5)."""
+    check_name(name, "tf.math.rsqrt")
+    x = convert_to_tensor(x)
+    return ops.divide(np.ones((), dtype=x.dtype), ops.sqrt(x))
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
+    """log(sum(exp(x))) over ``axis`` (all when None) (``tf.math.reduce_logsumexp``),
+    computed as m + log(sum(exp(x - m))) with m the (constant) max, so large x does not
+    overflow; differentiable: the gradient is softmax(x) over the axis times g."""
+    check_name(name, "tf.math.reduce_logsumexp")
+    x = convert_to_tensor(input_tensor)
+    with checked_axis("tf.math.reduce_logsumexp", axis, x.ndim):
+        m = np.max(x.value, axis=ops._axis(axis), keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype)  # a row of -inf stays -inf
+    total = ops.reduce_sum(ops.exp(ops.subtract(x, m)), axis=axis, keepdims=True)
+    out = ops.add(ops.log(total), m)
+    if keepdims:
+        return out
+    return ops.reshape(out, ()) if axis is None else ops.squeeze(out, axis=axis)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None) -> Tensor:
+    """x / sqrt(max(sum(x^2 over ``axis``), ``epsilon``)) (``tf.math.l2_normalize``, also
+    ``tf.nn.l2_normalize``): ``axis`` default None, all axes; same shape and dtype;
+    differentiable. ``dim`` is TensorFlow's old name for ``axis`` (give one of them)."""
+    check_name(name, "tf.math.l2_normalize")
+    if dim is not None:
+        if axis is not None:
+            raise ValueError("tf.math.l2_normalize: give axis or dim (its old name), not both.")
+        axis = dim
+    x = convert_to_tensor(x)
+    total = ops.reduce_sum(ops.square(x), axis=axis, keepdims=True)
+    return ops.multiply(x, rsqrt(ops.maximum(total, np.asarray(epsilon, x.dtype))))
 
 
 def _values(*xs):

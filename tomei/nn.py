@@ -9,6 +9,8 @@ from tomei.engine import nn_ops
 from tomei.engine.nn_ops import (  # noqa: F401
     sigmoid_cross_entropy, softmax_cross_entropy, sparse_softmax_cross_entropy,
 )
+from tomei import math as tf_math
+from tomei.engine import ops
 from tomei.engine.ops import convert_to_tensor, multiply, numbers, transpose
 from tomei.keras.losses import check_sparse_labels
 from tomei.engine.conv_ops import (  # noqa: F401
@@ -72,6 +74,36 @@ def silu(features, beta=1.0):
 
 
 swish = silu
+bias_add = with_tf_names(nn_ops.bias_add, "value bias", "tf.nn.bias_add")
+embedding_lookup = with_tf_names(ops.gather, "params ids", "tf.nn.embedding_lookup")
+l2_normalize = tf_math.l2_normalize
+
+
+def relu6(features, name=None):
+    """min(max(features, 0), 6) (``tf.nn.relu6``); same shape and dtype. Gradient: g where
+    0 <= x <= 6, 0 outside."""
+    check_name(name, "tf.nn.relu6")
+    return ops.clip(numbers(features, "tf.nn.relu6", "features", bool_ok=False), 0, 6)
+
+
+def l2_loss(t, name=None):
+    """sum(t^2) / 2 over all elements (``tf.nn.l2_loss``), a 0-d Tensor of t's dtype;
+    differentiable: the gradient is g * t."""
+    check_name(name, "tf.nn.l2_loss")
+    return ops.multiply(ops.reduce_sum(ops.square(t)), 0.5)
+
+
+def moments(x, axes, shift=None, keepdims=False, name=None):
+    """(mean, variance) of ``x`` over ``axes`` (a list of ints) (``tf.nn.moments``); the
+    population variance, mean((x - mean)^2). Both differentiable.
+    Raises NotImplementedError for ``shift`` (TensorFlow does not use it either)."""
+    check_name(name, "tf.nn.moments")
+    if shift is not None:
+        raise NotImplementedError("tf.nn.moments: argument 'shift' is not supported.")
+    axes = list(np.atleast_1d(axes).tolist())
+    mean = ops.reduce_mean(x, axis=axes, keepdims=True)
+    variance = ops.reduce_mean(ops.square(ops.subtract(x, mean)), axis=axes, keepdims=keepdims)
+    return (mean if keepdims else ops.squeeze(mean, axis=axes)), variance
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):

@@ -85,6 +85,70 @@ matmul = with_tf_names(ops.matmul, "a b", "tf.linalg.matmul")
 gather = with_tf_names(ops.gather, "params indices", "tf.gather")
 add_n = with_tf_names(ops.add_n, "inputs", "tf.math.add_n")
 convert_to_tensor = with_tf_names(ops.convert_to_tensor, "value dtype", "tf.convert_to_tensor")
+tile = with_tf_names(ops.tile, "input multiples", "tf.tile")
+identity = with_tf_names(ops.identity, "input", "tf.identity")
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
+    """``value`` cut along ``axis`` (default 0) into pieces (``tf.split``): an int n gives n
+    equal pieces; a list of sizes gives pieces of those sizes (one may be -1: the rest).
+    Returns a list of Tensors, each differentiable (slices, :func:`ops.getitem`).
+
+    Raises:
+        ValueError: the axis does not divide into n equal pieces, or the sizes do not add
+            up to its length. NotImplementedError: ``num`` (only needed by TF's graphs).
+    """
+    check_name(name, "tf.split")
+    if num is not None:
+        raise NotImplementedError("tf.split: argument 'num' is not supported; the number of "
+                                  "pieces comes from num_or_size_splits.")
+    x = ops.convert_to_tensor(value)
+    axis = int(axis)
+    with ops.checked_axis("tf.split", axis, x.ndim):
+        length = x.shape[axis]
+    sizes = np.atleast_1d(np.asarray(num_or_size_splits.value if isinstance(
+        num_or_size_splits, Tensor) else num_or_size_splits)).astype(int).tolist()
+    if len(sizes) == 1 and np.ndim(num_or_size_splits) == 0:
+        n = sizes[0]
+        if n <= 0 or length % n:
+            raise ValueError(f"tf.split: axis {axis} has length {length}, which does not "
+                             f"split into {n} equal pieces.")
+        sizes = [length // n] * n
+    elif sizes.count(-1) == 1:
+        sizes[sizes.index(-1)] = length - (sum(sizes) + 1)
+    if sum(sizes) != length or min(sizes) < 0:
+        raise ValueError(f"tf.split: sizes {sizes} must be >= 0 and add up to {length}, the "
+                         f"length of axis {axis}.")
+    ends = np.cumsum([0] + sizes).tolist()
+    lead = (slice(None),) * (axis % x.ndim)
+    return [ops.getitem(x, lead + (slice(a, b),)) for a, b in zip(ends[:-1], ends[1:])]
+
+
+def unstack(value, num=None, axis=0, name=None) -> list:
+    """The slices of ``value`` along ``axis`` (default 0), that axis removed (``tf.unstack``):
+    a list of shape[axis] Tensors, each differentiable. Raises ValueError when ``num`` is
+    given and differs from that length, or for an axis out of range."""
+    check_name(name, "tf.unstack")
+    x = ops.convert_to_tensor(value)
+    axis = int(axis)
+    with ops.checked_axis("tf.unstack", axis, x.ndim):
+        length = x.shape[axis]
+    if num is not None and int(num) != length:
+        raise ValueError(f"tf.unstack: num={num} but axis {axis} has length {length}.")
+    lead = (slice(None),) * (axis % x.ndim)
+    return [ops.getitem(x, lead + (i,)) for i in np.arange(length).tolist()]
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype="float32", name=None) -> Tensor:
+    """The identity matrix (``tf.eye``): shape (num_rows, num_columns or num_rows), ones on
+    the diagonal, of ``dtype`` (default float32); ``batch_shape`` (a list of ints) puts
+    that many copies in front. No gradient."""
+    check_name(name, "tf.eye")
+    m = np.eye(int(num_rows), None if num_columns is None else int(num_columns),
+               dtype=as_dtype(dtype, "tf.eye"))
+    if batch_shape is not None:
+        m = np.broadcast_to(m, _shape(batch_shape, "tf.eye") + m.shape).copy()
+    return Tensor(m)
 
 
 def constant(value, dtype=None, shape=None, name=None) -> Tensor:

@@ -189,3 +189,23 @@ def test_cast_names_an_unknown_dtype_and_lists_the_valid_ones():
     with pytest.raises(TypeError, match=r"cast: argument 'dtype'.*'flaot32'.*float32, float64"):
         ops.cast(np.ones(2), "flaot32")
     assert ops.cast(np.ones(2), np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumsum_values_and_gradient(exclusive, reverse):
+    x = rand(3, 4)
+    out = ops.cumsum(x, 1, exclusive, reverse).numpy()
+    flipped = x[:, ::-1] if reverse else x
+    expected = np.cumsum(flipped, 1) - (flipped if exclusive else 0)
+    np.testing.assert_allclose(out, expected[:, ::-1] if reverse else expected)
+    check_gradients(lambda t: ops.cumsum(t, 1, exclusive, reverse), x)
+
+
+def test_tile_log1p_identity_gradients():
+    check_gradients(lambda t: ops.tile(t, [2, 3]), rand(2, 3))
+    check_gradients(ops.log1p, np.abs(rand(4)) + 0.1)
+    check_gradients(ops.identity, rand(2, 2))
+    assert ops.tile(np.ones((2, 3)), [2, 1]).shape == (4, 3)
+    with pytest.raises(ValueError, match="one int >= 0 per axis"):
+        ops.tile(np.ones((2, 3)), [2])

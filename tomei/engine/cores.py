@@ -62,6 +62,11 @@ def rows_product(a, b, out=None):
     parts, each part's rows of the result from one thread. Returns ``out`` ((M, N) or
     (T, M, N), allocated when None). Same numbers as one ``np.matmul``: each result row is
     one row of ``a`` times ``b``."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:  # a GPU array: its own way
+        if out is None:
+            return a @ b
+        out[...] = a @ b
+        return out
     if out is None:
         out = np.empty_like(a, shape=b.shape[:-2] + (a.shape[0], b.shape[-1]))
     bounds = _bounds(a.shape[0], a.size * b.size // b.shape[-2] >= PRODUCT_WORK, a, b, product=True)
@@ -73,6 +78,8 @@ def shared_rows_product(a, b):
     """``a.T @ b`` for ``a`` (M, K) and ``b`` (M, N): a sum over the M shared rows, cut in
     parts: each part's ``a[part].T @ b[part]`` on one thread, the partial (K, N) results
     then added in order (in one piece: one ``np.matmul``)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:  # a GPU array: its own way
+        return a.T @ b
     bounds = _bounds(a.shape[0], a.size * b.shape[1] >= PRODUCT_WORK, a, b, product=True)
     parts = [np.empty_like(a, shape=(a.shape[1], b.shape[1])) for _ in bounds]
     _run([(np.matmul, (a[lo:hi].T, b[lo:hi]), {"out": part})

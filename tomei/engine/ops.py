@@ -297,6 +297,61 @@ def where(condition, x, y) -> Tensor:
     return record(np.where(c, x.value, y.value), (x, y), backward)
 
 
+def log1p(x) -> Tensor:
+    """ln(1 + x) elementwise (``tf.math.log1p``), accurate for small |x|; same shape and
+    dtype. Gradient: g / (1 + x)."""
+    x = numbers(x, "log1p", "x")
+    return record(np.log1p(x.value), (x,), lambda g: (g / (1 + x.value),))  # d ln(1+x) = 1/(1+x)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False) -> Tensor:
+    """Running sum along ``axis`` (default 0) (``tf.math.cumsum``); same shape and dtype.
+    ``exclusive``: each position leaves its own value out (starts at 0); ``reverse``: sums
+    from the end. Raises ValueError for an axis out of range.
+    Gradient: the running sum of g taken the other way (reverse <-> forward), with the
+    same ``exclusive``."""
+    x = numbers(x, "cumsum", "x")
+    axis = int(axis)
+    with checked_axis("cumsum", axis, x.ndim):
+        out = _running_sum(x.value, axis, exclusive, reverse)
+    # d out_j/dx_i = 1 for every j that sums x_i: the gradient sums g over those j
+    return record(out, (x,), lambda g: (_running_sum(g, axis, exclusive, not reverse),))
+
+
+def _running_sum(v, axis, exclusive, reverse):
+    if reverse:
+        v = np.flip(v, axis)
+    out = np.cumsum(v, axis=axis, dtype=v.dtype)
+    if exclusive:  # shift by one along the axis: position i holds the sum before it
+        out = np.concatenate([np.zeros_like(np.take(out, [0], axis)),
+                              np.take(out, np.arange(out.shape[axis] - 1), axis)], axis)
+    return np.flip(out, axis) if reverse else out
+
+
+def identity(x) -> Tensor:
+    """A new Tensor with the values of ``x`` (``tf.identity``); same shape and dtype.
+    Gradient: g unchanged."""
+    x = convert_to_tensor(x)
+    return record(x.value.copy(), (x,), lambda g: (g,))  # d x/dx = 1
+
+
+def tile(x, multiples) -> Tensor:
+    """``x`` repeated ``multiples[i]`` times along each axis i (``tf.tile``): one int per
+    axis of x; the result has shape x.shape[i] * multiples[i]. Raises ValueError when the
+    number of multiples differs from x's rank, or one is negative.
+    Gradient: g summed over the copies (each copy of a value received part of g)."""
+    x = convert_to_tensor(x)
+    reps = tuple(int(m) for m in np.atleast_1d(np.asarray(multiples)))
+    if len(reps) != x.ndim or any(m < 0 for m in reps):
+        raise ValueError(f"tile: argument 'multiples' must hold one int >= 0 per axis of the "
+                         f"input (rank {x.ndim}, shape {x.shape}); received {reps}.")
+
+    def backward(g):  # split each axis into (copies, size) and sum the copies
+        pairs = [d for m, n in zip(reps, x.shape) for d in (m, n)]
+        return (g.reshape(pairs).sum(axis=tuple(range(0, 2 * x.ndim, 2))),)
+    return record(np.tile(x.value, reps), (x,), backward)
+
+
 def clip(x, lo, hi) -> Tensor:
     """x limited to [lo, hi] elementwise (``tf.clip_by_value``); same shape and dtype.
     Gradient: g where lo <= x <= hi, 0 outside."""
