@@ -67,3 +67,18 @@ def test_more_math_matches_tensorflow_and_is_differentiable(tensorflow):
     for fn in (lambda t: tf.math.reduce_logsumexp(t, axis=1), tf.math.rsqrt,
                lambda t: tf.math.l2_normalize(t, axis=1)):
         check_gradients(fn, x64)
+
+
+def test_sin_cos_match_tensorflow_at_both_levels(tensorflow):
+    x = np.array([[0.0, 0.5, -3.0], [1e-3, 2.0, 100.0]], np.float32)
+    for name in ("sin", "cos"):
+        for ours, theirs in [(getattr(tf.math, name), getattr(tensorflow.math, name)),
+                             (getattr(tf, name), getattr(tensorflow, name))]:
+            assert ours(x).dtype == theirs(x).dtype.as_numpy_dtype, name
+            np.testing.assert_allclose(ours(x=x).numpy(), theirs(x=x).numpy(), rtol=1e-6,
+                                       atol=1e-7, err_msg=name)
+    x64 = x.astype(np.float64)
+    with tf.GradientTape() as tape:
+        t = tf.Variable(x64)
+        y = tf.reduce_sum(tf.sin(t) * tf.cos(t))
+    np.testing.assert_allclose(tape.gradient(y, t).numpy(), np.cos(2 * x64), rtol=1e-12)

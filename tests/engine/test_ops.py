@@ -94,7 +94,7 @@ def test_gather_rejects_bad_indices():
 
 # --- text and other non-numbers get one clear error, naming the op and the argument ----------
 
-_UNARY = ["negative", "exp", "log", "sqrt", "square", "abs", "reduce_sum", "reduce_mean",
+_UNARY = ["negative", "exp", "sin", "cos", "log", "sqrt", "square", "abs", "reduce_sum", "reduce_mean",
           "reduce_max", "reduce_prod", "reduce_min"]
 _BINARY = ["subtract", "multiply", "divide", "power", "maximum", "minimum", "matmul"]
 
@@ -209,3 +209,12 @@ def test_tile_log1p_identity_gradients():
     assert ops.tile(np.ones((2, 3)), [2, 1]).shape == (4, 3)
     with pytest.raises(ValueError, match="one int >= 0 per axis"):
         ops.tile(np.ones((2, 3)), [2])
+
+
+def test_sin_cos_values_and_float64_gradients():
+    x = rand(3, 4)
+    np.testing.assert_allclose(ops.sin(x).numpy(), np.sin(x))
+    np.testing.assert_allclose(ops.cos(x).numpy(), np.cos(x))
+    assert ops.sin(x.astype(np.float32)).dtype == np.float32
+    check_gradients(ops.sin, x)
+    check_gradients(ops.cos, x)

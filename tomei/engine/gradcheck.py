@@ -111,6 +111,8 @@ def op_cases():
         ("sqrt", ops.sqrt, [positive(3, 4)]),
         ("square", ops.square, [normal(3, 4)]),
         ("abs", ops.abs, [away(3, 4)]),
+        ("sin", ops.sin, [normal(3, 4)]),
+        ("cos", ops.cos, [normal(3, 4)]),
         ("clip", lambda x: ops.clip(x, -0.5, 0.5), [away(3, 4, margin=0.05) * 0.9]),
         ("matmul", ops.matmul, [normal(2, 3, 4), normal(2, 4, 5)]),
         ("reshape", lambda x: ops.reshape(x, (4, 3)), [normal(3, 4)]),

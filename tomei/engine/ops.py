@@ -270,6 +270,20 @@ def square(x) -> Tensor:
     return record(x.value * x.value, (x,), lambda g: (g * 2 * x.value,))  # d x^2/dx = 2x
 
 
+def sin(x) -> Tensor:
+    """Sine elementwise, x in radians (``tf.math.sin``); same shape and dtype. Raises
+    TypeError (:func:`numbers`) for text. Gradient: g * cos(x)."""
+    x = numbers(x, "sin", "x")
+    return record(np.sin(x.value), (x,), lambda g: (g * np.cos(x.value),))  # d sin x = cos x
+
+
+def cos(x) -> Tensor:
+    """Cosine elementwise, x in radians (``tf.math.cos``); same shape and dtype. Raises
+    TypeError (:func:`numbers`) for text. Gradient: -g * sin(x)."""
+    x = numbers(x, "cos", "x")
+    return record(np.cos(x.value), (x,), lambda g: (-g * np.sin(x.value),))  # d cos x = -sin x
+
+
 def abs(x) -> Tensor:  # noqa: A001 - TensorFlow's name
     """|x| elementwise (``tf.abs``); same shape and dtype. Gradient: g * sign(x) (0 at x = 0)."""
     x = numbers(x, "abs", "x")
