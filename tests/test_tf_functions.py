@@ -1,7 +1,9 @@
 """tf.constant, tf.zeros, tf.ones, tf.shape, tf.argmax and tf.random."""
 import numpy as np
+import pytest
 
 import tomei as tf
+from tomei.engine.gradcheck import check_gradients
 
 
 def test_constant_dtypes_and_shape():
@@ -36,8 +38,6 @@ def test_random_is_seedable():
 
 # --- TensorFlow's parameter names (real TensorFlow is the reference) ----------------------
 import inspect  # noqa: E402
-
-import pytest  # noqa: E402
 
 from tomei.tf_functions import with_tf_names  # noqa: E402
 
@@ -202,3 +202,28 @@ def test_split_and_unstack_are_differentiable():
         tf.split(x, 4, axis=1)
     with pytest.raises(ValueError, match=r"sizes \[2, 2\] must be >= 0 and add up to 6"):
         tf.split(x, [2, 2], axis=1)
+
+
+@pytest.mark.parametrize("mode", ["CONSTANT", "REFLECT", "symmetric"])
+def test_pad_matches_tensorflow_in_each_mode(tensorflow, mode):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    pads = [[2, 1], [0, 3]]
+    ours = tf.pad(x, pads, mode=mode, constant_values=7)
+    theirs = tensorflow.pad(x, pads, mode=mode, constant_values=7)
+    assert ours.dtype == theirs.dtype.as_numpy_dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ints = tf.pad(tensor=np.arange(3), paddings=tf.constant([[1, 1]]), constant_values=-1)
+    np.testing.assert_array_equal(ints.numpy(), tensorflow.pad(np.arange(3), [[1, 1]],
+                                                               constant_values=-1).numpy())
+
+
+def test_pad_gradients_and_errors_name_the_argument():
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    for mode in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        check_gradients(lambda t, m=mode: tf.pad(t, [[1, 2], [3, 0]], mode=m), x)
+    with pytest.raises(ValueError, match="argument 'mode' must be one of"):
+        tf.pad(x, [[1, 1], [0, 0]], mode="WRAP")
+    with pytest.raises(ValueError, match="argument 'paddings' must be 2 pairs"):
+        tf.pad(x, [[1, 1]])
+    with pytest.raises(ValueError, match=r"argument 'paddings' \(3, 0\) on axis 0 is too large"):
+        tf.pad(x, [[3, 0], [0, 0]], mode="REFLECT")

@@ -9,7 +9,7 @@ from tomei.engine import GradientTape, Tensor, Variable  # noqa: F401
 from tomei.engine.device import device  # noqa: F401  (tf.device: '/CPU:0' or '/GPU:0')
 from tomei.tf_functions import (  # noqa: F401  (TensorFlow's parameter names)
     add_n, cast, clip_by_value, concat, constant, convert_to_tensor, expand_dims, eye, fill,
-    gather, identity, linspace, matmul, one_hot, ones, ones_like, random, range, rank, reshape,
+    gather, identity, linspace, matmul, one_hot, ones, ones_like, pad, random, range, rank, reshape,
     shape, size, split, squeeze, stack, tile, transpose, unstack, where, zeros, zeros_like,
 )
 from tomei.math import (  # noqa: F401

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from tomei import config
-from tomei.engine import ops
+from tomei.engine import conv_ops, ops
 from tomei.engine.tensor import Tensor, as_dtype
 
 
@@ -87,6 +87,7 @@ add_n = with_tf_names(ops.add_n, "inputs", "tf.math.add_n")
 convert_to_tensor = with_tf_names(ops.convert_to_tensor, "value dtype", "tf.convert_to_tensor")
 tile = with_tf_names(ops.tile, "input multiples", "tf.tile")
 identity = with_tf_names(ops.identity, "input", "tf.identity")
+pad = with_tf_names(conv_ops.pad, "tensor paddings mode constant_values", "tf.pad")
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:

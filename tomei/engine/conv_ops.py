@@ -479,25 +479,59 @@ def upsample_nearest2d(input, size) -> Tensor:
     return record(out.reshape(n, h * sh, w * sw, c), (x,), backward)
 
 
-def pad(input, paddings, constant_values=0) -> Tensor:
-    """Constant padding, ``tf.pad(x, paddings)`` in "CONSTANT" mode.
+_PAD_MODES = {"CONSTANT": "constant", "REFLECT": "reflect", "SYMMETRIC": "symmetric"}
+
+
+def pad(input, paddings, mode="CONSTANT", constant_values=0) -> Tensor:  # noqa: A002
+    """Pads each axis of ``input`` (``tf.pad``).
 
     Args:
-        input: Tensor of rank r. paddings: r pairs (before, after) of non-negative ints.
-        constant_values: the fill value (default 0).
+        input: Tensor of rank r, any dtype. paddings: r pairs (before, after) of
+            non-negative ints, shape (r, 2).
+        mode: "CONSTANT" (default), "REFLECT" (mirror without the edge: [1 2 3] padded by
+            2 before is [3 2 1 2 3]; each pad < that axis's size) or "SYMMETRIC" (mirror
+            with the edge: [2 1 1 2 3]; each pad <= the size); any case, as TensorFlow.
+        constant_values: the fill value of "CONSTANT" mode (default 0), cast to the
+            input's dtype.
 
     Returns:
-        The padded Tensor; its gradient is the gradient's middle part (the padding is a
-        constant, so it passes nothing back).
+        The padded Tensor, same dtype, axis i of size before + size + after. Gradient:
+        in "CONSTANT" mode the middle part of g (the padding is a constant); in the mirror
+        modes each input element gets the sum of g over every place it was copied to.
+
+    Raises:
+        ValueError: paddings not r pairs of non-negative ints, an unknown mode, or a
+            mirror padding too large for its axis (each naming the argument).
     """
     x = convert_to_tensor(input)
-    pairs = [tuple(int(v) for v in p) for p in np.asarray(paddings).tolist()]
+    kind = _PAD_MODES.get(str(mode).upper()) if isinstance(mode, str) else None
+    if kind is None:
+        raise ValueError(f"pad: argument 'mode' must be one of 'CONSTANT', 'REFLECT', "
+                         f"'SYMMETRIC'; received {mode!r}.")
+    values = paddings.numpy() if isinstance(paddings, Tensor) else paddings
+    pairs = [tuple(int(v) for v in p) for p in np.asarray(values).tolist()] \
+        if np.ndim(values) == 2 else []
     if len(pairs) != x.ndim or any(len(p) != 2 or min(p) < 0 for p in pairs):
-        raise ValueError(f"pad: paddings must be {x.ndim} pairs of non-negative ints (one per "
-                         f"axis of the input of shape {x.shape}); received {paddings!r}.")
-    inside = tuple(slice(b, b + d) for (b, _), d in zip(pairs, x.shape))
-    return record(np.pad(x.value, pairs, constant_values=constant_values), (x,),
-                  lambda g: (g[inside],))
+        raise ValueError(f"pad: argument 'paddings' must be {x.ndim} pairs of non-negative "
+                         f"ints (one per axis of the input of shape {x.shape}); received "
+                         f"{paddings!r}.")
+    if kind == "constant":
+        inside = tuple(slice(b, b + d) for (b, _), d in zip(pairs, x.shape))
+        return record(np.pad(x.value, pairs, constant_values=constant_values), (x,),
+                      lambda g: (g[inside],))
+    limit = 0 if kind == "reflect" else 1  # REFLECT: pad < size; SYMMETRIC: pad <= size
+    for axis, (pair, size) in enumerate(zip(pairs, x.shape)):
+        if max(pair) > size - 1 + limit:
+            raise ValueError(f"pad: argument 'paddings' {pair} on axis {axis} is too large "
+                             f"for mode {mode!r} and that axis's size {size} (each pad must "
+                             f"be {'<' if limit == 0 else '<='} {size}).")
+    count = x.value.size
+    where_from = np.pad(np.arange(count).reshape(x.shape), pairs, mode=kind)
+
+    def backward(g):  # each input element collects g from every copy of it
+        total = np.bincount(where_from.ravel(), weights=g.ravel(), minlength=count)
+        return (total.reshape(x.shape).astype(g.dtype),)
+    return record(np.pad(x.value, pairs, mode=kind), (x,), backward)
 
 
 def conv_output_length(length, kernel, stride, padding, dilation=1):

@@ -165,6 +165,10 @@ def op_cases():
          [normal(2, 2, 3, 2)]),
         ("pad", lambda x: conv_ops.pad(x, [[0, 0], [1, 2], [2, 0], [0, 0]]),
          [normal(2, 3, 3, 2)]),
+        ("pad reflect", lambda x: conv_ops.pad(x, [[1, 1], [2, 0]], mode="REFLECT"),
+         [normal(3, 4)]),
+        ("pad symmetric", lambda x: conv_ops.pad(x, [[3, 1], [0, 2]], mode="symmetric"),
+         [normal(3, 4)]),
     ]
 
 
