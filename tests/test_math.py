@@ -82,3 +82,54 @@ def test_sin_cos_match_tensorflow_at_both_levels(tensorflow):
         t = tf.Variable(x64)
         y = tf.reduce_sum(tf.sin(t) * tf.cos(t))
     np.testing.assert_allclose(tape.gradient(y, t).numpy(), np.cos(2 * x64), rtol=1e-12)
+
+
+def test_sort_and_argsort_match_tensorflow_and_are_stable(tensorflow):
+    x = np.array([[3, 1, 2, 1, 3], [0, -2, 5, 5, 0]], np.float32)
+    for direction in ("ASCENDING", "DESCENDING"):
+        for axis in (-1, 0):
+            ours = tf.sort(x, axis=axis, direction=direction)
+            theirs = tensorflow.sort(x, axis=axis, direction=direction)
+            assert ours.dtype == theirs.dtype.as_numpy_dtype
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+            ours = tf.argsort(x, axis=axis, direction=direction, stable=True)
+            theirs = tensorflow.argsort(x, axis=axis, direction=direction, stable=True)
+            assert ours.dtype == theirs.dtype.as_numpy_dtype == np.int32
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ints = np.array([5, -1, 3], np.int32)
+    assert tf.sort(ints).dtype == np.int32 and tf.sort(ints).numpy().tolist() == [-1, 3, 5]
+    check_gradients(lambda t: tf.sort(t, axis=0, direction="DESCENDING"),
+                    np.random.default_rng(1).normal(size=(4, 3)))
+    with pytest.raises(ValueError, match="argument 'direction' must be 'ASCENDING' or"):
+        tf.sort(x, direction="desc")
+    with pytest.raises(TypeError, match="tf.argsort: argument 'values'"):
+        tf.argsort(np.array([True, False]))
+
+
+def test_top_k_matches_tensorflow_and_sends_gradients_to_the_chosen(tensorflow):
+    x = np.array([[3, 1, 2, 1, 3], [0, -2, 5, 5, 0]], np.float32)
+    for k in (0, 1, 3, 5):
+        ours, theirs = tf.math.top_k(x, k=k), tensorflow.math.top_k(x, k=k)
+        assert ours._fields == theirs._fields == ("values", "indices")
+        assert ours.indices.dtype == theirs.indices.dtype.as_numpy_dtype
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert tf.nn.top_k(x, 2, index_type="int64").indices.dtype == np.int64
+    check_gradients(lambda t: tf.math.top_k(t, k=2).values,
+                    np.random.default_rng(2).normal(size=(3, 5)))
+    with pytest.raises(ValueError, match=r"argument 'k' must be in \[0, 5\]"):
+        tf.math.top_k(x, k=6)
+
+
+def test_unique_matches_tensorflow(tensorflow):
+    for x in (np.array([4, 2, 4, 7, 2, 9], np.int64), np.array([1.5, -1.0, 1.5], np.float32),
+              np.array([], np.int32)):
+        ours, theirs = tf.unique(x), tensorflow.unique(x)
+        assert ours._fields == theirs._fields == ("y", "idx")
+        assert ours.y.dtype == theirs.y.dtype.as_numpy_dtype
+        assert ours.idx.dtype == theirs.idx.dtype.as_numpy_dtype
+        np.testing.assert_array_equal(ours.y.numpy(), theirs.y.numpy())
+        np.testing.assert_array_equal(ours.idx.numpy(), theirs.idx.numpy())
+    assert tf.unique([3, 3], out_idx="int64").idx.dtype == np.int64
+    with pytest.raises(ValueError, match=r"argument 'x' must be 1-D; received shape \(2, 2\)"):
+        tf.unique(np.ones((2, 2)))

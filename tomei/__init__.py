@@ -16,7 +16,7 @@ from tomei.math import (  # noqa: F401
     abs, add, argmax, argmin, divide, equal, exp, greater, greater_equal, less, less_equal, log,
     logical_and, logical_not, logical_or, maximum, minimum, multiply, negative, not_equal, pow,
     reduce_all, reduce_any, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum, round,
-    sign, sigmoid, sin, cos, sqrt, square, subtract, tanh, truediv,
+    sign, sigmoid, sin, cos, sqrt, square, subtract, tanh, truediv, sort, argsort, unique,
 )
 from tomei.eager import function  # noqa: F401
 from tomei import config, linalg, math, nn, saved_model, train, version  # noqa: F401

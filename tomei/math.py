@@ -5,6 +5,8 @@ this module only adds the ones that have no gradient in TensorFlow either (compa
 logical ops, rounding, argmax) and short compositions of differentiable ops (variance).
 Every function accepts Tensors, NumPy arrays and Python numbers and returns a Tensor.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from tomei.engine import nn_ops, ops
@@ -210,3 +212,117 @@ def log_sigmoid(x, name=None) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), computed without overflow; differentiable."""
     check_name(name, "tf.math.log_sigmoid")
     return negative(softplus(negative(x)))
+
+
+# --- sorting: tf.sort, tf.argsort, tf.math.top_k, tf.unique --------------------------------
+
+_DIRECTIONS = ("ASCENDING", "DESCENDING")
+TopKV2 = namedtuple("TopKV2", "values indices")
+Unique = namedtuple("Unique", "y idx")
+
+
+def _sortable(values, public: str) -> Tensor:
+    """``values`` as a Tensor of real numbers (ints or floats); TypeError naming the
+    argument for text, bool or complex values, which TensorFlow does not sort either."""
+    t = ops.numbers(values, public, "values", bool_ok=False)
+    if t.dtype.kind not in "iuf":
+        raise TypeError(f"{public}: argument 'values' must hold real numbers; received dtype "
+                        f"{t.dtype.name}.")
+    return t
+
+
+def _order(v: np.ndarray, axis: int, direction, public: str) -> np.ndarray:
+    """Stable sorting permutation of ``v`` along ``axis``; equal values keep their order
+    in both directions (a descending sort sorts the reversed axis ascending, then turns it
+    back, so ties still come first-index first)."""
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"{public}: argument 'direction' must be 'ASCENDING' or "
+                         f"'DESCENDING'; received {direction!r}.")
+    if direction == "ASCENDING":
+        return np.argsort(v, axis=axis, kind="stable")
+    n = v.shape[axis]
+    backwards = np.argsort(np.flip(v, axis), axis=axis, kind="stable")
+    return n - 1 - np.flip(backwards, axis)
+
+
+def _along(order: np.ndarray, axis: int) -> tuple:
+    """The NumPy index that reads ``x`` in ``order`` along ``axis``: ``order`` there and
+    the plain positions on every other axis."""
+    grids = np.indices(order.shape, sparse=True)
+    return tuple(order if d == axis else g for d, g in enumerate(grids))
+
+
+def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None) -> Tensor:
+    """Indices that sort ``values`` along ``axis`` (default -1) (``tf.argsort``): int32, same
+    shape. ``direction`` 'ASCENDING' (default) or 'DESCENDING'. The order is always stable
+    (ties in index order), which also satisfies ``stable=False``. Raises ValueError for a
+    bad direction or axis, TypeError for values that are not real numbers. No gradient."""
+    check_name(name, "tf.argsort")
+    if not isinstance(stable, bool):
+        raise TypeError(f"tf.argsort: argument 'stable' must be a bool; received {stable!r}.")
+    v = _sortable(values, "tf.argsort").value
+    with checked_axis("tf.argsort", axis, v.ndim):
+        return Tensor(_order(v, axis, direction, "tf.argsort").astype(np.int32))
+
+
+def sort(values, axis=-1, direction="ASCENDING", name=None) -> Tensor:
+    """``values`` sorted along ``axis`` (default -1) (``tf.sort``): same shape and dtype;
+    ``direction`` 'ASCENDING' (default) or 'DESCENDING'. Raises as :func:`argsort`.
+    Gradient: g sent back to each value's original position."""
+    check_name(name, "tf.sort")
+    x = _sortable(values, "tf.sort")
+    with checked_axis("tf.sort", axis, x.ndim):
+        order = _order(x.value, axis, direction, "tf.sort")
+    return ops.getitem(x, _along(order, axis % x.ndim))
+
+
+def top_k(input, k=1, sorted=True, index_type="int32", name=None) -> TopKV2:  # noqa: A002
+    """The ``k`` largest entries along the last axis (``tf.math.top_k``, also ``tf.nn.top_k``).
+
+    Args:
+        input: real numbers of shape (..., n), n >= k. k: int >= 0 (default 1).
+        sorted: TensorFlow lets False return any order; here the result is always sorted
+            largest first (ties: lower index first, as TensorFlow).
+        index_type: 'int32' (default) or 'int64'.
+
+    Returns:
+        ``TopKV2(values, indices)``, each of shape (..., k): values with input's dtype
+        (differentiable: g goes back to the chosen positions), indices of ``index_type``.
+
+    Raises:
+        ValueError: k negative or larger than n, or a scalar input. TypeError: text, bool.
+    """
+    check_name(name, "tf.math.top_k")
+    x = _sortable(input, "tf.math.top_k")
+    k = int(k.numpy() if isinstance(k, Tensor) else k)
+    if x.ndim == 0:
+        raise ValueError("tf.math.top_k: argument 'input' must have at least 1 axis; "
+                         "received a scalar.")
+    if not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"tf.math.top_k: argument 'k' must be in [0, {x.shape[-1]}] (the "
+                         f"size of the last axis of 'input', shape {x.shape}); received k={k}.")
+    order = _order(x.value, -1, "DESCENDING", "tf.math.top_k")[..., :k]
+    dtype = as_dtype(index_type, "tf.math.top_k", "index_type")
+    return TopKV2(ops.getitem(x, _along(order, x.ndim - 1)), Tensor(order.astype(dtype)))
+
+
+def unique(x, out_idx="int32", name=None) -> Unique:
+    """The distinct values of 1-D ``x`` in order of first appearance (``tf.unique``).
+
+    Returns:
+        ``Unique(y, idx)``: ``y`` (m,) with x's dtype, and ``idx`` (n,) of ``out_idx``
+        ('int32' default, or 'int64') with ``x == y[idx]``. No gradient.
+
+    Raises:
+        ValueError: ``x`` not 1-D, naming its shape.
+    """
+    check_name(name, "tf.unique")
+    v = convert_to_tensor(x).value
+    if v.ndim != 1:
+        raise ValueError(f"tf.unique: argument 'x' must be 1-D; received shape {v.shape}.")
+    values, first, inverse = np.unique(v, return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first, kind="stable")   # sorted slot -> appearance rank
+    rank = np.empty_like(by_appearance)
+    rank[by_appearance] = np.arange(len(by_appearance))
+    dtype = as_dtype(out_idx, "tf.unique", "out_idx")
+    return Unique(Tensor(values[by_appearance]), Tensor(rank[inverse.ravel()].astype(dtype)))

@@ -33,6 +33,7 @@ softplus = _tf(nn_ops.softplus, "features")
 softsign = _tf(nn_ops.softsign, "features")
 sigmoid = _tf(nn_ops.sigmoid, "x")
 tanh = _tf(nn_ops.tanh, "x")
+top_k = tf_math.top_k  # tf.nn.top_k is tf.math.top_k
 
 
 def _floats(logits, op: str):
