@@ -107,3 +107,31 @@ def test_more_nn_functions_match_tensorflow_and_are_differentiable(tensorflow):
     check_gradients(tf.nn.relu6, x64)
     check_gradients(tf.nn.l2_loss, x64)
     check_gradients(lambda t: tf.nn.moments(t, axes=[1])[1], x64)
+
+
+def test_dropout_scales_kept_values_like_tensorflow(tensorflow):
+    x = np.ones((200, 50), np.float32)
+    ours = tf.nn.dropout(x, rate=0.2, seed=3).numpy()
+    theirs = tensorflow.nn.dropout(x, rate=0.2, seed=3).numpy()
+    assert ours.dtype == theirs.dtype == np.float32
+    for out in (ours, theirs):  # kept values are 1 / (1 - rate), the rest 0
+        assert set(np.unique(out).tolist()) == {0.0, np.float32(1 / 0.8)}
+    assert abs((ours == 0).mean() - 0.2) < 0.02
+    np.testing.assert_array_equal(ours, tf.nn.dropout(x, 0.2, seed=3).numpy())
+    channels = tf.nn.dropout(np.ones((4, 6, 30)), 0.5, noise_shape=[4, 1, 30], seed=1).numpy()
+    assert (channels == channels[:, :1, :]).all() and channels.dtype == np.float64
+    np.testing.assert_array_equal(tf.nn.dropout(x, 0.0).numpy(), x)
+    with tf.GradientTape() as tape:
+        v = tf.Variable(np.full((3, 4), 2.0))
+        y = tf.reduce_sum(tf.nn.dropout(v, 0.5, seed=7))
+    np.testing.assert_array_equal(tape.gradient(y, v).numpy(),
+                                  tf.nn.dropout(np.ones((3, 4)), 0.5, seed=7).numpy())
+
+
+def test_dropout_errors_name_the_argument():
+    with pytest.raises(ValueError, match="argument 'rate' must be a float in \\[0, 1\\)"):
+        tf.nn.dropout(np.ones(3, np.float32), 1.0)
+    with pytest.raises(ValueError, match="argument 'x' must hold floats"):
+        tf.nn.dropout(np.ones(3, np.int32), 0.5)
+    with pytest.raises(ValueError, match="argument 'noise_shape' must have one entry per"):
+        tf.nn.dropout(np.ones((2, 3), np.float32), 0.5, noise_shape=[2, 2])

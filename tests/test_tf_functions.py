@@ -227,3 +227,15 @@ def test_pad_gradients_and_errors_name_the_argument():
         tf.pad(x, [[1, 1]])
     with pytest.raises(ValueError, match=r"argument 'paddings' \(3, 0\) on axis 0 is too large"):
         tf.pad(x, [[3, 0], [0, 0]], mode="REFLECT")
+
+
+def test_random_shuffle_permutes_the_first_axis(tensorflow):
+    x = np.arange(40, dtype=np.int64).reshape(20, 2)
+    ours = tf.random.shuffle(x, seed=5).numpy()
+    theirs = tensorflow.random.shuffle(x, seed=5).numpy()
+    assert ours.dtype == theirs.dtype == np.int64 and ours.shape == theirs.shape
+    for out in (ours, theirs):  # whole rows move; each row appears once
+        assert (out[:, 1] == out[:, 0] + 1).all() and sorted(out[:, 0]) == list(x[:, 0])
+    assert not (ours == x).all()
+    np.testing.assert_array_equal(ours, tf.random.shuffle(x, seed=5).numpy())
+    assert tf.random.shuffle(np.float32(3)).numpy() == 3

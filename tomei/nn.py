@@ -12,6 +12,7 @@ from tomei.engine.nn_ops import (  # noqa: F401
 from tomei import math as tf_math
 from tomei.engine import ops
 from tomei.engine.ops import convert_to_tensor, multiply, numbers, transpose
+from tomei.engine.tensor import Tensor
 from tomei.keras.losses import check_sparse_labels
 from tomei.engine.conv_ops import (  # noqa: F401
     avg_pool1d, avg_pool2d, conv1d, conv2d, conv2d_transpose, max_pool1d, max_pool2d,
@@ -136,3 +137,41 @@ def sigmoid_cross_entropy_with_logits(labels, logits, name=None):
     Gradient with respect to the logits: sigmoid(z) - t."""
     check_name(name, "tf.nn.sigmoid_cross_entropy_with_logits")
     return sigmoid_cross_entropy(labels, logits)
+
+
+def dropout(x, rate, noise_shape=None, seed=None, name=None):
+    """Inverted dropout (``tf.nn.dropout``; Srivastava et al., 2014): each element of float
+    ``x`` is zeroed with probability ``rate`` and the kept ones are scaled by 1/(1-rate),
+    so the expected output is ``x``. Same shape and dtype; always active (no training flag).
+
+    Args:
+        x: float Tensor of any shape. rate: float in [0, 1).
+        noise_shape: optional shape broadcastable to x's (e.g. [batch, 1, channels] drops
+            whole channels); None entries take x's size. Default None: x's shape.
+        seed: optional int; the same seed gives the same mask on every call (TensorFlow
+            varies it between calls). None: tomei's generator (``tf.random.set_seed``).
+
+    Raises:
+        ValueError: integer ``x`` or ``rate`` outside [0, 1), naming the argument.
+    Gradient: g times the same mask and scale.
+    """
+    check_name(name, "tf.nn.dropout")
+    t = numbers(x, "tf.nn.dropout", "x", bool_ok=False)
+    if t.dtype.kind != "f":
+        raise ValueError(f"tf.nn.dropout: argument 'x' must hold floats, as it is scaled; "
+                         f"received dtype {t.dtype.name}. To fix: tf.cast(x, tf.float32).")
+    r = rate.numpy() if isinstance(rate, Tensor) else rate
+    if np.ndim(r) != 0 or not 0 <= float(r) < 1:
+        raise ValueError(f"tf.nn.dropout: argument 'rate' must be a float in [0, 1); "
+                         f"received {rate!r}.")
+    if noise_shape is not None:
+        noise_shape = [None if d is None else int(d) for d in np.asarray(
+            noise_shape.numpy() if isinstance(noise_shape, Tensor) else noise_shape,
+            dtype=object).tolist()]
+        if len(noise_shape) != t.ndim or any(
+                d is not None and d not in (1, s) for d, s in zip(noise_shape, t.shape)):
+            raise ValueError(f"tf.nn.dropout: argument 'noise_shape' must have one entry per "
+                             f"axis of x (shape {t.shape}), each 1, None or that axis's "
+                             f"size; received {noise_shape}.")
+    rng = None if seed is None else np.random.default_rng(int(seed))
+    return nn_ops.dropout(t, float(r), rng=rng, noise_shape=noise_shape)

@@ -372,9 +372,22 @@ def _uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
     return Tensor(g.uniform(minval, maxval, size=_shape(shape, 'tf.random')).astype(dtype))
 
 
+def _shuffle(value, seed=None, name=None) -> Tensor:
+    """``value`` with its first axis in random order (``tf.random.shuffle``): same shape and
+    dtype; a scalar comes back as it is. ``seed`` (int): the same order on every call
+    (TensorFlow varies it between calls); None: tomei's generator. No gradient."""
+    check_name(name, "tf.random.shuffle")
+    v = ops.convert_to_tensor(value).value
+    if v.ndim == 0:
+        return Tensor(v.copy())
+    g = np.random.default_rng(int(seed)) if seed is not None else config.rng()
+    return Tensor(v[g.permutation(v.shape[0])])
+
+
 def _set_seed(seed):
     from tomei.keras.utils import set_random_seed
     set_random_seed(seed)
 
 
-random = SimpleNamespace(normal=_normal, uniform=_uniform, set_seed=_set_seed)
+random = SimpleNamespace(normal=_normal, uniform=_uniform, shuffle=_shuffle,
+                         set_seed=_set_seed)
