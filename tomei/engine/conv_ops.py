@@ -525,12 +525,12 @@ def pad(input, paddings, mode="CONSTANT", constant_values=0) -> Tensor:  # noqa:
             raise ValueError(f"pad: argument 'paddings' {pair} on axis {axis} is too large "
                              f"for mode {mode!r} and that axis's size {size} (each pad must "
                              f"be {'<' if limit == 0 else '<='} {size}).")
-    count = x.value.size
-    where_from = np.pad(np.arange(count).reshape(x.shape), pairs, mode=kind)
+    # for each output place, the (host) index of the input element copied there
+    where_from = np.pad(np.arange(x.value.size).reshape(x.shape), pairs, mode=kind)
+    source = np.unravel_index(where_from, x.shape)
 
     def backward(g):  # each input element collects g from every copy of it
-        total = np.bincount(where_from.ravel(), weights=g.ravel(), minlength=count)
-        return (total.reshape(x.shape).astype(g.dtype),)
+        return (device.scatter_add(np.zeros_like(x.value, dtype=g.dtype), source, g),)
     return record(np.pad(x.value, pairs, mode=kind), (x,), backward)
 
 
