@@ -48,10 +48,14 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
     else:
         x, kernel, bias = align(convert_to_tensor(x), convert_to_tensor(kernel),
                                 convert_to_tensor(bias))
-    out = x.value @ kernel.value
+    out = x.value @ kernel.value  # a new array: the bias and ReLU may write into it
     k = fused.loaded(out, bias.value) if relu and bias is not None else None
     if k is not None and _fusable(out, bias.value):
         k.bias_relu_forward(out, bias.value, out)  # in place: each value is read, then written
+    elif bias is not None and type(out) is np.ndarray and out.dtype == bias.value.dtype:
+        out += bias.value  # NumPy's out + bias, without a second array
+        if relu:
+            np.maximum(out, 0, out=out)
     elif bias is not None:
         out = np.maximum(out + bias.value, 0) if relu else out + bias.value
     elif relu:
@@ -65,11 +69,13 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
         else:
             grad_out = g * (out > 0) if relu else g
         rows = grad_out.reshape(-1, grad_out.shape[-1])
-        if bias is not None and bias.tracked and grad_bias is None:
+        if bias is None or not bias.tracked:
+            grad_bias = None
+        elif grad_bias is None:
             grad_bias = rows.sum(axis=0)
         return (grad_out @ kernel.value.T if x.tracked else None,
                 x.value.reshape(-1, x.shape[-1]).T @ rows if kernel.tracked else None,
-                grad_bias if bias is not None and bias.tracked else None)
+                grad_bias)
     return record(out, (x, kernel) if bias is None else (x, kernel, bias), backward)
 
 
