@@ -24,6 +24,17 @@ The gradient runs the same picture backwards (g = dLoss/dOutput, reshaped to (N*
   ``matmul``, the same arithmetic), so that each tap's share is one contiguous slab that
   col2im adds onto the image with one strided add.
 
+With the fused kernels loaded (tomei/engine/fused.py), a large 3x3 convolution with stride
+and dilation 1 takes a shortcut with the same result up to float rounding: Winograd's minimal
+filtering F(2x2, 3x3) (Lavin & Gray, 2016, "Fast Algorithms for Convolutional Neural
+Networks"). It cuts the output into 2x2 tiles; each tile's 4x4 input block d and the filter g
+are transformed, ``V = B^T d B`` and ``U = G g G^T``, multiplied entry by entry (summed over
+the input channels: 16 products (tiles x C) @ (C x O)) and transformed back, ``A^T M A``.
+That is 16 multiplies per 2x2 outputs and channel pair instead of 36: the three products of
+a training step do 2.25x fewer multiply-adds. Its gradient is the same four transforms run
+backwards (``_winograd_backward``). The im2col code above is the reference it is tested
+against (tests/engine/test_fused.py); docs/convolution.md has the numbers.
+
 A transposed convolution (``conv2d_transpose``) is exactly the gradient of a convolution with
 respect to its input, so its forward is "product, then col2im" and its backward is
 "im2col, then product": the two ops share the two helpers below.
@@ -201,6 +212,102 @@ def _crop(xp: np.ndarray, pads, in_hw) -> np.ndarray:
     return xp[:, top:top + in_hw[0], left:left + in_hw[1], :]
 
 
+# --- Winograd's F(2x2, 3x3): the fast path of a 3x3 convolution, stride and dilation 1 ----------
+
+#: The filter transform G (4x3) of F(2x2, 3x3) (Lavin & Gray, 2016, eq. 7); the input and
+#: output transforms B^T and A^T are only additions and run in fused.py's kernels.
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+#: Bytes of one part's transformed tiles at a time (inputs and products), to stay in cache.
+_WINOGRAD_CHUNK_BYTES = 1 << 20
+#: Convolutions of fewer multiply-adds (counted as im2col's product) stay on im2col: for
+#: them the transforms' passes cost about what the saved multiplies do.
+WINOGRAD_WORK = 10_000_000
+
+
+def _winograd_kernels(xp, w, geometry):
+    """The fused kernels when the Winograd path applies: a 3x3 kernel, stride 1, dilation 1,
+    at least 4 input channels, ``WINOGRAD_WORK`` multiply-adds or more, and C-contiguous
+    float32/float64 arrays with the kernels loaded; else None (im2col runs)."""
+    (kh, kw), strides, dilations, (oh, ow) = geometry
+    if (kh, kw) != (3, 3) or strides != (1, 1) or dilations != (1, 1) or xp.shape[3] < 4 or \
+            xp.shape[0] * oh * ow * 9 * w.shape[2] * w.shape[3] < WINOGRAD_WORK:
+        return None
+    return _kernels(xp, w)
+
+
+def _winograd_tiles(n, c, o, out_hw, dtype):
+    """(TH, TW, images per chunk): 2x2 output tiles per column and row of an image, and how
+    many images' transformed tiles (16 x tiles x (C + O) values) fit in the chunk budget."""
+    th, tw = -(-out_hw[0] // 2), -(-out_hw[1] // 2)
+    per_image = 16 * th * tw * (c + o) * np.dtype(dtype).itemsize
+    return th, tw, max(1, _WINOGRAD_CHUNK_BYTES // per_image)
+
+
+def _winograd_forward(k, xp, w, out_hw):
+    """conv2d's output (N, OH, OW, O) by F(2x2, 3x3), and what the backward needs.
+
+    For each chunk of images (each core its own images): V = the input transform (tiles,
+    16, C); for each of the 16 entries ``M[:, e] = V[:, e] @ U[e]`` (U (16, C, O), the
+    transformed filters); the output ``A^T M A`` per tile. V is kept for the kernel's
+    gradient."""
+    n, c, o = xp.shape[0], xp.shape[3], w.shape[3]
+    th, tw, step = _winograd_tiles(n, c, o, out_hw, xp.dtype)
+    per = th * tw
+    g_mat = _WINOGRAD_G.astype(xp.dtype)  # (entries 0, 1 and 1/2: exact in float32)
+    u = np.matmul(g_mat, (g_mat @ w.reshape(3, -1)).reshape(4, 3, -1)).reshape(16, c, o)  # G w G^T
+    v = np.empty((n * per, 16, c), xp.dtype)
+    y = np.empty((n,) + tuple(out_hw) + (o,), xp.dtype)
+
+    def part(start, stop):
+        m = np.empty((step * per, 16, o), xp.dtype)
+        for lo in range(start, stop, step):
+            hi = min(lo + step, stop)
+            v_chunk, m_chunk = v[lo * per:hi * per], m[:(hi - lo) * per]
+            k.winograd_input(xp, th, tw, v_chunk, lo, hi)
+            np.matmul(v_chunk.transpose(1, 0, 2), u, out=m_chunk.transpose(1, 0, 2))
+            k.winograd_output(m_chunk, th, tw, y, lo, hi)
+    cores.over_batch(part, n, work=v.size, product=True)
+    return y, (k, v, u, th, tw, step)
+
+
+def _winograd_backward(g, saved, padded_shape, need_dx, need_dw):
+    """The adjoint of ``_winograd_forward``: (dxp (N, Hp, Wp, C) or None, dw (3, 3, C, O) or
+    None) from the output gradient g (N, OH, OW, O). Per chunk: dM = A g A^T per tile; the
+    input's gradient dV[:, e] = dM[:, e] @ U[e]^T, added back onto the input blocks by
+    B dV B^T; the kernel's gradient dU[e] = V[:, e]^T @ dM[:, e], summed over the chunks,
+    then dw = G^T dU G."""
+    k, v, u, th, tw, step = saved
+    n, c, o, per = padded_shape[0], u.shape[1], u.shape[2], th * tw
+    u_t = np.ascontiguousarray(u.transpose(0, 2, 1))  # (16, O, C)
+    dxp = np.empty(padded_shape, g.dtype) if need_dx else None
+    sums = {}
+
+    def part(start, stop):
+        dm = np.empty((step * per, 16, o), g.dtype)
+        dv = np.empty((step * per, 16, c), g.dtype) if need_dx else None
+        du, du_chunk = np.zeros((16, c, o), g.dtype), np.empty((16, c, o), g.dtype)
+        for lo in range(start, stop, step):
+            hi = min(lo + step, stop)
+            dm_chunk = dm[:(hi - lo) * per]
+            k.winograd_grad_output(g, th, tw, dm_chunk, lo, hi)
+            if need_dx:
+                dv_chunk = dv[:(hi - lo) * per]
+                np.matmul(dm_chunk.transpose(1, 0, 2), u_t, out=dv_chunk.transpose(1, 0, 2))
+                k.winograd_grad_input(dv_chunk, th, tw, dxp, lo, hi)
+            if need_dw:
+                np.matmul(v[lo * per:hi * per].transpose(1, 2, 0), dm_chunk.transpose(1, 0, 2),
+                          out=du_chunk)
+                du += du_chunk
+        sums[start] = du
+    cores.over_batch(part, n, work=v.size, product=True)
+    dw = None
+    if need_dw:
+        du = sum(sums[start] for start in sorted(sums))  # the parts in order: reproducible
+        g_t = _WINOGRAD_G.T.astype(g.dtype)
+        dw = np.matmul(g_t, (g_t @ du.reshape(4, -1)).reshape(3, 4, -1)).reshape(3, 3, c, o)  # G^T dU G
+    return dxp, dw
+
+
 # --- convolution ---------------------------------------------------------------------------------
 
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
@@ -248,12 +355,21 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     geometry = ((kh, kw), strides, dilations, (oh, ow))
 
     xp = _pad(x.value, pads)
-    cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
     w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
-    out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view: no copy)
-    cores.rows_product(cols, w_mat, out=out.reshape(n * oh * ow, o))  # cols @ w_mat
+    fast = _winograd_kernels(xp, w.value, geometry)
+    cols = winograd = None
+    if fast is not None:  # the same convolution by fewer multiplies (module docstring)
+        out, winograd = _winograd_forward(fast, xp, w.value, (oh, ow))
+    else:
+        cols = _im2col(xp, *geometry)                  # (N*OH*OW, KH*KW*C)
+        out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view)
+        cores.rows_product(cols, w_mat, out=out.reshape(n * oh * ow, o))  # cols @ w_mat
 
     def backward(g):
+        if winograd is not None:  # (g: a NumPy array, as the input, in the kernels' layout)
+            g = np.ascontiguousarray(g, dtype=xp.dtype)
+            dxp, dw = _winograd_backward(g, winograd, xp.shape, x.tracked, w.tracked)
+            return (None if dxp is None else _crop(dxp, pads, (h, wd))), dw
         g_mat = g.reshape(n * oh * ow, o)
         dx = dw = None
         if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
