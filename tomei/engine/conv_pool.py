@@ -82,17 +82,9 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
     b = None if bias is None else numbers(bias, op, "bias")
     x, w, *rest = align(x, w, *([b] if b is not None else []))
     b = rest[0] if rest else None
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"{op} expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
-                         f"received input shape {x.shape} and filters shape {w.shape}.")
+    conv_ops._check_conv_shapes(x, w, op)
     n, h, wd, c = x.shape
-    kh, kw, c_in, o = w.shape
-    if c != c_in:
-        if c_in and c % c_in == 0:
-            raise NotImplementedError(f"{op}: grouped convolution (input channels {c}, "
-                                      f"filters' in-channels {c_in}) is not implemented.")
-        raise ValueError(f"{op}: the input has {c} channels but the filters expect {c_in} "
-                         f"(filters shape {w.shape}).")
+    kh, kw, _, o = w.shape
     if b is not None and b.shape != (o,):
         raise ValueError(f"{op}: argument 'bias' must have shape ({o},) (one value per output "
                          f"channel); received shape {b.shape}.")

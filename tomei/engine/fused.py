@@ -332,6 +332,35 @@ def max_pool_backward(g, winner, kh, kw, sh, sw, dxp, start, stop):
 # of its 2x2 window's conv outputs won, t = a2 * 2 + b2 (conv output row 2*pi + a2, column
 # 2*pj + b2). Each kernel is the formula of conv_pool's NumPy code, value by value.
 
+def relu_max_of_four(s0, s1, s2, s3):
+    """``(relu(max(s0, s1, s2, s3)), t)``, t the index of the first largest (ties keep the
+    earlier, as ``max_pool2d``); NaN if any is NaN (as ``np.maximum``). A helper the kernels
+    below call (compiled first, :data:`_HELPERS`); written as selects, so that a loop
+    calling it runs in vector registers."""
+    best, win = s0, 0
+    win = 1 if s1 > best else win
+    best = s1 if s1 > best else best
+    win = 2 if s2 > best else win
+    best = s2 if s2 > best else best
+    win = 3 if s3 > best else win
+    best = s3 if s3 > best else best
+    if (s0 != s0) | (s1 != s1) | (s2 != s2) | (s3 != s3):
+        return s0 + s1 + s2 + s3, win
+    return (best if best > 0 else 0), win
+
+
+def window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch):
+    """``patch[t]`` (4, KH*KW*C): the im2col row (``im2col``'s order) of each of the four conv
+    outputs t of pooled value (pi, pj) of image n. A helper of the kernels below."""
+    c = xp.shape[3]
+    for t in range(4):
+        i, j = 2 * pi + t // 2, 2 * pj + t % 2
+        for a in range(kh):
+            for b in range(kw):
+                for ch in range(c):
+                    patch[t, (a * kw + b) * c + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+
+
 def conv_relu_pool_direct(xp, w_mat, bias, kh, kw, sh, sw, dh, dw, out, winner, start, stop):
     """For a small window (few ``KH*KW*C`` values): the four conv outputs of each 2x2 pool
     window computed directly, ``s_t = sum_k patch_t[k] * w_mat[k] + bias`` (``w_mat``
@@ -345,13 +374,7 @@ def conv_relu_pool_direct(xp, w_mat, bias, kh, kw, sh, sw, dh, dw, out, winner, 
     for n in range(start, stop):
         for pi in range(out.shape[1]):
             for pj in range(out.shape[2]):
-                for t in range(4):
-                    i, j = 2 * pi + t // 2, 2 * pj + t % 2
-                    for a in range(kh):
-                        for b in range(kw):
-                            for ch in range(c):
-                                patch[t, (a * kw + b) * c + ch] = \
-                                    xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
                 acc[:] = 0
                 for k in range(taps):  # the four sums at once: each weight is read once
                     p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
@@ -361,19 +384,10 @@ def conv_relu_pool_direct(xp, w_mat, bias, kh, kw, sh, sw, dh, dw, out, winner, 
                         acc[1, o] += p1 * wv
                         acc[2, o] += p2 * wv
                         acc[3, o] += p3 * wv
-                for o in range(o_count):  # written as selects, so that it runs in vectors
-                    s0, s1 = acc[0, o] + bias[o], acc[1, o] + bias[o]
-                    s2, s3 = acc[2, o] + bias[o], acc[3, o] + bias[o]
-                    best, win = s0, 0
-                    win = 1 if s1 > best else win
-                    best = s1 if s1 > best else best
-                    win = 2 if s2 > best else win
-                    best = s2 if s2 > best else best
-                    win = 3 if s3 > best else win
-                    best = s3 if s3 > best else best
-                    nan = (s0 != s0) | (s1 != s1) | (s2 != s2) | (s3 != s3)
-                    out[n, pi, pj, o] = s0 + s1 + s2 + s3 if nan else (best if best > 0 else 0)
-                    winner[n, pi, pj, o] = win
+                for o in range(o_count):
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        acc[0, o] + bias[o], acc[1, o] + bias[o],
+                        acc[2, o] + bias[o], acc[3, o] + bias[o])
 
 
 def conv_relu_pool_direct_grad(xp, g, out, winner, kh, kw, sh, sw, dh, dw, grad_w, grad_bias,
@@ -400,13 +414,7 @@ def conv_relu_pool_direct_grad(xp, g, out, winner, kh, kw, sh, sw, dh, dw, grad_
                     share[1, o] = live if win == 1 else 0
                     share[2, o] = live if win == 2 else 0
                     share[3, o] = live if win == 3 else 0
-                for t in range(4):
-                    i, j = 2 * pi + t // 2, 2 * pj + t % 2
-                    for a in range(kh):
-                        for b in range(kw):
-                            for ch in range(c):
-                                patch[t, (a * kw + b) * c + ch] = \
-                                    xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
                 for k in range(taps):  # three of the four shares are 0: the sum is exact
                     p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
                     for o in range(o_count):
@@ -418,25 +426,15 @@ def bias_relu_pool_forward(y, bias, out, winner, start, stop):
     """From a conv output ``y`` (N, OH, OW, O): ``out = relu(max over each 2x2 window of
     (y + bias))`` and the winner (ties: the earlier; a NaN spreads), for a 2x2/stride-2
     valid pool (an odd last row or column of ``y`` is left out): the epilogue of
-    ``conv2d_bias_relu_max_pool`` after its im2col product; the selects of
-    ``conv_relu_pool_direct``."""
+    ``conv2d_bias_relu_max_pool`` after its im2col product."""
     for n in range(start, stop):
         for pi in range(out.shape[1]):
             for pj in range(out.shape[2]):
                 i, j = 2 * pi, 2 * pj
                 for o in range(out.shape[3]):
-                    s0, s1 = y[n, i, j, o] + bias[o], y[n, i, j + 1, o] + bias[o]
-                    s2, s3 = y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o]
-                    best, win = s0, 0
-                    win = 1 if s1 > best else win
-                    best = s1 if s1 > best else best
-                    win = 2 if s2 > best else win
-                    best = s2 if s2 > best else best
-                    win = 3 if s3 > best else win
-                    best = s3 if s3 > best else best
-                    nan = (s0 != s0) | (s1 != s1) | (s2 != s2) | (s3 != s3)
-                    out[n, pi, pj, o] = s0 + s1 + s2 + s3 if nan else (best if best > 0 else 0)
-                    winner[n, pi, pj, o] = win
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        y[n, i, j, o] + bias[o], y[n, i, j + 1, o] + bias[o],
+                        y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o])
 
 
 def bias_relu_pool_backward(g, out, winner, grad_y, grad_bias, start, stop):
@@ -454,6 +452,10 @@ def bias_relu_pool_backward(g, out, winner, grad_y, grad_bias, start, stop):
                         grad_y[n, 2 * pi + t // 2, 2 * pj + t % 2, o] = g[n, pi, pj, o]
                         grad_bias[o] += g[n, pi, pj, o]
 
+
+#: Compiled before the kernels and published under their own names in this module, so that
+#: the kernels' calls to them are calls to compiled code.
+_HELPERS = (relu_max_of_four, window_patches)
 
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
@@ -502,9 +504,11 @@ def _compile_all():
     # is set for these wraps only (a NUMBA_CACHE_DIR the user set still wins).
     if not previous:
         numba_config.CACHE_DIR = folder
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     try:
-        compiled = {f.__name__: numba.njit(cache=True, nogil=True, error_model="numpy")(f)
-                    for f in _KERNELS}
+        for helper in _HELPERS:
+            globals()[helper.__name__] = jit(helper)
+        compiled = {f.__name__: jit(f) for f in _KERNELS}
     finally:
         numba_config.CACHE_DIR = previous
     return types.SimpleNamespace(numba_version=numba.__version__,
