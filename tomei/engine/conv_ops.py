@@ -310,6 +310,22 @@ def _winograd_backward(g, saved, padded_shape, need_dx, need_dw):
 
 # --- convolution ---------------------------------------------------------------------------------
 
+def _check_conv_shapes(x, w, op) -> None:
+    """ValueError unless ``x`` is (N, H, W, C) and ``w`` (KH, KW, C, O) with the same C;
+    NotImplementedError for grouped filters (C a multiple of the filters' in-channels)."""
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{op} expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
+                         f"received input shape {x.shape} and filters shape {w.shape}.")
+    c, c_in = x.shape[3], w.shape[2]
+    if c != c_in:
+        if c_in and c % c_in == 0:
+            raise NotImplementedError(
+                f"{op}: grouped convolution (input channels {c}, filters' in-channels "
+                f"{c_in}) is not implemented.")
+        raise ValueError(f"{op}: the input has {c} channels but the filters expect {c_in} "
+                         f"(filters shape {w.shape}).")
+
+
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
            name=None) -> Tensor:
     """2-D convolution (cross-correlation, as every deep-learning library), ``tf.nn.conv2d``.
@@ -337,18 +353,9 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     """
     x, w = align(numbers(input, "conv2d", "input"), numbers(filters, "conv2d", "filters"))
     _check_format(data_format, "NHWC", "conv2d")
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"conv2d expects a 4-D input (N, H, W, C) and 4-D filters (KH, KW, C, O); "
-                         f"received input shape {x.shape} and filters shape {w.shape}.")
+    _check_conv_shapes(x, w, "conv2d")
     n, h, wd, c = x.shape
     kh, kw, c_in, o = w.shape
-    if c != c_in:
-        if c_in and c % c_in == 0:
-            raise NotImplementedError(
-                f"conv2d: grouped convolution (input channels {c}, filters' in-channels "
-                f"{c_in}) is not implemented.")
-        raise ValueError(f"conv2d: the input has {c} channels but the filters expect {c_in} "
-                         f"(filters shape {w.shape}).")
     strides = _spatial(strides, "strides", "conv2d")
     dilations = _spatial(dilations, "dilations", "conv2d", allow_none=True)
     pads, (oh, ow) = _geometry((h, wd), (kh, kw), strides, dilations, padding, "conv2d")

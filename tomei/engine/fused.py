@@ -475,10 +475,141 @@ def max_pool_backward(g, winner, kh, kw, sh, sw, dxp, start, stop):
                             dxp[n, i * sh + a, j * sw + b, ch] += g[n, i, j, ch]
 
 
+# --- conv2d + bias + ReLU + 2x2 max-pool as one op (tomei/engine/conv_pool.py) -------------
+# ``out`` and ``winner`` are (N, PH, PW, O): the pooled output and, per pooled value, which
+# of its 2x2 window's conv outputs won, t = a2 * 2 + b2 (conv output row 2*pi + a2, column
+# 2*pj + b2). Each kernel is the formula of conv_pool's NumPy code, value by value.
+
+def relu_max_of_four(s0, s1, s2, s3):
+    """``(relu(max(s0, s1, s2, s3)), t)``, t the index of the first largest (ties keep the
+    earlier, as ``max_pool2d``); NaN if any is NaN (as ``np.maximum``). A helper the kernels
+    below call (compiled first, :data:`_HELPERS`); written as selects, so that a loop
+    calling it runs in vector registers."""
+    best, win = s0, 0
+    win = 1 if s1 > best else win
+    best = s1 if s1 > best else best
+    win = 2 if s2 > best else win
+    best = s2 if s2 > best else best
+    win = 3 if s3 > best else win
+    best = s3 if s3 > best else best
+    if (s0 != s0) | (s1 != s1) | (s2 != s2) | (s3 != s3):
+        return s0 + s1 + s2 + s3, win
+    return (best if best > 0 else 0), win
+
+
+def window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch):
+    """``patch[t]`` (4, KH*KW*C): the im2col row (``im2col``'s order) of each of the four conv
+    outputs t of pooled value (pi, pj) of image n. A helper of the kernels below."""
+    c = xp.shape[3]
+    for t in range(4):
+        i, j = 2 * pi + t // 2, 2 * pj + t % 2
+        for a in range(kh):
+            for b in range(kw):
+                for ch in range(c):
+                    patch[t, (a * kw + b) * c + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+
+
+def conv_relu_pool_direct(xp, w_mat, bias, kh, kw, sh, sw, dh, dw, out, winner, start, stop):
+    """For a small window (few ``KH*KW*C`` values): the four conv outputs of each 2x2 pool
+    window computed directly, ``s_t = sum_k patch_t[k] * w_mat[k] + bias`` (``w_mat``
+    (KH*KW*C, O)), the largest kept (ties: the earlier) with its winner t, then ReLU: the
+    forward of ``conv_pool.conv2d_bias_relu_max_pool`` without writing the (N, OH, OW, O)
+    conv output. A NaN among the four makes the output NaN, as ``np.maximum``."""
+    c, o_count = xp.shape[3], w_mat.shape[1]
+    taps = kh * kw * c
+    patch = np.empty((4, taps), out.dtype)    # the four windows' input values
+    acc = np.empty((4, o_count), out.dtype)   # their conv outputs, every channel
+    for n in range(start, stop):
+        for pi in range(out.shape[1]):
+            for pj in range(out.shape[2]):
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
+                acc[:] = 0
+                for k in range(taps):  # the four sums at once: each weight is read once
+                    p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
+                    for o in range(o_count):
+                        wv = w_mat[k, o]
+                        acc[0, o] += p0 * wv
+                        acc[1, o] += p1 * wv
+                        acc[2, o] += p2 * wv
+                        acc[3, o] += p3 * wv
+                for o in range(o_count):
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        acc[0, o] + bias[o], acc[1, o] + bias[o],
+                        acc[2, o] + bias[o], acc[3, o] + bias[o])
+
+
+def conv_relu_pool_direct_grad(xp, g, out, winner, kh, kw, sh, sw, dh, dw, grad_w, grad_bias,
+                               start, stop):
+    """The kernel and bias gradients of ``conv_relu_pool_direct`` for the images
+    [start, stop), set (not added) into ``grad_w`` (KH*KW*C, O) and ``grad_bias`` (O,):
+    each pooled gradient ``g`` whose output is > 0 goes to its winner t: ``grad_bias += g``
+    and ``grad_w[k] += g * patch_t[k]`` with that winner's input values. No (N, OH, OW, O)
+    array: one 2x2 window at a time (``share[t]`` is g where t won, else 0)."""
+    c, o_count = xp.shape[3], g.shape[3]
+    taps = kh * kw * c
+    patch = np.empty((4, taps), g.dtype)
+    share = np.empty((4, o_count), g.dtype)
+    grad_w[:] = 0
+    grad_bias[:] = 0
+    for n in range(start, stop):
+        for pi in range(g.shape[1]):
+            for pj in range(g.shape[2]):
+                for o in range(o_count):
+                    live = g[n, pi, pj, o] if out[n, pi, pj, o] > 0 else 0
+                    grad_bias[o] += live
+                    win = winner[n, pi, pj, o]
+                    share[0, o] = live if win == 0 else 0
+                    share[1, o] = live if win == 1 else 0
+                    share[2, o] = live if win == 2 else 0
+                    share[3, o] = live if win == 3 else 0
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
+                for k in range(taps):  # three of the four shares are 0: the sum is exact
+                    p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
+                    for o in range(o_count):
+                        grad_w[k, o] += (p0 * share[0, o] + p1 * share[1, o]) + \
+                            (p2 * share[2, o] + p3 * share[3, o])
+
+
+def bias_relu_pool_forward(y, bias, out, winner, start, stop):
+    """From a conv output ``y`` (N, OH, OW, O): ``out = relu(max over each 2x2 window of
+    (y + bias))`` and the winner (ties: the earlier; a NaN spreads), for a 2x2/stride-2
+    valid pool (an odd last row or column of ``y`` is left out): the epilogue of
+    ``conv2d_bias_relu_max_pool`` after its im2col product."""
+    for n in range(start, stop):
+        for pi in range(out.shape[1]):
+            for pj in range(out.shape[2]):
+                i, j = 2 * pi, 2 * pj
+                for o in range(out.shape[3]):
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        y[n, i, j, o] + bias[o], y[n, i, j + 1, o] + bias[o],
+                        y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o])
+
+
+def bias_relu_pool_backward(g, out, winner, grad_y, grad_bias, start, stop):
+    """The prologue of ``conv2d_bias_relu_max_pool``'s backward: ``grad_y`` (N, OH, OW, O)
+    set to 0, then each pooled gradient ``g`` whose output is > 0 put on its winner;
+    ``grad_bias`` (O,) set to the sum of those gradients over the images [start, stop)."""
+    grad_bias[:] = 0
+    for n in range(start, stop):
+        grad_y[n] = 0
+        for pi in range(g.shape[1]):
+            for pj in range(g.shape[2]):
+                for o in range(g.shape[3]):
+                    if out[n, pi, pj, o] > 0:
+                        t = winner[n, pi, pj, o]
+                        grad_y[n, 2 * pi + t // 2, 2 * pj + t % 2, o] = g[n, pi, pj, o]
+                        grad_bias[o] += g[n, pi, pj, o]
+
+
+#: Compiled before the kernels and published under their own names in this module, so that
+#: the kernels' calls to them are calls to compiled code.
+_HELPERS = (relu_max_of_four, window_patches)
+
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
             winograd_input, winograd_output, winograd_grad_output, winograd_grad_input,
-            max_pool_forward, max_pool_backward)
+            max_pool_forward, max_pool_backward, conv_relu_pool_direct,
+            conv_relu_pool_direct_grad, bias_relu_pool_forward, bias_relu_pool_backward)
 
 
 @contextlib.contextmanager
@@ -522,9 +653,11 @@ def _compile_all():
     # is set for these wraps only (a NUMBA_CACHE_DIR the user set still wins).
     if not previous:
         numba_config.CACHE_DIR = folder
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     try:
-        compiled = {f.__name__: numba.njit(cache=True, nogil=True, error_model="numpy")(f)
-                    for f in _KERNELS}
+        for helper in _HELPERS:
+            globals()[helper.__name__] = jit(helper)
+        compiled = {f.__name__: jit(f) for f in _KERNELS}
     finally:
         numba_config.CACHE_DIR = previous
     return types.SimpleNamespace(numba_version=numba.__version__,
