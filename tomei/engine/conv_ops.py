@@ -326,6 +326,39 @@ def _check_conv_shapes(x, w, op) -> None:
                          f"(filters shape {w.shape}).")
 
 
+def _conv_forward(xp: np.ndarray, w: np.ndarray, geometry):
+    """The convolution of the padded input ``xp`` (N, Hp, Wp, C) with ``w`` (KH, KW, C, O):
+    (output (N, OH, OW, O), what ``_conv_backward`` needs). im2col and one product
+    (module docstring), or Winograd's F(2x2, 3x3) where it applies (``_winograd_kernels``).
+    ``geometry`` is (kernel size, strides, dilations, output size); an output size smaller
+    than the full one computes only its top-left part (conv_pool: the rows a pool reads)."""
+    fast = _winograd_kernels(xp, w, geometry)
+    if fast is not None:  # the same convolution by fewer multiplies (module docstring)
+        out, winograd = _winograd_forward(fast, xp, w, geometry[3])
+        return out, ("winograd", winograd)
+    n, o = xp.shape[0], w.shape[3]
+    cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
+    out = np.empty_like(cols, shape=(n,) + tuple(geometry[3]) + (o,))  # its own array
+    cores.rows_product(cols, w.reshape(-1, o), out=out.reshape(-1, o))  # cols @ W
+    return out, ("im2col", cols)
+
+
+def _conv_backward(g, saved, xp, w, geometry, need_dx, need_dw):
+    """The gradients of ``_conv_forward``'s output for the output gradient ``g`` (N, OH, OW,
+    O): (d xp (N, Hp, Wp, C) or None, d w (KH, KW, C, O) or None), as asked."""
+    kind, data = saved
+    if kind == "winograd":  # (g: a NumPy array, as the input, in the kernels' layout)
+        return _winograd_backward(np.ascontiguousarray(g, dtype=xp.dtype), data, xp.shape,
+                                  need_dx, need_dw)
+    g_mat = g.reshape(-1, w.shape[3])
+    dxp = dw = None
+    if need_dx:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
+        dxp = _col2im(cores.rows_product(g_mat, _per_tap(w)), xp.shape, *geometry)
+    if need_dw:  # d out / d W = cols: every window weighted by its output's gradient
+        dw = cores.shared_rows_product(data, g_mat).reshape(w.shape)  # cols.T @ g_mat
+    return dxp, dw
+
+
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
            name=None) -> Tensor:
     """2-D convolution (cross-correlation, as every deep-learning library), ``tf.nn.conv2d``.
@@ -349,42 +382,25 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
             empty output. NotImplementedError: NCHW, or grouped filters (C not equal to the
             filters' in-channels).
 
-    Forward: im2col + one product; backward: two products + col2im (module docstring).
+    Forward: im2col + one product; backward: two products + col2im (module docstring;
+    large 3x3 convolutions take Winograd's shortcut there).
     """
     x, w = align(numbers(input, "conv2d", "input"), numbers(filters, "conv2d", "filters"))
     _check_format(data_format, "NHWC", "conv2d")
     _check_conv_shapes(x, w, "conv2d")
-    n, h, wd, c = x.shape
-    kh, kw, c_in, o = w.shape
+    h, wd = x.shape[1:3]
+    kh, kw = w.shape[:2]
     strides = _spatial(strides, "strides", "conv2d")
     dilations = _spatial(dilations, "dilations", "conv2d", allow_none=True)
     pads, (oh, ow) = _geometry((h, wd), (kh, kw), strides, dilations, padding, "conv2d")
     geometry = ((kh, kw), strides, dilations, (oh, ow))
 
     xp = _pad(x.value, pads)
-    w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
-    fast = _winograd_kernels(xp, w.value, geometry)
-    cols = winograd = None
-    if fast is not None:  # the same convolution by fewer multiplies (module docstring)
-        out, winograd = _winograd_forward(fast, xp, w.value, (oh, ow))
-    else:
-        cols = _im2col(xp, *geometry)                  # (N*OH*OW, KH*KW*C)
-        out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view)
-        cores.rows_product(cols, w_mat, out=out.reshape(n * oh * ow, o))  # cols @ w_mat
+    out, saved = _conv_forward(xp, w.value, geometry)
 
     def backward(g):
-        if winograd is not None:  # (g: a NumPy array, as the input, in the kernels' layout)
-            g = np.ascontiguousarray(g, dtype=xp.dtype)
-            dxp, dw = _winograd_backward(g, winograd, xp.shape, x.tracked, w.tracked)
-            return (None if dxp is None else _crop(dxp, pads, (h, wd))), dw
-        g_mat = g.reshape(n * oh * ow, o)
-        dx = dw = None
-        if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
-            tap_slabs = cores.rows_product(g_mat, _per_tap(w.value))
-            dx = _crop(_col2im(tap_slabs, xp.shape, *geometry), pads, (h, wd))
-        if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
-            dw = cores.shared_rows_product(cols, g_mat).reshape(w.shape)  # cols.T @ g_mat
-        return dx, dw
+        dxp, dw = _conv_backward(g, saved, xp, w.value, geometry, x.tracked, w.tracked)
+        return (None if dxp is None else _crop(dxp, pads, (h, wd))), dw
     return record(out, (x, w), backward)
 
 
