@@ -45,7 +45,18 @@ def parse_args(argv=None):
 
 
 def timed_layers(model, times):
-    """Wraps each layer's ``call`` (on the instance) so that it adds its seconds to times."""
+    """Wraps each layer's ``call`` (on the instance) so that it adds its seconds to times,
+    and the fused Conv2D + MaxPooling2D pairs (tomei/keras/layers/fusion.py), which run
+    as one op without calling the two layers: row ``fwd <conv>+<pool>``."""
+    from tomei.keras.layers import fusion
+
+    def pair(conv, pool, x, _inner=fusion.conv_relu_max_pool):
+        t = time.perf_counter()
+        out = _inner(conv, pool, x)
+        key = f"fwd {conv.name}+{pool.name}"
+        times[key] = times.get(key, 0.0) + time.perf_counter() - t
+        return out
+    fusion.conv_relu_max_pool = pair
     for layer in model.layers:
         def call(*args, _inner=layer.call, _key=f"fwd {layer.name}", **kwargs):
             t = time.perf_counter()

@@ -10,7 +10,10 @@ in registers.
 formula that is written out, in NumPy, in the op or optimizer named in its docstring; that
 NumPy version is what runs when numba is not installed or fusion is switched off, and the
 tests run both and compare them (``tests/engine/test_fused.py``: equal to 1e-6). Read the
-NumPy version to learn the math; these loops only change how it is scheduled.
+NumPy version to learn the math; these loops only change how it is scheduled. One
+exception: the four ``winograd_*`` kernels compute a 3x3 convolution by Winograd's
+F(2x2, 3x3), another grouping of the same sums (tomei/engine/conv_ops.py); they are tested
+against conv_ops' im2col result (1e-10 in float64, float32 rounding in float32).
 
 Switch (read once, at the first use):
 
@@ -291,6 +294,151 @@ def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out, start, stop):
                             out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[i, j, ch]
 
 
+# Winograd's F(2x2, 3x3) (conv_ops._winograd_forward/_winograd_backward): tile t of the
+# images [start, stop) is t = ((n - start) * TH + ti) * TW + tj, the 2x2 output block whose
+# top-left output is (2*ti, 2*tj), read from the 4x4 input block at the same corner. A
+# tile's 16 transformed values per channel lie together, (tiles, 16, channels), so each
+# kernel works on one small block of memory at a time (docs/convolution.md, "Winograd").
+# Each is one transform of Lavin & Gray (2016), value by value, channels innermost.
+
+def winograd_input(xp, th, tw, v, start, stop):
+    """``v[t, 4*r + s, c] = (B^T d B)[r, s]`` for each tile t's 4x4 input block ``d``
+    (channel c) of ``xp`` (N, Hp, Wp, C); v (tiles, 16, C).
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]."""
+    hp, wp, c = xp.shape[1], xp.shape[2], xp.shape[3]
+    zero = np.zeros(1, v.dtype)[0]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: B^T d, column s of the block
+                    i, j = 2 * ti, 2 * tj + s
+                    if j < wp and i + 3 < hp:
+                        for ch in range(c):
+                            d0, d1 = xp[n, i, j, ch], xp[n, i + 1, j, ch]
+                            d2, d3 = xp[n, i + 2, j, ch], xp[n, i + 3, j, ch]
+                            v[t, s, ch] = d0 - d2
+                            v[t, 4 + s, ch] = d1 + d2
+                            v[t, 8 + s, ch] = d2 - d1
+                            v[t, 12 + s, ch] = d1 - d3
+                    else:                            # past the edge: those pixels are 0
+                        for ch in range(c):
+                            d0 = xp[n, i, j, ch] if j < wp else zero
+                            d1 = xp[n, i + 1, j, ch] if j < wp else zero
+                            d2 = xp[n, i + 2, j, ch] if j < wp and i + 2 < hp else zero
+                            d3 = xp[n, i + 3, j, ch] if j < wp and i + 3 < hp else zero
+                            v[t, s, ch] = d0 - d2
+                            v[t, 4 + s, ch] = d1 + d2
+                            v[t, 8 + s, ch] = d2 - d1
+                            v[t, 12 + s, ch] = d1 - d3
+                for r in range(4):                   # columns: (B^T d) B, in place
+                    for ch in range(c):
+                        e0, e1 = v[t, 4 * r, ch], v[t, 4 * r + 1, ch]
+                        e2, e3 = v[t, 4 * r + 2, ch], v[t, 4 * r + 3, ch]
+                        v[t, 4 * r, ch] = e0 - e2
+                        v[t, 4 * r + 1, ch] = e1 + e2
+                        v[t, 4 * r + 2, ch] = e2 - e1
+                        v[t, 4 * r + 3, ch] = e1 - e3
+
+
+def winograd_output(m, th, tw, y, start, stop):
+    """Each tile's 2x2 output block ``A^T M A`` of its 4x4 products ``m[t, 4*r + s, o]``,
+    written into ``y`` (N, OH, OW, O) (rows and columns past the edge dropped); m (tiles,
+    16, O) is overwritten. A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]."""
+    oh, ow, o = y.shape[1], y.shape[2], y.shape[3]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: A^T m, into rows 0 and 1
+                    for k in range(o):
+                        m0, m1, m2, m3 = m[t, s, k], m[t, 4 + s, k], m[t, 8 + s, k], m[t, 12 + s, k]
+                        m[t, s, k] = m0 + m1 + m2
+                        m[t, 4 + s, k] = m1 - m2 - m3
+                for r in range(2):                   # columns: (A^T m) A
+                    i, j = 2 * ti + r, 2 * tj
+                    if i >= oh:
+                        continue
+                    for k in range(o):
+                        y[n, i, j, k] = m[t, 4 * r, k] + m[t, 4 * r + 1, k] + m[t, 4 * r + 2, k]
+                    if j + 1 < ow:
+                        for k in range(o):
+                            y[n, i, j + 1, k] = m[t, 4 * r + 1, k] - m[t, 4 * r + 2, k] - m[t, 4 * r + 3, k]
+
+
+def winograd_grad_output(g, th, tw, dm, start, stop):
+    """The adjoint of ``winograd_output``: ``dm[t, 4*r + s, o] = (A q A^T)[r, s]`` for each
+    tile's 2x2 block ``q`` of the output gradient ``g`` (N, OH, OW, O), 0 past the edge;
+    dm (tiles, 16, O)."""
+    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for r in range(2):                    # the tile's 2x2 block of g, 0 past
+                    for s in range(2):                # the edge, in dm[t, 0, 1, 4, 5]
+                        i, j = 2 * ti + r, 2 * tj + s
+                        if i < oh and j < ow:
+                            for k in range(o):
+                                dm[t, 4 * r + s, k] = g[n, i, j, k]
+                        else:
+                            for k in range(o):
+                                dm[t, 4 * r + s, k] = 0
+                for k in range(o):
+                    q00, q01, q10, q11 = dm[t, 0, k], dm[t, 1, k], dm[t, 4, k], dm[t, 5, k]
+                    h10, h11 = q00 + q10, q01 + q11  # rows: h = A q, A = [[1, 0], [1, 1],
+                    h20, h21 = q00 - q10, q01 - q11  #   [1, -1], [0, -1]] (h0 = q0, h3 = -q1)
+                    dm[t, 0, k] = q00                 # columns: dm = h A^T
+                    dm[t, 1, k] = q00 + q01
+                    dm[t, 2, k] = q00 - q01
+                    dm[t, 3, k] = -q01
+                    dm[t, 4, k] = h10
+                    dm[t, 5, k] = h10 + h11
+                    dm[t, 6, k] = h10 - h11
+                    dm[t, 7, k] = -h11
+                    dm[t, 8, k] = h20
+                    dm[t, 9, k] = h20 + h21
+                    dm[t, 10, k] = h20 - h21
+                    dm[t, 11, k] = -h21
+                    dm[t, 12, k] = -q10
+                    dm[t, 13, k] = -q10 - q11
+                    dm[t, 14, k] = q11 - q10
+                    dm[t, 15, k] = q11
+
+
+def winograd_grad_input(dv, th, tw, dxp, start, stop):
+    """The adjoint of ``winograd_input``: ``dxp`` (N, Hp, Wp, C) set to 0, then each tile's
+    ``B dV B^T`` (dV = ``dv[t]`` as 4x4, per channel) added onto its 4x4 input block
+    (blocks overlap by 2 pixels and add up; pixels past the edge dropped); dv (tiles, 16,
+    C) is overwritten."""
+    hp, wp, c = dxp.shape[1], dxp.shape[2], dxp.shape[3]
+    for n in range(start, stop):
+        dxp[n] = 0
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: B dV, in place
+                    for ch in range(c):
+                        v0, v1, v2, v3 = dv[t, s, ch], dv[t, 4 + s, ch], dv[t, 8 + s, ch], dv[t, 12 + s, ch]
+                        dv[t, s, ch] = v0
+                        dv[t, 4 + s, ch] = v1 - v2 + v3
+                        dv[t, 8 + s, ch] = v1 + v2 - v0
+                        dv[t, 12 + s, ch] = -v3
+                for r in range(4):                   # columns: (B dV) B^T, onto the block
+                    i, j = 2 * ti + r, 2 * tj
+                    if i >= hp:
+                        continue
+                    for ch in range(c):
+                        dxp[n, i, j, ch] += dv[t, 4 * r, ch]
+                        dxp[n, i, j + 1, ch] += dv[t, 4 * r + 1, ch] - dv[t, 4 * r + 2, ch] + dv[t, 4 * r + 3, ch]
+                    if j + 2 < wp:
+                        for ch in range(c):
+                            dxp[n, i, j + 2, ch] += dv[t, 4 * r + 1, ch] + dv[t, 4 * r + 2, ch] - dv[t, 4 * r, ch]
+                    if j + 3 < wp:
+                        for ch in range(c):
+                            dxp[n, i, j + 3, ch] -= dv[t, 4 * r + 3, ch]
+
+
 def max_pool_forward(xp, kh, kw, sh, sw, out, winner, start, stop):
     """The largest tap of each window, ``out`` (N, OH, OW, C), and which tap it is,
     ``winner``: ``conv_ops.max_pool2d``'s loop, ``larger = tap > out`` (ties keep the earlier
@@ -327,9 +475,141 @@ def max_pool_backward(g, winner, kh, kw, sh, sw, dxp, start, stop):
                             dxp[n, i * sh + a, j * sw + b, ch] += g[n, i, j, ch]
 
 
+# --- conv2d + bias + ReLU + 2x2 max-pool as one op (tomei/engine/conv_pool.py) -------------
+# ``out`` and ``winner`` are (N, PH, PW, O): the pooled output and, per pooled value, which
+# of its 2x2 window's conv outputs won, t = a2 * 2 + b2 (conv output row 2*pi + a2, column
+# 2*pj + b2). Each kernel is the formula of conv_pool's NumPy code, value by value.
+
+def relu_max_of_four(s0, s1, s2, s3):
+    """``(relu(max(s0, s1, s2, s3)), t)``, t the index of the first largest (ties keep the
+    earlier, as ``max_pool2d``); NaN if any is NaN (as ``np.maximum``). A helper the kernels
+    below call (compiled first, :data:`_HELPERS`); written as selects, so that a loop
+    calling it runs in vector registers."""
+    best, win = s0, 0
+    win = 1 if s1 > best else win
+    best = s1 if s1 > best else best
+    win = 2 if s2 > best else win
+    best = s2 if s2 > best else best
+    win = 3 if s3 > best else win
+    best = s3 if s3 > best else best
+    if (s0 != s0) | (s1 != s1) | (s2 != s2) | (s3 != s3):
+        return s0 + s1 + s2 + s3, win
+    return (best if best > 0 else 0), win
+
+
+def window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch):
+    """``patch[t]`` (4, KH*KW*C): the im2col row (``im2col``'s order) of each of the four conv
+    outputs t of pooled value (pi, pj) of image n. A helper of the kernels below."""
+    c = xp.shape[3]
+    for t in range(4):
+        i, j = 2 * pi + t // 2, 2 * pj + t % 2
+        for a in range(kh):
+            for b in range(kw):
+                for ch in range(c):
+                    patch[t, (a * kw + b) * c + ch] = xp[n, i * sh + a * dh, j * sw + b * dw, ch]
+
+
+def conv_relu_pool_direct(xp, w_mat, bias, kh, kw, sh, sw, dh, dw, out, winner, start, stop):
+    """For a small window (few ``KH*KW*C`` values): the four conv outputs of each 2x2 pool
+    window computed directly, ``s_t = sum_k patch_t[k] * w_mat[k] + bias`` (``w_mat``
+    (KH*KW*C, O)), the largest kept (ties: the earlier) with its winner t, then ReLU: the
+    forward of ``conv_pool.conv2d_bias_relu_max_pool`` without writing the (N, OH, OW, O)
+    conv output. A NaN among the four makes the output NaN, as ``np.maximum``."""
+    c, o_count = xp.shape[3], w_mat.shape[1]
+    taps = kh * kw * c
+    patch = np.empty((4, taps), out.dtype)    # the four windows' input values
+    acc = np.empty((4, o_count), out.dtype)   # their conv outputs, every channel
+    for n in range(start, stop):
+        for pi in range(out.shape[1]):
+            for pj in range(out.shape[2]):
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
+                acc[:] = 0
+                for k in range(taps):  # the four sums at once: each weight is read once
+                    p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
+                    for o in range(o_count):
+                        wv = w_mat[k, o]
+                        acc[0, o] += p0 * wv
+                        acc[1, o] += p1 * wv
+                        acc[2, o] += p2 * wv
+                        acc[3, o] += p3 * wv
+                for o in range(o_count):
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        acc[0, o] + bias[o], acc[1, o] + bias[o],
+                        acc[2, o] + bias[o], acc[3, o] + bias[o])
+
+
+def conv_relu_pool_direct_grad(xp, g, out, winner, kh, kw, sh, sw, dh, dw, grad_w, grad_bias,
+                               start, stop):
+    """The kernel and bias gradients of ``conv_relu_pool_direct`` for the images
+    [start, stop), set (not added) into ``grad_w`` (KH*KW*C, O) and ``grad_bias`` (O,):
+    each pooled gradient ``g`` whose output is > 0 goes to its winner t: ``grad_bias += g``
+    and ``grad_w[k] += g * patch_t[k]`` with that winner's input values. No (N, OH, OW, O)
+    array: one 2x2 window at a time (``share[t]`` is g where t won, else 0)."""
+    c, o_count = xp.shape[3], g.shape[3]
+    taps = kh * kw * c
+    patch = np.empty((4, taps), g.dtype)
+    share = np.empty((4, o_count), g.dtype)
+    grad_w[:] = 0
+    grad_bias[:] = 0
+    for n in range(start, stop):
+        for pi in range(g.shape[1]):
+            for pj in range(g.shape[2]):
+                for o in range(o_count):
+                    live = g[n, pi, pj, o] if out[n, pi, pj, o] > 0 else 0
+                    grad_bias[o] += live
+                    win = winner[n, pi, pj, o]
+                    share[0, o] = live if win == 0 else 0
+                    share[1, o] = live if win == 1 else 0
+                    share[2, o] = live if win == 2 else 0
+                    share[3, o] = live if win == 3 else 0
+                window_patches(xp, n, pi, pj, kh, kw, sh, sw, dh, dw, patch)
+                for k in range(taps):  # three of the four shares are 0: the sum is exact
+                    p0, p1, p2, p3 = patch[0, k], patch[1, k], patch[2, k], patch[3, k]
+                    for o in range(o_count):
+                        grad_w[k, o] += (p0 * share[0, o] + p1 * share[1, o]) + \
+                            (p2 * share[2, o] + p3 * share[3, o])
+
+
+def bias_relu_pool_forward(y, bias, out, winner, start, stop):
+    """From a conv output ``y`` (N, OH, OW, O): ``out = relu(max over each 2x2 window of
+    (y + bias))`` and the winner (ties: the earlier; a NaN spreads), for a 2x2/stride-2
+    valid pool (an odd last row or column of ``y`` is left out): the epilogue of
+    ``conv2d_bias_relu_max_pool`` after its im2col product."""
+    for n in range(start, stop):
+        for pi in range(out.shape[1]):
+            for pj in range(out.shape[2]):
+                i, j = 2 * pi, 2 * pj
+                for o in range(out.shape[3]):
+                    out[n, pi, pj, o], winner[n, pi, pj, o] = relu_max_of_four(
+                        y[n, i, j, o] + bias[o], y[n, i, j + 1, o] + bias[o],
+                        y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o])
+
+
+def bias_relu_pool_backward(g, out, winner, grad_y, grad_bias, start, stop):
+    """The prologue of ``conv2d_bias_relu_max_pool``'s backward: ``grad_y`` (N, OH, OW, O)
+    set to 0, then each pooled gradient ``g`` whose output is > 0 put on its winner;
+    ``grad_bias`` (O,) set to the sum of those gradients over the images [start, stop)."""
+    grad_bias[:] = 0
+    for n in range(start, stop):
+        grad_y[n] = 0
+        for pi in range(g.shape[1]):
+            for pj in range(g.shape[2]):
+                for o in range(g.shape[3]):
+                    if out[n, pi, pj, o] > 0:
+                        t = winner[n, pi, pj, o]
+                        grad_y[n, 2 * pi + t // 2, 2 * pj + t % 2, o] = g[n, pi, pj, o]
+                        grad_bias[o] += g[n, pi, pj, o]
+
+
+#: Compiled before the kernels and published under their own names in this module, so that
+#: the kernels' calls to them are calls to compiled code.
+_HELPERS = (relu_max_of_four, window_patches)
+
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
-            max_pool_forward, max_pool_backward)
+            winograd_input, winograd_output, winograd_grad_output, winograd_grad_input,
+            max_pool_forward, max_pool_backward, conv_relu_pool_direct,
+            conv_relu_pool_direct_grad, bias_relu_pool_forward, bias_relu_pool_backward)
 
 
 @contextlib.contextmanager
@@ -373,9 +653,11 @@ def _compile_all():
     # is set for these wraps only (a NUMBA_CACHE_DIR the user set still wins).
     if not previous:
         numba_config.CACHE_DIR = folder
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     try:
-        compiled = {f.__name__: numba.njit(cache=True, nogil=True, error_model="numpy")(f)
-                    for f in _KERNELS}
+        for helper in _HELPERS:
+            globals()[helper.__name__] = jit(helper)
+        compiled = {f.__name__: jit(f) for f in _KERNELS}
     finally:
         numba_config.CACHE_DIR = previous
     return types.SimpleNamespace(numba_version=numba.__version__,

@@ -34,3 +34,49 @@ def test_build_wants_a_shape_with_the_batch_axis():
     with pytest.raises(ValueError, match=r"^Sequential.build\(\): input_shape .*input_shape=\(None, "
                                          r"28\).*int input_shape=28"):
         Sequential([layers.Dense(2)]).build(28)
+
+
+# --- Conv2D(relu) -> MaxPooling2D(2) as one engine op (tomei/keras/layers/fusion.py) --------
+
+def _convnet(padding, use_bias, size):
+    from tomei import keras
+    keras.utils.set_random_seed(3)
+    return Sequential([Input((size, size, 2)),
+                       layers.Conv2D(4, 3, padding=padding, use_bias=use_bias, activation="relu",
+                                     bias_initializer="random_normal"),
+                       layers.MaxPooling2D(2),
+                       layers.Conv2D(6, 3, activation="relu", bias_initializer="random_normal"),
+                       layers.MaxPooling2D(),
+                       layers.Flatten(), layers.Dense(3, activation="softmax")])
+
+
+def _three_adam_steps(model, x, y):
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    before = model.predict(x, verbose=0)
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return [before, np.array(history.history["loss"]), model.predict(x, verbose=0)] + \
+        [w.numpy() for w in model.weights]
+
+
+@pytest.mark.parametrize("padding, use_bias, size", [("valid", True, 12), ("same", False, 13),
+                                                     ("valid", True, 15)])
+def test_conv_relu_pool_pairs_fused_give_the_layer_by_layer_numbers(monkeypatch, padding,
+                                                                    use_bias, size):
+    from tomei.engine import fused
+    from tomei.keras.layers import fusion
+    x = np.random.default_rng(0).normal(size=(12, size, size, 2)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[np.arange(12) % 3]
+    before = fused._mode
+    try:
+        fused.set_mode("off")  # TOMEI_FUSED=0: layer by layer
+        expected = _three_adam_steps(_convnet(padding, use_bias, size), x, y)
+        fused.set_mode("auto")
+        calls = []
+        monkeypatch.setattr(fusion, "conv_relu_max_pool",
+                            lambda *a, _f=fusion.conv_relu_max_pool: calls.append(1) or _f(*a))
+        result = _three_adam_steps(_convnet(padding, use_bias, size), x, y)
+    finally:
+        fused._mode = before
+    assert len(calls) >= 2 * 3  # both pairs fused on every training step
+    for want, got in zip(expected, result):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 from __future__ import annotations
 
+from tomei.keras.layers import fusion
 from tomei.keras.layers.core import InputLayer
 from tomei.keras.layers.keras_tensor import KerasTensor
 from tomei.keras.arguments import shape_argument
@@ -124,9 +125,17 @@ class Sequential(Model):
         return self._sublayers[-1] if self._sublayers else None
 
     def call(self, inputs, training=None):
-        x = inputs
-        for layer in self._sublayers:
-            x = layer(x, training=training)
+        """The layers in turn. A ``Conv2D(activation="relu")`` directly followed by a
+        ``MaxPooling2D(2)`` runs as one engine op with the same numbers
+        (tomei/keras/layers/fusion.py; ``TOMEI_FUSED=0`` runs them one by one)."""
+        x, layers, i = inputs, self._sublayers, 0
+        while i < len(layers):
+            if i + 1 < len(layers) and fusion.fusable(layers[i], layers[i + 1], x):
+                x = fusion.conv_relu_max_pool(layers[i], layers[i + 1], x)
+                i += 2
+            else:
+                x = layers[i](x, training=training)
+                i += 1
         return x
 
     def compute_output_shape(self, input_shape):

@@ -1,0 +1,72 @@
+"""fusion.fusable: which Conv2D -> MaxPooling2D pairs a model may run as one engine op, and
+conv_relu_max_pool: the same output as the two layers, with the conv layer's input checks."""
+import numpy as np
+import pytest
+
+from tomei.engine import fused
+from tomei.engine.ops import convert_to_tensor
+from tomei.keras import layers, regularizers
+from tomei.keras.layers import fusion
+
+
+@pytest.fixture
+def fusion_on():
+    before = fused._mode
+    fused.set_mode("auto")
+    yield
+    fused._mode = before
+
+
+def pair(conv_kwargs=None, pool_kwargs=None, conv_class=layers.Conv2D,
+         pool_class=layers.MaxPooling2D, shape=(2, 10, 10, 3)):
+    conv = conv_class(4, 3, **{"activation": "relu", **(conv_kwargs or {})})
+    pool = pool_class(**{"pool_size": 2, **(pool_kwargs or {})})
+    x = convert_to_tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32))
+    pool(conv(x))  # builds both
+    return conv, pool, x
+
+
+class MyConv(layers.Conv2D):
+    pass
+
+
+def test_the_convnet_pair_is_fusable(fusion_on):
+    for kwargs in [{}, {"padding": "same"}, {"use_bias": False}, {"strides": 2},
+                   {"dilation_rate": 2}]:
+        conv, pool, x = pair(kwargs)
+        assert fusion.fusable(conv, pool, x), kwargs
+
+
+@pytest.mark.parametrize("conv_kwargs, pool_kwargs, conv_class, pool_class", [
+    ({"activation": None}, {}, layers.Conv2D, layers.MaxPooling2D),
+    ({"activation": "tanh"}, {}, layers.Conv2D, layers.MaxPooling2D),
+    ({"activity_regularizer": regularizers.L2(0.1)}, {}, layers.Conv2D, layers.MaxPooling2D),
+    ({}, {"pool_size": 3}, layers.Conv2D, layers.MaxPooling2D),
+    ({}, {"strides": 1}, layers.Conv2D, layers.MaxPooling2D),
+    ({}, {"padding": "same"}, layers.Conv2D, layers.MaxPooling2D),
+    ({}, {}, MyConv, layers.MaxPooling2D),
+    ({}, {}, layers.Conv2D, layers.AveragePooling2D),
+], ids=["linear", "tanh", "activity_regularizer", "pool 3", "pool strides 1", "pool same",
+        "subclass", "average pool"])
+def test_other_pairs_are_not(fusion_on, conv_kwargs, pool_kwargs, conv_class, pool_class):
+    conv, pool, x = pair(conv_kwargs, pool_kwargs, conv_class, pool_class)
+    assert not fusion.fusable(conv, pool, x)
+
+
+def test_not_with_fusion_off_unbuilt_layers_or_other_inputs(fusion_on):
+    conv, pool, x = pair()
+    assert not fusion.fusable(conv, pool, x.numpy())                      # not a Tensor
+    assert not fusion.fusable(conv, pool, convert_to_tensor(x.numpy().astype(np.float64)))
+    assert not fusion.fusable(layers.Conv2D(4, 3, activation="relu"), pool, x)  # not built
+    assert not fusion.fusable(layers.Dense(3), pool, x)
+    fused.set_mode("off")
+    assert not fusion.fusable(conv, pool, x)
+
+
+def test_same_output_as_the_two_layers_and_the_same_input_check(fusion_on):
+    conv, pool, x = pair({"bias_initializer": "random_normal"}, shape=(2, 11, 9, 3))
+    np.testing.assert_allclose(fusion.conv_relu_max_pool(conv, pool, x).numpy(),
+                               pool(conv(x)).numpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="incompatible with the layer"):
+        fusion.conv_relu_max_pool(conv, pool, convert_to_tensor(np.zeros((2, 10, 10, 5),
+                                                                         np.float32)))
