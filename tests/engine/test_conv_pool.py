@@ -136,6 +136,31 @@ def test_compiled_large_batch_in_parts_equals_numpy(kernels):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, padding", [((3, 13, 13, 8), "VALID"), ((2, 7, 9, 4), "SAME")],
+                         ids=str)
+def test_winograd_schedule_equals_numpy(kernels, monkeypatch, dtype, shape, padding):
+    """The im2col schedule's convolution by Winograd's F(2x2, 3x3) (conv_ops._conv_forward;
+    forced here at a small size): the three ops' numbers, to float rounding. An odd conv
+    output (11x11) computes only the 10x10 the pool reads."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_WORK", 0)
+    calls = []
+    original = conv_ops._winograd_forward
+    monkeypatch.setattr(conv_ops, "_winograd_forward",
+                        lambda k, xp, w, out_hw: calls.append(out_hw) or original(k, xp, w, out_hw))
+    x, f, b = rand(*shape, seed=14), rand(3, 3, shape[3], 6, seed=15), rand(6, seed=16) * 0.5
+    args = (1, padding, 1)
+    fused.set_mode("off")
+    reference = value_and_grads(layer_by_layer, x, f, b, args, dtype)
+    fused.set_mode("auto")
+    result = value_and_grads(fused_op, x, f, b, args, dtype)
+    assert calls == [(10, 10) if padding == "VALID" else (6, 8)]
+    for want, got in zip(reference, result):
+        assert got.dtype == want.dtype
+        scale = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(got, want, rtol=scale, atol=scale * np.abs(want).max())
+
+
 def test_first_layer_input_gets_no_gradient(kernels):
     """The input of a network's first layer is not tracked: its gradient is not computed."""
     x, f = rand(2, 8, 8, 1).astype(np.float32), Variable(rand(3, 3, 1, 4).astype(np.float32))

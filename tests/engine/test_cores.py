@@ -66,6 +66,24 @@ def test_over_batch_runs_every_part_once_on_two_threads(two_cores):
     assert seen == [(0, 7)]
 
 
+def test_over_batch_with_products_is_cut_only_under_one_blas_thread(two_cores):
+    """``product=True`` (parts that run matrix products, conv2d's Winograd path): two parts
+    under fit's one-BLAS-thread limit, one piece when BLAS has threads of its own."""
+    seen = []
+
+    def kernel(start, stop):
+        seen.append((start, stop))
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        cores.over_batch(kernel, 4, work=cores.LOOP_WORK, product=True)
+    assert sorted(seen) == [(0, 2), (2, 4)]
+    with threadpool_limits(limits=2, user_api="blas"):
+        if cores._blas_threads() == 2:   # (a BLAS built for one thread cannot show this)
+            seen.clear()
+            cores.over_batch(kernel, 4, work=cores.LOOP_WORK, product=True)
+            assert seen == [(0, 4)]
+
+
 def test_an_error_in_a_helper_part_is_raised_after_all_parts_end(two_cores):
     done = []
 

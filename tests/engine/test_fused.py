@@ -459,3 +459,97 @@ def test_bias_relu_on_images_matches_numpy(kernels):
         reference, result = both(lambda: _value_and_grads(nn_ops.bias_relu, x_in, b0))
         assert_same(reference, result)
         np.testing.assert_array_equal(result[0], np.maximum(x_in + b0, 0))
+
+
+# --- Winograd's F(2x2, 3x3): conv2d's fast path for 3x3, stride-1 convolutions -----------------
+WINOGRAD_KERNELS = ("winograd_input", "winograd_output", "winograd_grad_output",
+                    "winograd_grad_input")
+
+
+@pytest.fixture
+def winograd(kernels, monkeypatch):
+    """Every 3x3, stride-1 conv2d with >= 4 input channels on the Winograd path, however
+    small; returns the list of the Winograd kernels called, in order."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_WORK", 0)
+    calls = []
+    for name in WINOGRAD_KERNELS + ("im2col", "col2im"):
+        original = getattr(kernels, name)
+
+        def counted(*args, _name=name, _original=original):
+            calls.append(_name)
+            return _original(*args)
+        monkeypatch.setattr(kernels, name, counted)
+    return calls
+
+
+def assert_close_to_rounding(reference, result, dtype):
+    """float64: the same math, to 1e-10; float32: Winograd's sums are grouped differently
+    from im2col's, so they agree to float32 rounding of the largest value (1e-5 of it)."""
+    for a, b in zip(reference, result):
+        if dtype == np.float64:
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+        else:
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, padding, filters", [
+    ((3, 13, 13, 8), "VALID", 6),   # 11x11 outputs: the last tile row and column half outside
+    ((1, 7, 6, 4), "SAME", 3),      # odd height, even width, padding
+    ((2, 10, 9, 5), "VALID", 4),    # 8x7 outputs
+    ((2, 4, 4, 4), "VALID", 2),     # one 2x2 tile per image
+], ids=str)
+def test_winograd_matches_the_im2col_reference(winograd, dtype, shape, padding, filters):
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal(shape).astype(dtype)
+    f = rng.standard_normal((3, 3, shape[3], filters)).astype(dtype)
+    reference, result = both(lambda: _value_and_grads(
+        lambda a, b: conv_ops.conv2d(a, b, 1, padding), x, f))
+    assert winograd == list(WINOGRAD_KERNELS)   # the fused run took the Winograd path only
+    assert_close_to_rounding(reference, result, dtype)
+    assert all(r.dtype == dtype for r in result)
+
+
+def test_winograd_gradients_against_central_differences(winograd):
+    rng = np.random.default_rng(20)
+    for padding in ("SAME", "VALID"):
+        check_gradients(lambda a, b: conv_ops.conv2d(a, b, 1, padding),
+                        rng.standard_normal((2, 6, 5, 4)), rng.standard_normal((3, 3, 4, 3)))
+    assert "winograd_grad_input" in winograd and "im2col" not in winograd
+
+
+@pytest.mark.parametrize("strides, dilations, k, channels", [
+    (2, 1, (3, 3), 4), (1, 2, (3, 3), 4), (1, 1, (5, 5), 4), (1, 1, (3, 2), 4), (1, 1, (3, 3), 3)])
+def test_winograd_only_for_3x3_stride_1_and_4_channels_or_more(winograd, strides, dilations, k,
+                                                               channels):
+    rng = np.random.default_rng(21)
+    x, f = rng.standard_normal((2, 9, 9, channels)), rng.standard_normal(k + (channels, 2))
+    _value_and_grads(lambda a, b: conv_ops.conv2d(a, b, strides, "SAME", dilations=dilations), x, f)
+    assert winograd == ["im2col", "col2im"]
+
+
+def test_small_convolutions_stay_on_im2col(kernels, monkeypatch):
+    """Below WINOGRAD_WORK multiply-adds (the default), the im2col kernels run."""
+    called = []
+    monkeypatch.setattr(kernels, "winograd_input", lambda *a: called.append(a))
+    x = np.random.default_rng(22).standard_normal((2, 8, 8, 4)).astype(np.float32)
+    conv_ops.conv2d(x, np.ones((3, 3, 4, 4), np.float32), 1, "SAME")
+    assert called == []
+
+
+def test_winograd_backward_takes_a_non_contiguous_gradient(winograd):
+    """The kernels read C-contiguous arrays: a gradient handed over as a strided view is laid
+    out first, and gives the reference's numbers."""
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 6, 6, 4))
+    f = rng.standard_normal((3, 3, 4, 2))
+    g = np.asfortranarray(rng.standard_normal((2, 4, 4, 2)))
+
+    def grads():
+        a, b = Variable(x), Variable(f)
+        with GradientTape() as tape:
+            out = conv_ops.conv2d(a, b, 1, "VALID")
+        return [t.numpy() for t in tape.gradient(out, [a, b], output_gradients=g)]
+    reference, result = both(grads)
+    assert winograd == list(WINOGRAD_KERNELS)   # forward and backward, on the fused run
+    assert_close_to_rounding(reference, result, np.float64)

@@ -24,6 +24,17 @@ The gradient runs the same picture backwards (g = dLoss/dOutput, reshaped to (N*
   ``matmul``, the same arithmetic), so that each tap's share is one contiguous slab that
   col2im adds onto the image with one strided add.
 
+With the fused kernels loaded (tomei/engine/fused.py), a large 3x3 convolution with stride
+and dilation 1 takes a shortcut with the same result up to float rounding: Winograd's minimal
+filtering F(2x2, 3x3) (Lavin & Gray, 2016, "Fast Algorithms for Convolutional Neural
+Networks"). It cuts the output into 2x2 tiles; each tile's 4x4 input block d and the filter g
+are transformed, ``V = B^T d B`` and ``U = G g G^T``, multiplied entry by entry (summed over
+the input channels: 16 products (tiles x C) @ (C x O)) and transformed back, ``A^T M A``.
+That is 16 multiplies per 2x2 outputs and channel pair instead of 36: the three products of
+a training step do 2.25x fewer multiply-adds. Its gradient is the same four transforms run
+backwards (``_winograd_backward``). The im2col code above is the reference it is tested
+against (tests/engine/test_fused.py); docs/convolution.md has the numbers.
+
 A transposed convolution (``conv2d_transpose``) is exactly the gradient of a convolution with
 respect to its input, so its forward is "product, then col2im" and its backward is
 "im2col, then product": the two ops share the two helpers below.
@@ -201,6 +212,102 @@ def _crop(xp: np.ndarray, pads, in_hw) -> np.ndarray:
     return xp[:, top:top + in_hw[0], left:left + in_hw[1], :]
 
 
+# --- Winograd's F(2x2, 3x3): the fast path of a 3x3 convolution, stride and dilation 1 ----------
+
+#: The filter transform G (4x3) of F(2x2, 3x3) (Lavin & Gray, 2016, eq. 7); the input and
+#: output transforms B^T and A^T are only additions and run in fused.py's kernels.
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+#: Bytes of one part's transformed tiles at a time (inputs and products), to stay in cache.
+_WINOGRAD_CHUNK_BYTES = 1 << 20
+#: Convolutions of fewer multiply-adds (counted as im2col's product) stay on im2col: for
+#: them the transforms' passes cost about what the saved multiplies do.
+WINOGRAD_WORK = 10_000_000
+
+
+def _winograd_kernels(xp, w, geometry):
+    """The fused kernels when the Winograd path applies: a 3x3 kernel, stride 1, dilation 1,
+    at least 4 input channels, ``WINOGRAD_WORK`` multiply-adds or more, and C-contiguous
+    float32/float64 arrays with the kernels loaded; else None (im2col runs)."""
+    (kh, kw), strides, dilations, (oh, ow) = geometry
+    if (kh, kw) != (3, 3) or strides != (1, 1) or dilations != (1, 1) or xp.shape[3] < 4 or \
+            xp.shape[0] * oh * ow * 9 * w.shape[2] * w.shape[3] < WINOGRAD_WORK:
+        return None
+    return _kernels(xp, w)
+
+
+def _winograd_tiles(n, c, o, out_hw, dtype):
+    """(TH, TW, images per chunk): 2x2 output tiles per column and row of an image, and how
+    many images' transformed tiles (16 x tiles x (C + O) values) fit in the chunk budget."""
+    th, tw = -(-out_hw[0] // 2), -(-out_hw[1] // 2)
+    per_image = 16 * th * tw * (c + o) * np.dtype(dtype).itemsize
+    return th, tw, max(1, _WINOGRAD_CHUNK_BYTES // per_image)
+
+
+def _winograd_forward(k, xp, w, out_hw):
+    """conv2d's output (N, OH, OW, O) by F(2x2, 3x3), and what the backward needs.
+
+    For each chunk of images (each core its own images): V = the input transform (tiles,
+    16, C); for each of the 16 entries ``M[:, e] = V[:, e] @ U[e]`` (U (16, C, O), the
+    transformed filters); the output ``A^T M A`` per tile. V is kept for the kernel's
+    gradient."""
+    n, c, o = xp.shape[0], xp.shape[3], w.shape[3]
+    th, tw, step = _winograd_tiles(n, c, o, out_hw, xp.dtype)
+    per = th * tw
+    g_mat = _WINOGRAD_G.astype(xp.dtype)  # (entries 0, 1 and 1/2: exact in float32)
+    u = np.matmul(g_mat, (g_mat @ w.reshape(3, -1)).reshape(4, 3, -1)).reshape(16, c, o)  # G w G^T
+    v = np.empty((n * per, 16, c), xp.dtype)
+    y = np.empty((n,) + tuple(out_hw) + (o,), xp.dtype)
+
+    def part(start, stop):
+        m = np.empty((step * per, 16, o), xp.dtype)
+        for lo in range(start, stop, step):
+            hi = min(lo + step, stop)
+            v_chunk, m_chunk = v[lo * per:hi * per], m[:(hi - lo) * per]
+            k.winograd_input(xp, th, tw, v_chunk, lo, hi)
+            np.matmul(v_chunk.transpose(1, 0, 2), u, out=m_chunk.transpose(1, 0, 2))
+            k.winograd_output(m_chunk, th, tw, y, lo, hi)
+    cores.over_batch(part, n, work=v.size, product=True)
+    return y, (k, v, u, th, tw, step)
+
+
+def _winograd_backward(g, saved, padded_shape, need_dx, need_dw):
+    """The adjoint of ``_winograd_forward``: (dxp (N, Hp, Wp, C) or None, dw (3, 3, C, O) or
+    None) from the output gradient g (N, OH, OW, O). Per chunk: dM = A g A^T per tile; the
+    input's gradient dV[:, e] = dM[:, e] @ U[e]^T, added back onto the input blocks by
+    B dV B^T; the kernel's gradient dU[e] = V[:, e]^T @ dM[:, e], summed over the chunks,
+    then dw = G^T dU G."""
+    k, v, u, th, tw, step = saved
+    n, c, o, per = padded_shape[0], u.shape[1], u.shape[2], th * tw
+    u_t = np.ascontiguousarray(u.transpose(0, 2, 1))  # (16, O, C)
+    dxp = np.empty(padded_shape, g.dtype) if need_dx else None
+    sums = {}
+
+    def part(start, stop):
+        dm = np.empty((step * per, 16, o), g.dtype)
+        dv = np.empty((step * per, 16, c), g.dtype) if need_dx else None
+        du, du_chunk = np.zeros((16, c, o), g.dtype), np.empty((16, c, o), g.dtype)
+        for lo in range(start, stop, step):
+            hi = min(lo + step, stop)
+            dm_chunk = dm[:(hi - lo) * per]
+            k.winograd_grad_output(g, th, tw, dm_chunk, lo, hi)
+            if need_dx:
+                dv_chunk = dv[:(hi - lo) * per]
+                np.matmul(dm_chunk.transpose(1, 0, 2), u_t, out=dv_chunk.transpose(1, 0, 2))
+                k.winograd_grad_input(dv_chunk, th, tw, dxp, lo, hi)
+            if need_dw:
+                np.matmul(v[lo * per:hi * per].transpose(1, 2, 0), dm_chunk.transpose(1, 0, 2),
+                          out=du_chunk)
+                du += du_chunk
+        sums[start] = du
+    cores.over_batch(part, n, work=v.size, product=True)
+    dw = None
+    if need_dw:
+        du = sum(sums[start] for start in sorted(sums))  # the parts in order: reproducible
+        g_t = _WINOGRAD_G.T.astype(g.dtype)
+        dw = np.matmul(g_t, (g_t @ du.reshape(4, -1)).reshape(3, 4, -1)).reshape(3, 3, c, o)  # G^T dU G
+    return dxp, dw
+
+
 # --- convolution ---------------------------------------------------------------------------------
 
 def _check_conv_shapes(x, w, op) -> None:
@@ -217,6 +324,39 @@ def _check_conv_shapes(x, w, op) -> None:
                 f"{c_in}) is not implemented.")
         raise ValueError(f"{op}: the input has {c} channels but the filters expect {c_in} "
                          f"(filters shape {w.shape}).")
+
+
+def _conv_forward(xp: np.ndarray, w: np.ndarray, geometry):
+    """The convolution of the padded input ``xp`` (N, Hp, Wp, C) with ``w`` (KH, KW, C, O):
+    (output (N, OH, OW, O), what ``_conv_backward`` needs). im2col and one product
+    (module docstring), or Winograd's F(2x2, 3x3) where it applies (``_winograd_kernels``).
+    ``geometry`` is (kernel size, strides, dilations, output size); an output size smaller
+    than the full one computes only its top-left part (conv_pool: the rows a pool reads)."""
+    fast = _winograd_kernels(xp, w, geometry)
+    if fast is not None:  # the same convolution by fewer multiplies (module docstring)
+        out, winograd = _winograd_forward(fast, xp, w, geometry[3])
+        return out, ("winograd", winograd)
+    n, o = xp.shape[0], w.shape[3]
+    cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
+    out = np.empty_like(cols, shape=(n,) + tuple(geometry[3]) + (o,))  # its own array
+    cores.rows_product(cols, w.reshape(-1, o), out=out.reshape(-1, o))  # cols @ W
+    return out, ("im2col", cols)
+
+
+def _conv_backward(g, saved, xp, w, geometry, need_dx, need_dw):
+    """The gradients of ``_conv_forward``'s output for the output gradient ``g`` (N, OH, OW,
+    O): (d xp (N, Hp, Wp, C) or None, d w (KH, KW, C, O) or None), as asked."""
+    kind, data = saved
+    if kind == "winograd":  # (g: a NumPy array, as the input, in the kernels' layout)
+        return _winograd_backward(np.ascontiguousarray(g, dtype=xp.dtype), data, xp.shape,
+                                  need_dx, need_dw)
+    g_mat = g.reshape(-1, w.shape[3])
+    dxp = dw = None
+    if need_dx:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
+        dxp = _col2im(cores.rows_product(g_mat, _per_tap(w)), xp.shape, *geometry)
+    if need_dw:  # d out / d W = cols: every window weighted by its output's gradient
+        dw = cores.shared_rows_product(data, g_mat).reshape(w.shape)  # cols.T @ g_mat
+    return dxp, dw
 
 
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
@@ -242,33 +382,25 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
             empty output. NotImplementedError: NCHW, or grouped filters (C not equal to the
             filters' in-channels).
 
-    Forward: im2col + one product; backward: two products + col2im (module docstring).
+    Forward: im2col + one product; backward: two products + col2im (module docstring;
+    large 3x3 convolutions take Winograd's shortcut there).
     """
     x, w = align(numbers(input, "conv2d", "input"), numbers(filters, "conv2d", "filters"))
     _check_format(data_format, "NHWC", "conv2d")
     _check_conv_shapes(x, w, "conv2d")
-    n, h, wd, c = x.shape
-    kh, kw, c_in, o = w.shape
+    h, wd = x.shape[1:3]
+    kh, kw = w.shape[:2]
     strides = _spatial(strides, "strides", "conv2d")
     dilations = _spatial(dilations, "dilations", "conv2d", allow_none=True)
     pads, (oh, ow) = _geometry((h, wd), (kh, kw), strides, dilations, padding, "conv2d")
     geometry = ((kh, kw), strides, dilations, (oh, ow))
 
     xp = _pad(x.value, pads)
-    cols = _im2col(xp, *geometry)                      # (N*OH*OW, KH*KW*C)
-    w_mat = w.value.reshape(kh * kw * c, o)            # (KH*KW*C, O)
-    out = np.empty_like(cols, shape=(n, oh, ow, o))   # its own array (not a view: no copy)
-    cores.rows_product(cols, w_mat, out=out.reshape(n * oh * ow, o))  # cols @ w_mat
+    out, saved = _conv_forward(xp, w.value, geometry)
 
     def backward(g):
-        g_mat = g.reshape(n * oh * ow, o)
-        dx = dw = None
-        if x.tracked:  # d out / d cols = W: each tap's share g @ W[a, b]^T, onto the pixels
-            tap_slabs = cores.rows_product(g_mat, _per_tap(w.value))
-            dx = _crop(_col2im(tap_slabs, xp.shape, *geometry), pads, (h, wd))
-        if w.tracked:  # d out / d W = cols: every window weighted by its output's gradient
-            dw = cores.shared_rows_product(cols, g_mat).reshape(w.shape)  # cols.T @ g_mat
-        return dx, dw
+        dxp, dw = _conv_backward(g, saved, xp, w.value, geometry, x.tracked, w.tracked)
+        return (None if dxp is None else _crop(dxp, pads, (h, wd))), dw
     return record(out, (x, w), backward)
 
 

@@ -20,7 +20,8 @@ How, and why it is the same (docs/convolution.md, "Fusing conv, ReLU and pooling
   gradient g goes to one conv output per window, and from there as in ``conv2d``: the
   kernel gradient is ``cols^T @ dy``, the bias gradient the sum of dy, the input gradient
   col2im of ``dy @ W^T``. With an odd conv output (11x11 -> 5x5) the last row and column
-  belong to no window and get gradient 0 (VALID pooling drops them).
+  belong to no window: they get gradient 0 (VALID pooling drops them), so the im2col
+  schedules below do not compute them at all (a 10x10 convolution output).
 
 Three schedules of that formula, the first always there, the others when the fused
 kernels are loaded (tomei/engine/fused.py; TOMEI_FUSED=0 keeps NumPy):
@@ -33,14 +34,16 @@ kernels are loaded (tomei/engine/fused.py; TOMEI_FUSED=0 keeps NumPy):
    (``fused.conv_relu_pool_direct_grad``) read the input patches again. No (N, OH, OW, O)
    array in either direction, and no im2col copy.
 3. Larger window (the second layer: 3*3*32 = 288): im2col and the BLAS product as
-   ``conv2d``, then one compiled epilogue (bias, ReLU, pool: ``fused.bias_relu_pool_forward``)
-   instead of two passes. Backward (and schedule 2's when the input needs a gradient):
-   ``fused.conv_relu_pool_sparse_grad`` adds each live pooled gradient straight onto its
-   winner's im2col row (kernel gradient) and input window (input gradient). The conv
-   output's gradient dy is at least 3/4 zeros (one winner in four, fewer after ReLU), so
-   this is under a quarter of the multiply-adds of the two products over dy, and there is
-   no dy and no col2im pass: 6.6 ms instead of 9.1 for the MNIST convnet's second layer at
-   batch 128 on the 2-core build machine.
+   ``conv2d`` (``conv_ops._conv_forward``/``_conv_backward``, so also Winograd's shortcut
+   for a large 3x3 convolution), then one compiled epilogue (bias, ReLU, pool:
+   ``fused.bias_relu_pool_forward``) instead of two passes. Backward (and schedule 2's when
+   the input needs a gradient): ``fused.conv_relu_pool_sparse_grad`` adds each live pooled
+   gradient straight onto its winner's im2col row (kernel gradient) and input window (input
+   gradient). The conv output's gradient dy is at least 3/4 zeros (one winner in four,
+   fewer after ReLU and after a Dropout downstream), so this is under a quarter of the
+   multiply-adds of the two products over dy, with no dy and no col2im pass: 6.6 ms instead
+   of 9.1 for the MNIST convnet's second layer at batch 128 with a dense g, and about 1.5 ms
+   in training (g from Dropout + Dense), on the 2-core build machine.
 """
 from __future__ import annotations
 
@@ -100,7 +103,8 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
     if ph < 1 or pw < 1:
         raise ValueError(f"{op}: the convolution's output ({oh}, {ow}) is smaller than the "
                          f"2x2 pool; the output would be empty.")
-    geometry = ((kh, kw), strides, dilations, (oh, ow))
+    # only the conv outputs a window reads: an odd last row/column (11x11 -> 10x10) is skipped
+    geometry = ((kh, kw), strides, dilations, (2 * ph, 2 * pw))
     steps = strides + dilations  # (sh, sw, dh, dw), as the kernels take them
 
     xp = conv_ops._pad(x.value, pads)
@@ -110,13 +114,12 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
     direct = k is not None and kh * kw * c <= DIRECT_TAPS
     out = np.empty_like(w.value, shape=(n, ph, pw, o), dtype=x.dtype)
     winner = np.empty_like(out, dtype=np.int8)
-    cols = None
+    saved = None
     if direct:  # schedule 2: one pass from the input to the pooled output
         cores.over_batch(k.conv_relu_pool_direct, n, xp, w_mat, b_vec, kh, kw, *steps, out,
                          winner, work=out.size * 4 * kh * kw * c)
-    else:
-        cols = conv_ops._im2col(xp, *geometry)          # (N*OH*OW, KH*KW*C)
-        y = cores.rows_product(cols, w_mat).reshape(n, oh, ow, o)
+    else:  # as conv2d: im2col and a product (or Winograd's shortcut), (N, 2*PH, 2*PW, O)
+        y, saved = conv_ops._conv_forward(xp, w.value, geometry)
         if k is not None:  # schedule 3: the compiled epilogue
             cores.over_batch(k.bias_relu_pool_forward, n, y, b_vec, out, winner, work=y.size)
         else:  # schedule 1: NumPy, four strided views of the 2x2 windows
@@ -131,26 +134,24 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
                                        args=(xp, g, out, winner, kh, kw, *steps),
                                        sums=(w_mat.shape, (o,)), dtype=g.dtype)
         elif fast:  # each pooled gradient added straight onto its winner's inputs and weights
-            rows = cols if cols is not None else conv_ops._im2col(xp, *geometry)
+            rows = saved[1] if saved is not None and saved[0] == "im2col" else \
+                conv_ops._im2col(xp, *geometry)  # (Winograd's or the direct forward: made now)
             grad_xp = np.empty(xp.shape if x.tracked else (0, 0, 0, 0), g.dtype)
             grad_w_t, grad_b = _in_parts(
                 k.conv_relu_pool_sparse_grad, n, work=g.size * 2 * w_mat.shape[0],
-                args=(rows.reshape(n, oh, ow, -1), g, out, winner,
+                args=(rows.reshape(n, 2 * ph, 2 * pw, -1), g, out, winner,
                       np.ascontiguousarray(w_mat.T), kh, kw, *steps, x.tracked, grad_xp),
                 sums=(w_mat.T.shape, (o,)), dtype=g.dtype)
             grad_w = grad_w_t.T
             if x.tracked:
                 grad_x = conv_ops._crop(grad_xp, pads, (h, wd))
-        else:  # NumPy: the conv output's gradient, then conv2d's two products
-            grad_y = np.empty_like(g, shape=(n, oh, ow, o))
+        else:  # NumPy: the conv output's gradient dy, then conv2d's backward from it
+            grad_y = np.empty_like(g, shape=(n, 2 * ph, 2 * pw, o))
             grad_b = _unpool_reference(g, out, winner, grad_y)
-            grad_rows = grad_y.reshape(n * oh * ow, o)
-            rows = cols if cols is not None else conv_ops._im2col(xp, *geometry)
-            grad_w = cores.shared_rows_product(rows, grad_rows)  # cols^T @ dy
-            if x.tracked:  # each tap's share, added back onto the pixels (col2im)
-                tap_slabs = cores.rows_product(grad_rows, conv_ops._per_tap(w.value))
-                grad_x = conv_ops._crop(conv_ops._col2im(tap_slabs, xp.shape, *geometry),
-                                        pads, (h, wd))
+            dxp, grad_w = conv_ops._conv_backward(
+                grad_y, saved or ("im2col", conv_ops._im2col(xp, *geometry)), xp, w.value,
+                geometry, x.tracked, w.tracked)
+            grad_x = None if dxp is None else conv_ops._crop(dxp, pads, (h, wd))
         grad_w = grad_w.reshape(w.shape) if w.tracked else None
         if b is None:
             return grad_x, grad_w

@@ -90,11 +90,14 @@ def shared_rows_product(a, b):
     return total
 
 
-def over_batch(kernel, n, *args, work=0):
+def over_batch(kernel, n, *args, work=0, product=False):
     """``kernel(*args, start, stop)`` for parts [start, stop) of ``range(n)`` (the images of
     a batch), one part per thread; ``work`` (values touched) decides whether to cut. The
-    kernel must write only its own images' entries (tomei/engine/fused.py's conv kernels)."""
-    _run([(kernel, args + (lo, hi), {}) for lo, hi in _bounds(n, work >= LOOP_WORK)])
+    kernel must write only its own images' entries (tomei/engine/fused.py's conv kernels).
+    ``product``: the kernel runs matrix products, so it stays in one piece unless the BLAS
+    library is on one thread (as :func:`rows_product`)."""
+    _run([(kernel, args + (lo, hi), {})
+          for lo, hi in _bounds(n, work >= LOOP_WORK, product=product)])
 
 
 def _bounds(n, large, *arrays, product=False) -> list:

@@ -10,7 +10,10 @@ in registers.
 formula that is written out, in NumPy, in the op or optimizer named in its docstring; that
 NumPy version is what runs when numba is not installed or fusion is switched off, and the
 tests run both and compare them (``tests/engine/test_fused.py``: equal to 1e-6). Read the
-NumPy version to learn the math; these loops only change how it is scheduled.
+NumPy version to learn the math; these loops only change how it is scheduled. One
+exception: the four ``winograd_*`` kernels compute a 3x3 convolution by Winograd's
+F(2x2, 3x3), another grouping of the same sums (tomei/engine/conv_ops.py); they are tested
+against conv_ops' im2col result (1e-10 in float64, float32 rounding in float32).
 
 Switch (read once, at the first use):
 
@@ -291,6 +294,151 @@ def col2im(tap_slabs, kh, kw, sh, sw, dh, dw, out, start, stop):
                             out[n, i * sh + a * dh, j * sw + b * dw, ch] += slab[i, j, ch]
 
 
+# Winograd's F(2x2, 3x3) (conv_ops._winograd_forward/_winograd_backward): tile t of the
+# images [start, stop) is t = ((n - start) * TH + ti) * TW + tj, the 2x2 output block whose
+# top-left output is (2*ti, 2*tj), read from the 4x4 input block at the same corner. A
+# tile's 16 transformed values per channel lie together, (tiles, 16, channels), so each
+# kernel works on one small block of memory at a time (docs/convolution.md, "Winograd").
+# Each is one transform of Lavin & Gray (2016), value by value, channels innermost.
+
+def winograd_input(xp, th, tw, v, start, stop):
+    """``v[t, 4*r + s, c] = (B^T d B)[r, s]`` for each tile t's 4x4 input block ``d``
+    (channel c) of ``xp`` (N, Hp, Wp, C); v (tiles, 16, C).
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]."""
+    hp, wp, c = xp.shape[1], xp.shape[2], xp.shape[3]
+    zero = np.zeros(1, v.dtype)[0]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: B^T d, column s of the block
+                    i, j = 2 * ti, 2 * tj + s
+                    if j < wp and i + 3 < hp:
+                        for ch in range(c):
+                            d0, d1 = xp[n, i, j, ch], xp[n, i + 1, j, ch]
+                            d2, d3 = xp[n, i + 2, j, ch], xp[n, i + 3, j, ch]
+                            v[t, s, ch] = d0 - d2
+                            v[t, 4 + s, ch] = d1 + d2
+                            v[t, 8 + s, ch] = d2 - d1
+                            v[t, 12 + s, ch] = d1 - d3
+                    else:                            # past the edge: those pixels are 0
+                        for ch in range(c):
+                            d0 = xp[n, i, j, ch] if j < wp else zero
+                            d1 = xp[n, i + 1, j, ch] if j < wp else zero
+                            d2 = xp[n, i + 2, j, ch] if j < wp and i + 2 < hp else zero
+                            d3 = xp[n, i + 3, j, ch] if j < wp and i + 3 < hp else zero
+                            v[t, s, ch] = d0 - d2
+                            v[t, 4 + s, ch] = d1 + d2
+                            v[t, 8 + s, ch] = d2 - d1
+                            v[t, 12 + s, ch] = d1 - d3
+                for r in range(4):                   # columns: (B^T d) B, in place
+                    for ch in range(c):
+                        e0, e1 = v[t, 4 * r, ch], v[t, 4 * r + 1, ch]
+                        e2, e3 = v[t, 4 * r + 2, ch], v[t, 4 * r + 3, ch]
+                        v[t, 4 * r, ch] = e0 - e2
+                        v[t, 4 * r + 1, ch] = e1 + e2
+                        v[t, 4 * r + 2, ch] = e2 - e1
+                        v[t, 4 * r + 3, ch] = e1 - e3
+
+
+def winograd_output(m, th, tw, y, start, stop):
+    """Each tile's 2x2 output block ``A^T M A`` of its 4x4 products ``m[t, 4*r + s, o]``,
+    written into ``y`` (N, OH, OW, O) (rows and columns past the edge dropped); m (tiles,
+    16, O) is overwritten. A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]."""
+    oh, ow, o = y.shape[1], y.shape[2], y.shape[3]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: A^T m, into rows 0 and 1
+                    for k in range(o):
+                        m0, m1, m2, m3 = m[t, s, k], m[t, 4 + s, k], m[t, 8 + s, k], m[t, 12 + s, k]
+                        m[t, s, k] = m0 + m1 + m2
+                        m[t, 4 + s, k] = m1 - m2 - m3
+                for r in range(2):                   # columns: (A^T m) A
+                    i, j = 2 * ti + r, 2 * tj
+                    if i >= oh:
+                        continue
+                    for k in range(o):
+                        y[n, i, j, k] = m[t, 4 * r, k] + m[t, 4 * r + 1, k] + m[t, 4 * r + 2, k]
+                    if j + 1 < ow:
+                        for k in range(o):
+                            y[n, i, j + 1, k] = m[t, 4 * r + 1, k] - m[t, 4 * r + 2, k] - m[t, 4 * r + 3, k]
+
+
+def winograd_grad_output(g, th, tw, dm, start, stop):
+    """The adjoint of ``winograd_output``: ``dm[t, 4*r + s, o] = (A q A^T)[r, s]`` for each
+    tile's 2x2 block ``q`` of the output gradient ``g`` (N, OH, OW, O), 0 past the edge;
+    dm (tiles, 16, O)."""
+    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
+    for n in range(start, stop):
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for r in range(2):                    # the tile's 2x2 block of g, 0 past
+                    for s in range(2):                # the edge, in dm[t, 0, 1, 4, 5]
+                        i, j = 2 * ti + r, 2 * tj + s
+                        if i < oh and j < ow:
+                            for k in range(o):
+                                dm[t, 4 * r + s, k] = g[n, i, j, k]
+                        else:
+                            for k in range(o):
+                                dm[t, 4 * r + s, k] = 0
+                for k in range(o):
+                    q00, q01, q10, q11 = dm[t, 0, k], dm[t, 1, k], dm[t, 4, k], dm[t, 5, k]
+                    h10, h11 = q00 + q10, q01 + q11  # rows: h = A q, A = [[1, 0], [1, 1],
+                    h20, h21 = q00 - q10, q01 - q11  #   [1, -1], [0, -1]] (h0 = q0, h3 = -q1)
+                    dm[t, 0, k] = q00                 # columns: dm = h A^T
+                    dm[t, 1, k] = q00 + q01
+                    dm[t, 2, k] = q00 - q01
+                    dm[t, 3, k] = -q01
+                    dm[t, 4, k] = h10
+                    dm[t, 5, k] = h10 + h11
+                    dm[t, 6, k] = h10 - h11
+                    dm[t, 7, k] = -h11
+                    dm[t, 8, k] = h20
+                    dm[t, 9, k] = h20 + h21
+                    dm[t, 10, k] = h20 - h21
+                    dm[t, 11, k] = -h21
+                    dm[t, 12, k] = -q10
+                    dm[t, 13, k] = -q10 - q11
+                    dm[t, 14, k] = q11 - q10
+                    dm[t, 15, k] = q11
+
+
+def winograd_grad_input(dv, th, tw, dxp, start, stop):
+    """The adjoint of ``winograd_input``: ``dxp`` (N, Hp, Wp, C) set to 0, then each tile's
+    ``B dV B^T`` (dV = ``dv[t]`` as 4x4, per channel) added onto its 4x4 input block
+    (blocks overlap by 2 pixels and add up; pixels past the edge dropped); dv (tiles, 16,
+    C) is overwritten."""
+    hp, wp, c = dxp.shape[1], dxp.shape[2], dxp.shape[3]
+    for n in range(start, stop):
+        dxp[n] = 0
+        for ti in range(th):
+            for tj in range(tw):
+                t = ((n - start) * th + ti) * tw + tj
+                for s in range(4):                   # rows: B dV, in place
+                    for ch in range(c):
+                        v0, v1, v2, v3 = dv[t, s, ch], dv[t, 4 + s, ch], dv[t, 8 + s, ch], dv[t, 12 + s, ch]
+                        dv[t, s, ch] = v0
+                        dv[t, 4 + s, ch] = v1 - v2 + v3
+                        dv[t, 8 + s, ch] = v1 + v2 - v0
+                        dv[t, 12 + s, ch] = -v3
+                for r in range(4):                   # columns: (B dV) B^T, onto the block
+                    i, j = 2 * ti + r, 2 * tj
+                    if i >= hp:
+                        continue
+                    for ch in range(c):
+                        dxp[n, i, j, ch] += dv[t, 4 * r, ch]
+                        dxp[n, i, j + 1, ch] += dv[t, 4 * r + 1, ch] - dv[t, 4 * r + 2, ch] + dv[t, 4 * r + 3, ch]
+                    if j + 2 < wp:
+                        for ch in range(c):
+                            dxp[n, i, j + 2, ch] += dv[t, 4 * r + 1, ch] + dv[t, 4 * r + 2, ch] - dv[t, 4 * r, ch]
+                    if j + 3 < wp:
+                        for ch in range(c):
+                            dxp[n, i, j + 3, ch] -= dv[t, 4 * r + 3, ch]
+
+
 def max_pool_forward(xp, kh, kw, sh, sw, out, winner, start, stop):
     """The largest tap of each window, ``out`` (N, OH, OW, C), and which tap it is,
     ``winner``: ``conv_ops.max_pool2d``'s loop, ``larger = tap > out`` (ties keep the earlier
@@ -484,6 +632,7 @@ _HELPERS = (relu_max_of_four, window_patches)
 
 _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
+            winograd_input, winograd_output, winograd_grad_output, winograd_grad_input,
             max_pool_forward, max_pool_backward, conv_relu_pool_direct,
             conv_relu_pool_direct_grad, bias_relu_pool_forward, conv_relu_pool_sparse_grad)
 
