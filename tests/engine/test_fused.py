@@ -279,6 +279,28 @@ def test_sparse_cross_entropy_value_and_gradient(kernels, labels_dtype):
     assert_same(*both(run))
 
 
+@pytest.mark.parametrize("labels_dtype", [np.uint8, np.int64])
+def test_mean_sparse_cross_entropy_value_and_gradient(kernels, labels_dtype):
+    rng = np.random.default_rng(18)
+    z0 = (rng.standard_normal((32, 10)) * 5).astype(np.float32)
+    labels = rng.integers(0, 10, 32).astype(labels_dtype)
+
+    def run():
+        z = Variable(z0)
+        with GradientTape() as tape:
+            loss = nn_ops.mean_sparse_softmax_cross_entropy(labels, z)
+            total = ops.multiply(loss, np.float32(3.0))
+        return [loss.numpy(), tape.gradient(total, z).numpy()]
+    reference, result = both(run)
+    assert_same(reference, result)
+    assert np.asarray(result[0]).shape == () and result[0].dtype == np.float32
+
+
+def test_mean_sparse_cross_entropy_bad_label_gives_the_reference_error(kernels):
+    with pytest.raises(IndexError):
+        nn_ops.mean_sparse_softmax_cross_entropy(np.array([0, 3]), np.zeros((2, 3), np.float32))
+
+
 def test_sparse_cross_entropy_bad_label_gives_numpy_error(kernels):
     z = np.zeros((2, 3), np.float32)
     with pytest.raises(IndexError):
