@@ -155,3 +155,15 @@ def test_text_labels_and_text_predictions_are_named(loss):
         loss(np.array(["cat"]), np.array([[0.5, 0.5]]))
     with pytest.raises(TypeError, match=rf"^{loss.name}: argument 'y_pred' must hold numbers"):
         loss(np.array([[1.0, 0.0]]), np.array([["a", "b"]]))
+
+
+@pytest.mark.parametrize("labels", [np.array([2, 0, 1, 1]), np.array([[2], [0], [1], [1]])])
+def test_sparse_logits_mean_is_the_mean_of_the_per_sample_values(labels):
+    """The one-op path (logits, no weights, default reduction) against the generic one."""
+    z = np.random.default_rng(3).standard_normal((4, 3)).astype(np.float32) * 4
+    mean = losses.SparseCategoricalCrossentropy(from_logits=True)(labels, z)
+    each = losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")(labels, z)
+    assert mean.shape == () and mean.dtype == np.float32
+    np.testing.assert_allclose(mean.numpy(), each.numpy().mean(), rtol=1e-6)
+    with pytest.raises(ValueError, match="label value of 3"):
+        losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([0, 3, 1, 1]), z)

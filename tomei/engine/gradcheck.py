@@ -141,6 +141,8 @@ def op_cases():
         ("log_softmax", nn_ops.log_softmax, [normal(3, 5)]),
         ("sparse_softmax_cross_entropy",
          lambda z: nn_ops.sparse_softmax_cross_entropy(labels, z), [normal(4, 3)]),
+        ("mean_sparse_softmax_cross_entropy",
+         lambda z: nn_ops.mean_sparse_softmax_cross_entropy(labels, z), [normal(4, 3)]),
         ("softmax_cross_entropy", lambda z: nn_ops.softmax_cross_entropy(onehot, z),
          [normal(4, 3)]),
         ("sigmoid_cross_entropy", lambda z: nn_ops.sigmoid_cross_entropy(binary, z),

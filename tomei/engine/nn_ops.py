@@ -14,7 +14,8 @@ import numpy as np
 
 from tomei import config
 from tomei.engine import cores, device, fused
-from tomei.engine.ops import align, convert_to_tensor, numbers, reshape, unbroadcast
+from tomei.engine.ops import (align, convert_to_tensor, numbers, reduce_mean, reshape,
+                              unbroadcast)
 from tomei.engine.tensor import Tensor, record
 
 
@@ -47,10 +48,14 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
     else:
         x, kernel, bias = align(convert_to_tensor(x), convert_to_tensor(kernel),
                                 convert_to_tensor(bias))
-    out = x.value @ kernel.value
+    out = x.value @ kernel.value  # a new array: the bias and ReLU may write into it
     k = fused.loaded(out, bias.value) if relu and bias is not None else None
     if k is not None and _fusable(out, bias.value):
         k.bias_relu_forward(out, bias.value, out)  # in place: each value is read, then written
+    elif bias is not None and type(out) is np.ndarray and out.dtype == bias.value.dtype:
+        out += bias.value  # NumPy's out + bias, without a second array
+        if relu:
+            np.maximum(out, 0, out=out)
     elif bias is not None:
         out = np.maximum(out + bias.value, 0) if relu else out + bias.value
     elif relu:
@@ -64,11 +69,13 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
         else:
             grad_out = g * (out > 0) if relu else g
         rows = grad_out.reshape(-1, grad_out.shape[-1])
-        if bias is not None and bias.tracked and grad_bias is None:
+        if bias is None or not bias.tracked:
+            grad_bias = None
+        elif grad_bias is None:
             grad_bias = rows.sum(axis=0)
         return (grad_out @ kernel.value.T if x.tracked else None,
                 x.value.reshape(-1, x.shape[-1]).T @ rows if kernel.tracked else None,
-                grad_bias if bias is not None and bias.tracked else None)
+                grad_bias)
     return record(out, (x, kernel) if bias is None else (x, kernel, bias), backward)
 
 
@@ -369,6 +376,41 @@ def _sparse_softmax_cross_entropy_fused(k, labels, logits) -> Tensor:
         k.sparse_xent_backward(probs, labels, np.ascontiguousarray(g, z.dtype), grad)
         return (grad,)
     return record(out, (logits,), backward)
+
+
+def mean_sparse_softmax_cross_entropy(labels, logits) -> Tensor:
+    """The mean over the rows of :func:`sparse_softmax_cross_entropy`: a classifier's loss
+    with Keras's default reduction ("sum_over_batch_size"), as one tape entry.
+
+    Args:
+        labels: int array of shape (N,), values in [0, C). Not differentiated.
+        logits: float Tensor of shape (N, C), N >= 1.
+
+    Returns:
+        Scalar Tensor of the logits' dtype: (sum of the N per-sample losses) / N.
+
+    The reference is ``ops.reduce_mean(sparse_softmax_cross_entropy(labels, logits))``, which
+    is what runs when the fused kernels are off or do not apply; with them the same numbers
+    come from one op whose gradient, ``(softmax(logits) - onehot(labels)) * g / N``, is one
+    compiled loop (fused.sparse_xent_backward) and whose per-sample values are summed in
+    NumPy as reduce_mean sums them.
+    """
+    logits = numbers(logits, "sparse_softmax_cross_entropy", "logits", bool_ok=False)
+    z = logits.value
+    k = fused.loaded(z, labels)
+    if k is not None and z.ndim == 2 and len(z) and z.dtype in fused.FLOAT_TYPES and \
+            z.flags.c_contiguous and labels.shape == (len(z),) and labels.dtype.kind in "iu":
+        labels = labels.astype(np.intp, copy=False)
+        probs, rows = np.empty_like(z), np.empty(len(z), z.dtype)
+        if k.sparse_xent_forward(z, labels, probs, rows):
+            count = len(z)
+
+            def backward(g):  # reduce_mean's g / N for every row, then the softmax's gradient
+                grad = np.empty_like(probs)
+                k.sparse_xent_backward(probs, labels, np.full(count, g / count, z.dtype), grad)
+                return (grad,)
+            return record(rows.sum() / count, (logits,), backward)
+    return reduce_mean(sparse_softmax_cross_entropy(labels, logits))
 
 
 def softmax_cross_entropy(targets, logits) -> Tensor:

@@ -136,10 +136,11 @@ def _refuse_text_with_numbers(a, b):
 def align(*tensors) -> tuple:
     """The tensors, all on one device: when any lives on the GPU, the host ones are copied
     there (a recorded copy, so gradients flow back to the host). Same objects otherwise."""
-    gpu = next((t.value for t in tensors if device.is_device_array(t.value)), None)
-    if gpu is None:
-        return tensors
-    return tuple(t if device.is_device_array(t.value) else _copy_to(t, gpu) for t in tensors)
+    for t in tensors:
+        if type(t._value) is not np.ndarray and device.is_device_array(t._value):
+            return tuple(u if device.is_device_array(u.value) else _copy_to(u, t._value)
+                         for u in tensors)
+    return tensors  # all on the host (or NumPy scalars)
 
 
 def _copy_to(t, reference) -> Tensor:

@@ -411,7 +411,12 @@ class GradientTape:
             grads = backpropagate(target, seed)
         finally:
             _active_tapes.remove(self)
-        results = _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
+        if type(sources) is list:  # the usual model.trainable_variables: no recursion
+            results = [_as_grad(grads.get(id(s)), s) if isinstance(s, Tensor) else
+                       _map_structure(lambda t: _as_grad(grads.get(id(t)), t), s)
+                       for s in sources]
+        else:
+            results = _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
         if outer_tape_records:  # say so if an outer tape later tries to differentiate these
             _map_structure(_mark_first_order, results)
         return results

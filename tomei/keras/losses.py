@@ -197,6 +197,19 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """As :meth:`Loss.__call__`; the common case (logits, no weights, no ignored class,
+        the default reduction) computes the mean as one op of the engine
+        (``nn_ops.mean_sparse_softmax_cross_entropy``: the same numbers, fewer steps)."""
+        if not (self.from_logits and sample_weight is None and self.ignore_class is None and
+                self.reduction in ("sum_over_batch_size", "mean")):
+            return super().__call__(y_true, y_pred, sample_weight)
+        y_pred = ops.numbers(y_pred, self.name, "y_pred")
+        _refuse_text_targets(self.name, y_true)
+        if y_pred.dtype.kind != "f" or y_pred.ndim != 2 or not y_pred.shape[0]:
+            return super().__call__(y_true, y_pred, sample_weight)
+        return nn_ops.mean_sparse_softmax_cross_entropy(_sparse_labels(y_true, y_pred), y_pred)
+
     def call(self, y_true, y_pred):
         labels = device.like(y_true, y_pred)
         keep = None

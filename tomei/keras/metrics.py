@@ -22,7 +22,7 @@ from tomei.keras.serialization import register
 def _np(x):
     """Host NumPy values: metrics are scored on the CPU (a batch's labels and outputs come
     over from the GPU, a few kilobytes)."""
-    return np.asarray(device.to_host(x))
+    return x if type(x) is np.ndarray else np.asarray(device.to_host(x))
 
 
 class Metric:

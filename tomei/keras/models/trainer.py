@@ -482,7 +482,7 @@ class Trainer:
                     step_logs = _python_logs(step_logs)
                     cbs.on_train_batch_end(end, step_logs)
                     loss = step_logs.get("loss")
-                    if loss is not None and not np.isfinite(loss):
+                    if loss is not None and not math.isfinite(loss):
                         self._stop_on_nan(epoch, end, loss)
                     if self.stop_training:
                         break
@@ -1057,6 +1057,8 @@ def _batch(x, y, sample_weight, index):
 
 def _to_numpy(value):
     """A step's output (Tensor, array, or a list/tuple of them) as NumPy."""
+    if type(value) is Tensor and type(value._value) is np.ndarray:
+        return value._value  # the common case, first
     if value is None:
         return None
     if isinstance(value, (list, tuple)):

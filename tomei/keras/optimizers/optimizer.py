@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from tomei.engine import device, fused
-from tomei.engine.tensor import Variable
+from tomei.engine.tensor import Tensor, Variable
 from tomei.keras.naming import snake_case
 
 
@@ -162,6 +162,7 @@ class Optimizer:
                 shape differs from its variable's, or no gradient at all (every one None).
         """
         grads_and_vars = list(grads_and_vars)
+        grads, variables = [], []
         for item in grads_and_vars:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
                 raise ValueError(
@@ -169,21 +170,25 @@ class Optimizer:
                     f"optimizer.apply_gradients(zip(gradients, model.trainable_variables)); "
                     f"received an entry of type {type(item).__name__}"
                     f"{f' with shape {item.shape}' if hasattr(item, 'shape') else ''}.")
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        if not pairs:
+            g, v = item
+            if g is None:
+                continue
+            # each gradient where its variable lives (the GPU or the host); a tape's
+            # gradient of a host variable already is a host array
+            g = g._value if type(g) is Tensor and type(g._value) is np.ndarray and \
+                type(v._value) is np.ndarray else device.like(g, v.value)
+            if g.shape != v.shape:
+                raise ValueError(f"Gradient for '{v.path}' has shape {g.shape}; the variable "
+                                 f"has shape {v.shape}.")
+            grads.append(g)
+            variables.append(v)
+        if not grads:
             names = ", ".join(getattr(v, "path", "?") for _, v in grads_and_vars) or "none"
             raise ValueError(
                 f"No gradients provided for any variable ({names}). The loss does not depend "
                 f"on the weights through operations the GradientTape recorded: inside call(), "
                 f"use tomei ops (tf.matmul, tf.nn.relu, +, * ...) on Tensors, not NumPy "
                 f"functions or .numpy() values.")
-        # each gradient where its variable lives (the GPU or the host)
-        grads = [device.like(g, v.value) for g, v in pairs]
-        variables = [v for _, v in pairs]
-        for g, v in zip(grads, variables):
-            if g.shape != v.shape:
-                raise ValueError(f"Gradient for '{v.path}' has shape {g.shape}; the variable "
-                                 f"has shape {v.shape}.")
         self.build_for(variables)
         if self.loss_scale_factor is not None:  # the loss was scaled by scale_loss()
             grads = [g / np.float32(self.loss_scale_factor) for g in grads]
