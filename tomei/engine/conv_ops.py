@@ -248,58 +248,55 @@ def _winograd_forward(k, xp, w, out_hw):
 
     For each chunk of images (each core its own images): V = the input transform (tiles,
     16, C); for each of the 16 entries ``M[:, e] = V[:, e] @ U[e]`` (U (16, C, O), the
-    transformed filters); the output ``A^T M A`` per tile. V is kept for the kernel's
-    gradient."""
+    transformed filters); the output ``A^T M A`` per tile. V stays a chunk-sized buffer in
+    the core's cache: the backward transforms the input again rather than keeping V."""
     n, c, o = xp.shape[0], xp.shape[3], w.shape[3]
     th, tw, step = _winograd_tiles(n, c, o, out_hw, xp.dtype)
     per = th * tw
     g_mat = _WINOGRAD_G.astype(xp.dtype)  # (entries 0, 1 and 1/2: exact in float32)
     u = np.matmul(g_mat, (g_mat @ w.reshape(3, -1)).reshape(4, 3, -1)).reshape(16, c, o)  # G w G^T
-    v = np.empty((n * per, 16, c), xp.dtype)
     y = np.empty((n,) + tuple(out_hw) + (o,), xp.dtype)
 
     def part(start, stop):
-        m = np.empty((step * per, 16, o), xp.dtype)
+        v, m = np.empty((step * per, 16, c), xp.dtype), np.empty((step * per, 16, o), xp.dtype)
         for lo in range(start, stop, step):
             hi = min(lo + step, stop)
-            v_chunk, m_chunk = v[lo * per:hi * per], m[:(hi - lo) * per]
+            v_chunk, m_chunk = v[:(hi - lo) * per], m[:(hi - lo) * per]
             k.winograd_input(xp, th, tw, v_chunk, lo, hi)
             np.matmul(v_chunk.transpose(1, 0, 2), u, out=m_chunk.transpose(1, 0, 2))
             k.winograd_output(m_chunk, th, tw, y, lo, hi)
-    cores.over_batch(part, n, work=v.size, product=True)
-    return y, (k, v, u, th, tw, step)
+    cores.over_batch(part, n, work=n * per * 16 * c, product=True)
+    return y, (k, u, th, tw, step)
 
 
-def _winograd_backward(g, saved, padded_shape, need_dx, need_dw):
+def _winograd_backward(g, saved, xp, need_dx, need_dw):
     """The adjoint of ``_winograd_forward``: (dxp (N, Hp, Wp, C) or None, dw (3, 3, C, O) or
-    None) from the output gradient g (N, OH, OW, O). Per chunk: dM = A g A^T per tile; the
-    input's gradient dV[:, e] = dM[:, e] @ U[e]^T, added back onto the input blocks by
-    B dV B^T; the kernel's gradient dU[e] = V[:, e]^T @ dM[:, e], summed over the chunks,
-    then dw = G^T dU G."""
-    k, v, u, th, tw, step = saved
-    n, c, o, per = padded_shape[0], u.shape[1], u.shape[2], th * tw
+    None) from the output gradient g (N, OH, OW, O) and the padded input xp. Per chunk:
+    dM = A g A^T per tile; the input's gradient dV[:, e] = dM[:, e] @ U[e]^T, added back
+    onto the input blocks by B dV B^T; the kernel's gradient dU[e] = V[:, e]^T @ dM[:, e]
+    (V transformed again from xp), summed over the chunks, then dw = G^T dU G."""
+    k, u, th, tw, step = saved
+    n, c, o, per = xp.shape[0], u.shape[1], u.shape[2], th * tw
     u_t = np.ascontiguousarray(u.transpose(0, 2, 1))  # (16, O, C)
-    dxp = np.empty(padded_shape, g.dtype) if need_dx else None
+    dxp = np.empty(xp.shape, g.dtype) if need_dx else None
     sums = {}
 
     def part(start, stop):
-        dm = np.empty((step * per, 16, o), g.dtype)
-        dv = np.empty((step * per, 16, c), g.dtype) if need_dx else None
+        dm, v = np.empty((step * per, 16, o), g.dtype), np.empty((step * per, 16, c), g.dtype)
         du, du_chunk = np.zeros((16, c, o), g.dtype), np.empty((16, c, o), g.dtype)
         for lo in range(start, stop, step):
             hi = min(lo + step, stop)
-            dm_chunk = dm[:(hi - lo) * per]
+            dm_chunk, v_chunk = dm[:(hi - lo) * per], v[:(hi - lo) * per]
             k.winograd_grad_output(g, th, tw, dm_chunk, lo, hi)
-            if need_dx:
-                dv_chunk = dv[:(hi - lo) * per]
-                np.matmul(dm_chunk.transpose(1, 0, 2), u_t, out=dv_chunk.transpose(1, 0, 2))
-                k.winograd_grad_input(dv_chunk, th, tw, dxp, lo, hi)
-            if need_dw:
-                np.matmul(v[lo * per:hi * per].transpose(1, 2, 0), dm_chunk.transpose(1, 0, 2),
-                          out=du_chunk)
+            if need_dw:  # (before dV reuses the buffer)
+                k.winograd_input(xp, th, tw, v_chunk, lo, hi)
+                np.matmul(v_chunk.transpose(1, 2, 0), dm_chunk.transpose(1, 0, 2), out=du_chunk)
                 du += du_chunk
+            if need_dx:
+                np.matmul(dm_chunk.transpose(1, 0, 2), u_t, out=v_chunk.transpose(1, 0, 2))
+                k.winograd_grad_input(v_chunk, th, tw, dxp, lo, hi)
         sums[start] = du
-    cores.over_batch(part, n, work=v.size, product=True)
+    cores.over_batch(part, n, work=n * per * 16 * c, product=True)
     dw = None
     if need_dw:
         du = sum(sums[start] for start in sorted(sums))  # the parts in order: reproducible
@@ -348,7 +345,7 @@ def _conv_backward(g, saved, xp, w, geometry, need_dx, need_dw):
     O): (d xp (N, Hp, Wp, C) or None, d w (KH, KW, C, O) or None), as asked."""
     kind, data = saved
     if kind == "winograd":  # (g: a NumPy array, as the input, in the kernels' layout)
-        return _winograd_backward(np.ascontiguousarray(g, dtype=xp.dtype), data, xp.shape,
+        return _winograd_backward(np.ascontiguousarray(g, dtype=xp.dtype), data, xp,
                                   need_dx, need_dw)
     g_mat = g.reshape(-1, w.shape[3])
     dxp = dw = None
