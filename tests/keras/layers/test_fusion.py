@@ -21,9 +21,15 @@ def pair(conv_kwargs=None, pool_kwargs=None, conv_class=layers.Conv2D,
          pool_class=layers.MaxPooling2D, shape=(2, 10, 10, 3)):
     conv = conv_class(4, 3, **{"activation": "relu", **(conv_kwargs or {})})
     pool = pool_class(**{"pool_size": 2, **(pool_kwargs or {})})
-    x = convert_to_tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32))
-    pool(conv(x))  # builds both
-    return conv, pool, x
+    return built(conv, pool, shape)
+
+
+def built(first, second, shape, seed=0):
+    """(first, second, x): both layers called once on a float32 batch x of ``shape``, which
+    builds them."""
+    x = convert_to_tensor(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
+    second(first(x))
+    return first, second, x
 
 
 class MyConv(layers.Conv2D):
@@ -76,9 +82,7 @@ def dense_dropout_pair(dense_kwargs=None, dropout_kwargs=None, dense_class=layer
                        dropout_class=layers.Dropout, shape=(8, 5)):
     dense = dense_class(6, **{"activation": "relu", **(dense_kwargs or {})})
     dropout = dropout_class(**{"rate": 0.25, **(dropout_kwargs or {})})
-    x = convert_to_tensor(np.random.default_rng(1).normal(size=shape).astype(np.float32))
-    dropout(dense(x))  # builds both
-    return dense, dropout, x
+    return built(dense, dropout, shape, seed=1)
 
 
 class MyDense(layers.Dense):
