@@ -585,20 +585,45 @@ def bias_relu_pool_forward(y, bias, out, winner, start, stop):
                         y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o])
 
 
-def bias_relu_pool_backward(g, out, winner, grad_y, grad_bias, start, stop):
-    """The prologue of ``conv2d_bias_relu_max_pool``'s backward: ``grad_y`` (N, OH, OW, O)
-    set to 0, then each pooled gradient ``g`` whose output is > 0 put on its winner;
-    ``grad_bias`` (O,) set to the sum of those gradients over the images [start, stop)."""
+def conv_relu_pool_sparse_grad(cols, g, out, winner, w_t, kh, kw, sh, sw, dh, dw, want_x,
+                               grad_xp, grad_w_t, grad_bias, start, stop):
+    """The three gradients of ``conv2d_bias_relu_max_pool`` from its pooled gradient ``g``
+    (N, PH, PW, O), for the images [start, stop): each ``g`` whose output is > 0 reaches
+    exactly one conv output, its winner (row i, column j), so it is added straight in,
+    instead of building the (N, OH, OW, O) conv gradient (at least 3/4 zeros) and
+    multiplying it twice (the NumPy code's ``cols^T @ dy`` and ``dy @ W^T`` + col2im):
+
+    - ``grad_bias[o] += g``; ``grad_w_t[o] += g * cols[n, i, j]`` (``grad_w_t`` (O, KH*KW*C),
+      the kernel gradient transposed; both set, not added to, here);
+    - when ``want_x``: ``grad_xp[n, i*sh + a*dh, j*sw + b*dw, :] += g * w_t[o, (a*KW + b)*C:]``
+      for each tap (a, b), ``grad_xp`` (N, Hp, Wp, C) being set to 0 first; ``w_t``
+      (O, KH*KW*C) is the kernel matrix transposed.
+
+    ``cols`` (N, OH, OW, KH*KW*C) is the forward's im2col copy."""
+    taps, c = cols.shape[3], w_t.shape[1] // (kh * kw)
+    grad_w_t[:] = 0
     grad_bias[:] = 0
     for n in range(start, stop):
-        grad_y[n] = 0
+        if want_x:
+            grad_xp[n] = 0
         for pi in range(g.shape[1]):
             for pj in range(g.shape[2]):
                 for o in range(g.shape[3]):
-                    if out[n, pi, pj, o] > 0:
-                        t = winner[n, pi, pj, o]
-                        grad_y[n, 2 * pi + t // 2, 2 * pj + t % 2, o] = g[n, pi, pj, o]
-                        grad_bias[o] += g[n, pi, pj, o]
+                    gv = g[n, pi, pj, o]
+                    if not out[n, pi, pj, o] > 0 or gv == 0:
+                        continue
+                    t = winner[n, pi, pj, o]
+                    i, j = 2 * pi + t // 2, 2 * pj + t % 2
+                    grad_bias[o] += gv
+                    for k in range(taps):
+                        grad_w_t[o, k] += gv * cols[n, i, j, k]
+                    if want_x:
+                        for a in range(kh):
+                            for b in range(kw):
+                                at = (a * kw + b) * c
+                                for ch in range(c):
+                                    grad_xp[n, i * sh + a * dh, j * sw + b * dw, ch] += \
+                                        gv * w_t[o, at + ch]
 
 
 #: Compiled before the kernels and published under their own names in this module, so that
@@ -609,7 +634,7 @@ _KERNELS = (adam_update, bias_relu_forward, bias_relu_backward, dropout_forward,
             sparse_xent_forward, sparse_xent_backward, gather_rows, im2col, col2im,
             winograd_input, winograd_output, winograd_grad_output, winograd_grad_input,
             max_pool_forward, max_pool_backward, conv_relu_pool_direct,
-            conv_relu_pool_direct_grad, bias_relu_pool_forward, bias_relu_pool_backward)
+            conv_relu_pool_direct_grad, bias_relu_pool_forward, conv_relu_pool_sparse_grad)
 
 
 @contextlib.contextmanager
