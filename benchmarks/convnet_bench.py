@@ -98,7 +98,12 @@ def flops_per_epoch(n_train: int, batch_size: int) -> dict:
     n_val = int(n_train * 0.1)
     n_fit = n_train - n_val
     total = n_fit * train_per_image + n_val * (conv1 + conv2 + dense)
+    # tomei's forward of conv2: Winograd's F(2x2, 3x3) over the 10x10 outputs the pool reads
+    # (25 tiles x 16 products of 32 x 64 per image: tomei/engine/conv_ops.py)
+    conv2_forward_tomei = 25 * 16 * 32 * 64 * 2
     return {"train_flop_per_image": train_per_image, "epoch_gflop": total / 1e9,
+            "conv2_forward_gflop": n_train * conv2 / 1e9,
+            "conv2_forward_tomei_gflop": n_train * conv2_forward_tomei / 1e9,
             "steps_per_epoch": -(-n_fit // batch_size)}
 
 
@@ -206,7 +211,13 @@ def markdown(args, summary, flops, gemm, machine) -> str:
               "", "### What bounds it", "",
               f"- Work per epoch: {flops['epoch_gflop']:.0f} GFLOP in matrix products "
               f"({flops['train_flop_per_image'] / 1e6:.1f} MFLOP per training image; "
-              f"{flops['steps_per_epoch']} steps)."]
+              f"{flops['steps_per_epoch']} steps).",
+              f"- tomei does less than that: the second convolution's forward by Winograd's "
+              f"F(2x2, 3x3) over the 10x10 outputs its pool reads "
+              f"({flops['conv2_forward_tomei_gflop']:.0f} GFLOP per epoch instead of "
+              f"{flops['conv2_forward_gflop']:.0f}), its backward only for the pooled "
+              f"gradients that are not 0 (tomei/engine/conv_pool.py); so its effective rate "
+              f"below counts work it did not do (docs/convolution.md)."]
     if "gflops_1_thread" in gemm:
         one, every = gemm["gflops_1_thread"], gemm["gflops_all_threads"]
         lines.append(f"- This CPU's float32 product rate at conv2's shape "
