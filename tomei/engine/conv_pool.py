@@ -122,6 +122,7 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
         y, saved = conv_ops._conv_forward(xp, w.value, geometry)
         if k is not None:  # schedule 3: the compiled epilogue
             cores.over_batch(k.bias_relu_pool_forward, n, y, b_vec, out, winner, work=y.size)
+            saved = None  # the compiled backward reads the input, not the forward's copies
         else:  # schedule 1: NumPy, four strided views of the 2x2 windows
             _pool_reference(y + b_vec, out, winner)
 
@@ -134,13 +135,11 @@ def conv2d_bias_relu_max_pool(input, filters, bias=None, strides=1, padding="VAL
                                        args=(xp, g, out, winner, kh, kw, *steps),
                                        sums=(w_mat.shape, (o,)), dtype=g.dtype)
         elif fast:  # each pooled gradient added straight onto its winner's inputs and weights
-            rows = saved[1] if saved is not None and saved[0] == "im2col" else \
-                conv_ops._im2col(xp, *geometry)  # (Winograd's or the direct forward: made now)
             grad_xp = np.empty(xp.shape if x.tracked else (0, 0, 0, 0), g.dtype)
             grad_w_t, grad_b = _in_parts(
                 k.conv_relu_pool_sparse_grad, n, work=g.size * 2 * w_mat.shape[0],
-                args=(rows.reshape(n, 2 * ph, 2 * pw, -1), g, out, winner,
-                      np.ascontiguousarray(w_mat.T), kh, kw, *steps, x.tracked, grad_xp),
+                args=(xp, g, out, winner, np.ascontiguousarray(w_mat.T), kh, kw, *steps,
+                      x.tracked, grad_xp),
                 sums=(w_mat.T.shape, (o,)), dtype=g.dtype)
             grad_w = grad_w_t.T
             if x.tracked:

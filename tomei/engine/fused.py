@@ -585,22 +585,25 @@ def bias_relu_pool_forward(y, bias, out, winner, start, stop):
                         y[n, i + 1, j, o] + bias[o], y[n, i + 1, j + 1, o] + bias[o])
 
 
-def conv_relu_pool_sparse_grad(cols, g, out, winner, w_t, kh, kw, sh, sw, dh, dw, want_x,
+def conv_relu_pool_sparse_grad(xp, g, out, winner, w_t, kh, kw, sh, sw, dh, dw, want_x,
                                grad_xp, grad_w_t, grad_bias, start, stop):
     """The three gradients of ``conv2d_bias_relu_max_pool`` from its pooled gradient ``g``
     (N, PH, PW, O), for the images [start, stop): each ``g`` whose output is > 0 reaches
     exactly one conv output, its winner (row i, column j), so it is added straight in,
     instead of building the (N, OH, OW, O) conv gradient (at least 3/4 zeros) and
-    multiplying it twice (the NumPy code's ``cols^T @ dy`` and ``dy @ W^T`` + col2im):
+    multiplying it twice (the NumPy code's ``cols^T @ dy`` and ``dy @ W^T`` + col2im).
+    For each tap (a, b) of the winner's window, ``x_ab = xp[n, i*sh + a*dh, j*sw + b*dw, :]``
+    (C values) and ``k = (a*KW + b)*C`` (its place in an im2col row):
 
-    - ``grad_bias[o] += g``; ``grad_w_t[o] += g * cols[n, i, j]`` (``grad_w_t`` (O, KH*KW*C),
-      the kernel gradient transposed; both set, not added to, here);
-    - when ``want_x``: ``grad_xp[n, i*sh + a*dh, j*sw + b*dw, :] += g * w_t[o, (a*KW + b)*C:]``
-      for each tap (a, b), ``grad_xp`` (N, Hp, Wp, C) being set to 0 first; ``w_t``
-      (O, KH*KW*C) is the kernel matrix transposed.
-
-    ``cols`` (N, OH, OW, KH*KW*C) is the forward's im2col copy."""
-    taps, c = cols.shape[3], w_t.shape[1] // (kh * kw)
+    - ``grad_bias[o] += g`` and ``grad_w_t[o, k:k + C] += g * x_ab`` (``grad_w_t``
+      (O, KH*KW*C), the kernel gradient transposed; both set, not added to, here);
+    - when ``want_x``: ``grad_xp[n, i*sh + a*dh, j*sw + b*dw, :] += g * w_t[o, k:k + C]``,
+      ``grad_xp`` (N, Hp, Wp, C) being set to 0 first and ``w_t`` (O, KH*KW*C) the kernel
+      matrix transposed."""
+    hp, wp, c = xp.shape[1], xp.shape[2], xp.shape[3]
+    x_flat, grad_x_flat = xp.reshape(-1), grad_xp.reshape(-1)
+    # with dilation 1 a window row's KW taps are KW*C values side by side: one run each
+    run, runs = (kw * c, 1) if dw == 1 else (c, kw)
     grad_w_t[:] = 0
     grad_bias[:] = 0
     for n in range(start, stop):
@@ -615,15 +618,17 @@ def conv_relu_pool_sparse_grad(cols, g, out, winner, w_t, kh, kw, sh, sw, dh, dw
                     t = winner[n, pi, pj, o]
                     i, j = 2 * pi + t // 2, 2 * pj + t % 2
                     grad_bias[o] += gv
-                    for k in range(taps):
-                        grad_w_t[o, k] += gv * cols[n, i, j, k]
-                    if want_x:
-                        for a in range(kh):
-                            for b in range(kw):
-                                at = (a * kw + b) * c
-                                for ch in range(c):
-                                    grad_xp[n, i * sh + a * dh, j * sw + b * dw, ch] += \
-                                        gv * w_t[o, at + ch]
+                    for a in range(kh):
+                        for b in range(runs):
+                            at = ((n * hp + i * sh + a * dh) * wp + j * sw + b * dw) * c
+                            k = (a * kw + b) * c
+                            x_run, grad_w_run = x_flat[at:at + run], grad_w_t[o, k:k + run]
+                            for m in range(run):
+                                grad_w_run[m] += gv * x_run[m]
+                            if want_x:
+                                w_run, grad_x_run = w_t[o, k:k + run], grad_x_flat[at:at + run]
+                                for m in range(run):
+                                    grad_x_run[m] += gv * w_run[m]
 
 
 #: Compiled before the kernels and published under their own names in this module, so that

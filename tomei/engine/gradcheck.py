@@ -80,7 +80,7 @@ def op_cases():
     """``(name, fn, arrays)`` for every differentiable op of the engine, with inputs kept away
     from kinks (ReLU at 0, ties of max) so central differences are meaningful. Small shapes:
     all of them run in seconds, also on a GPU (``benchmarks/gpu_check.py``)."""
-    from tomei.engine import conv_ops, nn_ops, ops
+    from tomei.engine import conv_ops, conv_pool, nn_ops, ops
 
     rng = np.random.default_rng(0)
 
@@ -149,6 +149,9 @@ def op_cases():
          [normal(4, 3)]),
         ("dropout", lambda x: nn_ops.dropout(x, 0.5, rng=np.random.default_rng(3)),
          [normal(4, 6)]),
+        ("dense_relu_dropout",
+         lambda x, k, b: nn_ops.dense_relu_dropout(x, k, b, 0.5, np.random.default_rng(3)),
+         [normal(4, 3), normal(3, 5), normal(5)]),
         ("conv2d", lambda x, f: conv_ops.conv2d(x, f, 2, "SAME", dilations=1),
          [normal(2, 5, 6, 2), normal(3, 3, 2, 3)]),
         ("conv2d dilated", lambda x, f: conv_ops.conv2d(x, f, 1, "VALID", dilations=2),
@@ -157,6 +160,9 @@ def op_cases():
          [normal(2, 3, 3, 3), normal(3, 3, 2, 3)]),
         ("conv1d", lambda x, f: conv_ops.conv1d(x, f, 1, "SAME"),
          [normal(2, 7, 2), normal(3, 2, 3)]),
+        ("conv2d_bias_relu_max_pool",
+         lambda x, f, b: conv_pool.conv2d_bias_relu_max_pool(x, f, b, 1, "SAME"),
+         [normal(2, 6, 7, 2), normal(3, 3, 2, 3), normal(3)]),
         ("max_pool2d", lambda x: conv_ops.max_pool2d(x, 2, 2, "SAME"),
          [rng.permutation(2 * 5 * 5 * 2).reshape(2, 5, 5, 2) / 10.0]),
         ("avg_pool2d", lambda x: conv_ops.avg_pool2d(x, 3, 2, "SAME"), [normal(2, 5, 6, 2)]),
