@@ -248,6 +248,29 @@ def test_dense_equals_matmul_then_bias(relu):
     np.testing.assert_allclose(one_op.numpy(), chain.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_relu_dropout_is_the_two_ops(kernels, dtype):
+    """One op, the same draws, values and gradients as dense(relu) then dropout, bit for bit
+    with the kernels on; and to 1e-6 against the NumPy reference."""
+    rng = np.random.default_rng(16)
+    x0, k0 = rng.standard_normal((8, 5)).astype(dtype), rng.standard_normal((5, 6)).astype(dtype)
+    b0, g0 = rng.standard_normal(6).astype(dtype), rng.standard_normal((8, 6)).astype(dtype)
+
+    def run(one_op):
+        x, k, b = Variable(x0), Variable(k0), Variable(b0)
+        with GradientTape() as tape:
+            out = nn_ops.dense_relu_dropout(x, k, b, 0.3, np.random.default_rng(4)) if one_op \
+                else nn_ops.dropout(nn_ops.dense(x, k, b, relu=True), 0.3,
+                                    np.random.default_rng(4))
+            loss = ops.reduce_sum(ops.multiply(out, g0))
+        return [out.numpy()] + [g.numpy() for g in tape.gradient(loss, [x, k, b])]
+    chain, one = run(False), run(True)
+    for a, b in zip(chain, one):
+        np.testing.assert_array_equal(b, a)
+    assert 0 < np.mean(one[0] == 0) < 1
+    assert_same(*both(lambda: run(True)))
+
+
 def test_dropout_same_mask_and_gradient(kernels):
     x0 = np.random.default_rng(6).standard_normal((32, 128)).astype(np.float32)
 

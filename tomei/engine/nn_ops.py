@@ -79,6 +79,54 @@ def dense(x, kernel, bias=None, relu=False) -> Tensor:
     return record(out, (x, kernel) if bias is None else (x, kernel, bias), backward)
 
 
+def dense_relu_dropout(x, kernel, bias, rate, rng=None) -> Tensor:
+    """``dropout(dense(x, kernel, bias, relu=True), rate, rng)``, the tutorial's
+    ``Dense(128, activation="relu")`` then ``Dropout(0.2)`` while training, as one op.
+
+    Args:
+        x: Tensor (N, K). kernel: Tensor (K, U). bias: Tensor (U,). rate: float in (0, 1).
+        rng: a NumPy Generator (default: tomei's); the keep mask's uniform numbers are drawn
+            from it after the product, exactly as the two ops draw them.
+
+    Returns:
+        Tensor (N, U): ``max(x @ kernel + bias, 0) * scale``, scale 1/(1-rate) for kept
+        units and 0 for dropped ones.
+
+    The reference is the two ops, which is what runs when the fused kernels are off or do not
+    apply. With them the forward is the same compiled loops (fused.bias_relu_forward, then
+    fused.dropout_forward on the same draws) and the gradient the same arithmetic
+    (``g * scale``, then fused.bias_relu_backward): the same numbers, with one tape entry
+    instead of two. Gradients: with G = g * scale * [relu output > 0], d/dx = G kernel^T,
+    d/dkernel = x^T G, d/dbias = G summed over the rows.
+    """
+    x, kernel, bias = align(convert_to_tensor(x), convert_to_tensor(kernel),
+                            convert_to_tensor(bias))
+    k = fused.loaded(x.value, kernel.value, bias.value)
+    if k is None or x.ndim != 2 or not (kernel.dtype == bias.dtype == x.dtype) or \
+            x.dtype not in fused.FLOAT_TYPES or not bias.value.flags.c_contiguous:
+        return dropout(dense(x, kernel, bias, relu=True), rate, rng)
+    out = x.value @ kernel.value
+    k.bias_relu_forward(out, bias.value, out)  # in place, as dense() does
+    keep = 1.0 - rate
+    uniform = device.uniform(out.shape, out, rng or config.rng())
+    dropped, scale = np.empty_like(out), np.empty_like(out)
+    k.dropout_forward(out.reshape(-1), uniform.reshape(-1), np.float32(keep),
+                      out.dtype.type(1.0 / keep), dropped.reshape(-1), scale.reshape(-1))
+
+    def backward(g):  # dropout's g * scale, then dense's ReLU mask and bias sum in one pass
+        g = g * scale
+        if _fusable(g, out):
+            grad_out, grad_bias = np.empty_like(out), np.empty_like(bias.value)
+            k.bias_relu_backward(g, out, grad_out, grad_bias)
+        else:
+            grad_out = g * (out > 0)
+            grad_bias = grad_out.sum(axis=0)
+        return (grad_out @ kernel.value.T if x.tracked else None,
+                x.value.T @ grad_out if kernel.tracked else None,
+                grad_bias if bias.tracked else None)
+    return record(dropped, (x, kernel, bias), backward)
+
+
 def bias_add(x, bias) -> Tensor:
     """x + bias, the bias along the last axis (``tf.nn.bias_add``, channels last): Dense's
     and Conv's bias without ReLU.

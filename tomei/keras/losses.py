@@ -117,7 +117,8 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument="y_true")
         if labels.size == 0 or not bool(((labels < 0) | (labels >= num_classes)).any()):
             return
         labels = device.to_host(labels)
-    lo, hi = labels.min(initial=0), labels.max(initial=0)
+    lo = 0 if labels.dtype.kind == "u" else labels.min(initial=0)  # uint labels: never < 0
+    hi = labels.max(initial=0)
     if lo < 0 or hi >= num_classes:
         flat = labels.ravel()
         i = int(np.flatnonzero((flat < 0) | (flat >= num_classes))[0])

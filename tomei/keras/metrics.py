@@ -62,6 +62,10 @@ class Mean(Metric):
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
+        if type(values) is float and type(sample_weight) is int:  # fit's loss, batch size
+            self.total += values * sample_weight
+            self.count += sample_weight
+            return
         values = _np(values)
         if sample_weight is None:
             self.total += float(values.sum(dtype=np.float64))
@@ -113,8 +117,8 @@ class Sum(Metric):
 def check_same_length(y_true, y_pred, name):
     """ValueError unless y_true and y_pred have the same first-axis length (one label and
     one prediction per sample), naming the metric and both shapes."""
-    n_true = y_true.shape[0] if np.ndim(y_true) else None
-    n_pred = y_pred.shape[0] if np.ndim(y_pred) else None
+    n_true = y_true.shape[0] if y_true.ndim else None
+    n_pred = y_pred.shape[0] if y_pred.ndim else None
     if n_true is not None and n_pred is not None and n_true != n_pred:
         raise ValueError(
             f"Metric '{name}': y_true and y_pred have different lengths: y_true has {n_true} "

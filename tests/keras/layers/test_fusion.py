@@ -21,9 +21,15 @@ def pair(conv_kwargs=None, pool_kwargs=None, conv_class=layers.Conv2D,
          pool_class=layers.MaxPooling2D, shape=(2, 10, 10, 3)):
     conv = conv_class(4, 3, **{"activation": "relu", **(conv_kwargs or {})})
     pool = pool_class(**{"pool_size": 2, **(pool_kwargs or {})})
-    x = convert_to_tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32))
-    pool(conv(x))  # builds both
-    return conv, pool, x
+    return built(conv, pool, shape)
+
+
+def built(first, second, shape, seed=0):
+    """(first, second, x): both layers called once on a float32 batch x of ``shape``, which
+    builds them."""
+    x = convert_to_tensor(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
+    second(first(x))
+    return first, second, x
 
 
 class MyConv(layers.Conv2D):
@@ -70,3 +76,69 @@ def test_same_output_as_the_two_layers_and_the_same_input_check(fusion_on):
     with pytest.raises(ValueError, match="incompatible with the layer"):
         fusion.conv_relu_max_pool(conv, pool, convert_to_tensor(np.zeros((2, 10, 10, 5),
                                                                          np.float32)))
+
+
+def dense_dropout_pair(dense_kwargs=None, dropout_kwargs=None, dense_class=layers.Dense,
+                       dropout_class=layers.Dropout, shape=(8, 5)):
+    dense = dense_class(6, **{"activation": "relu", **(dense_kwargs or {})})
+    dropout = dropout_class(**{"rate": 0.25, **(dropout_kwargs or {})})
+    return built(dense, dropout, shape, seed=1)
+
+
+class MyDense(layers.Dense):
+    pass
+
+
+def test_the_tutorial_pair_is_fusable(fusion_on):
+    dense, dropout, x = dense_dropout_pair()
+    assert fusion.dense_dropout_fusable(dense, dropout, x)
+
+
+@pytest.mark.parametrize("dense_kwargs, dropout_kwargs, dense_class, dropout_class, shape", [
+    ({"activation": None}, None, layers.Dense, layers.Dropout, (8, 5)),
+    ({"use_bias": False}, None, layers.Dense, layers.Dropout, (8, 5)),
+    ({"activity_regularizer": regularizers.L2(0.1)}, None, layers.Dense, layers.Dropout, (8, 5)),
+    (None, {"noise_shape": (1, 6)}, layers.Dense, layers.Dropout, (8, 5)),
+    (None, {"rate": 0.0}, layers.Dense, layers.Dropout, (8, 5)),
+    (None, None, MyDense, layers.Dropout, (8, 5)),
+    (None, None, layers.Dense, layers.Dropout, (2, 4, 5)),
+])
+def test_other_dense_dropout_pairs_are_not(fusion_on, dense_kwargs, dropout_kwargs,
+                                           dense_class, dropout_class, shape):
+    dense, dropout, x = dense_dropout_pair(dense_kwargs, dropout_kwargs, dense_class,
+                                           dropout_class, shape)
+    assert not fusion.dense_dropout_fusable(dense, dropout, x)
+
+
+def test_dense_relu_dropout_gives_the_two_layers_output(fusion_on):
+    from tomei import config
+    dense, dropout, x = dense_dropout_pair()
+    fused.kernels()
+    config.set_seed(5)
+    expected = dropout(dense(x), training=True).numpy()
+    config.set_seed(5)
+    np.testing.assert_array_equal(fusion.dense_relu_dropout(dense, dropout, x).numpy(), expected)
+    with pytest.raises(ValueError, match="expected axis -1"):
+        fusion.dense_relu_dropout(dense, dropout, convert_to_tensor(np.zeros((2, 4), np.float32)))
+
+
+def test_a_sequential_model_trains_the_pair_as_one_op(fusion_on):
+    """model(x, training=True) gives the layers' output and one tape entry for the pair;
+    outside training Dropout is not run at all."""
+    from tomei import config
+    from tomei.engine.tensor import GradientTape
+    from tomei.keras import models
+    model = models.Sequential([layers.Input((5,)), layers.Dense(6, activation="relu"),
+                               layers.Dropout(0.25), layers.Dense(2)])
+    x = np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32)
+    model(x)
+    fused.kernels()
+    dense, dropout, last = model.layers
+    config.set_seed(9)
+    with GradientTape() as tape:
+        out = model(x, training=True)
+    config.set_seed(9)
+    expected = last(dropout(dense(convert_to_tensor(x)), training=True))
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    assert len(out._parents[0]._parents) == 3  # x, kernel, bias: Dense and Dropout in one op
+    assert all(g is not None for g in tape.gradient(out, model.trainable_variables))

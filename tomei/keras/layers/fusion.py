@@ -1,5 +1,5 @@
 """Layer pairs that a model may run as one engine op: ``Conv2D(activation="relu")`` then
-``MaxPooling2D(2)``.
+``MaxPooling2D(2)``, and, while training, ``Dense(activation="relu")`` then ``Dropout``.
 
 A convnet's ``Conv2D(32, 3, activation="relu")`` followed by ``MaxPooling2D(2)`` is, layer
 by layer, three engine ops, each a pass over the whole conv output. The engine has one op
@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tomei.engine import conv_pool, fused
+from tomei import config
+from tomei.engine import conv_pool, fused, nn_ops
 from tomei.engine.tensor import Tensor
 from tomei.keras import activations
 from tomei.keras.layers.convolutional import Conv2D
+from tomei.keras.layers.core import Dense
 from tomei.keras.layers.pooling import MaxPooling2D
+from tomei.keras.layers.regularization import Dropout
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -62,3 +65,35 @@ def conv_relu_max_pool(conv, pool, inputs) -> Tensor:
     pool._losses.clear()
     return conv_pool.conv2d_bias_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
                                                conv.padding.upper(), conv.dilation_rate)
+
+
+def dense_dropout_fusable(dense, dropout, inputs) -> bool:
+    """Whether ``dropout(dense(inputs), training=True)`` may run as
+    :func:`dense_relu_dropout`: a plain, built ``Dense`` with ReLU, a bias and no activity
+    regularizer, then a plain, built ``Dropout`` with 0 < rate < 1 and no noise_shape; the
+    input a 2-D float32 or float64 Tensor of the Dense layer's compute dtype. The caller
+    asks only while training (outside training Dropout is the identity)."""
+    return (type(dense) is Dense and type(dropout) is Dropout
+            and dense.built and dropout.built
+            and dense.activation is activations.relu and dense.bias is not None
+            and dense.activity_regularizer is None
+            and 0 < dropout.rate < 1 and dropout.noise_shape is None
+            and type(inputs) is Tensor and inputs.ndim == 2
+            and inputs.dtype is dense._compute_dtype and inputs.dtype in _FLOATS
+            and dense.kernel.dtype == inputs.dtype and fused.mode() != "off")
+
+
+def dense_relu_dropout(dense, dropout, inputs) -> Tensor:
+    """``dropout(dense(inputs), training=True)`` in one engine op
+    (:func:`tomei.engine.nn_ops.dense_relu_dropout`: the same values, gradients and random
+    draws as the two layers), for a pair :func:`dense_dropout_fusable` accepted.
+
+    Raises:
+        ValueError: the input's last axis does not fit ``dense`` (its message).
+    """
+    if dense._input_spec_shape is not None:
+        dense._check_input_shape(inputs)  # what Layer.__call__ checks before ``call``
+    dense._losses.clear()
+    dropout._losses.clear()
+    return nn_ops.dense_relu_dropout(inputs, dense.kernel, dense.bias, dropout.rate,
+                                     dropout._rng or config.rng())

@@ -126,12 +126,17 @@ class Sequential(Model):
 
     def call(self, inputs, training=None):
         """The layers in turn. A ``Conv2D(activation="relu")`` directly followed by a
-        ``MaxPooling2D(2)`` runs as one engine op with the same numbers
+        ``MaxPooling2D(2)``, and while training a ``Dense(activation="relu")`` directly
+        followed by a ``Dropout``, run as one engine op each with the same numbers
         (tomei/keras/layers/fusion.py; ``TOMEI_FUSED=0`` runs them one by one)."""
         x, layers, i = inputs, self._sublayers, 0
         while i < len(layers):
             if i + 1 < len(layers) and fusion.fusable(layers[i], layers[i + 1], x):
                 x = fusion.conv_relu_max_pool(layers[i], layers[i + 1], x)
+                i += 2
+            elif training and i + 1 < len(layers) and \
+                    fusion.dense_dropout_fusable(layers[i], layers[i + 1], x):
+                x = fusion.dense_relu_dropout(layers[i], layers[i + 1], x)
                 i += 2
             else:
                 x = layers[i](x, training=training)
