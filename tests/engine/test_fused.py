@@ -606,3 +606,17 @@ def test_winograd_backward_takes_a_non_contiguous_gradient(winograd):
     reference, result = both(grads)
     assert winograd == WINOGRAD_STEP   # forward and backward, on the fused run
     assert_close_to_rounding(reference, result, np.float64)
+
+
+def test_winograd_never_hides_a_nan(winograd):
+    """A NaN pixel: every output whose window reads it is NaN, as with im2col (Winograd's
+    transforms mix a tile's 4x4 block, so the other outputs of that tile are NaN too)."""
+    x = np.random.default_rng(24).standard_normal((2, 9, 8, 4))
+    x[1, 4, 3, 2] = np.nan
+    f = np.random.default_rng(25).standard_normal((3, 3, 4, 3))
+    reference, result = both(lambda: conv_ops.conv2d(x, f, 1, "VALID").numpy())
+    assert winograd == ["winograd_input", "winograd_output"]
+    assert np.isnan(reference).any()
+    assert np.all(np.isnan(result)[np.isnan(reference)])
+    finite = ~np.isnan(result)
+    np.testing.assert_allclose(result[finite], reference[finite], rtol=1e-10, atol=1e-12)

@@ -58,15 +58,18 @@ def _three_adam_steps(model, x, y):
         [w.numpy() for w in model.weights]
 
 
-@pytest.mark.parametrize("padding, use_bias, size", [("valid", True, 12), ("same", False, 13),
-                                                     ("valid", True, 15)])
+@pytest.mark.parametrize("padding, use_bias, size, floatx", [
+    ("valid", True, 12, "float32"), ("same", False, 13, "float32"),
+    ("valid", True, 15, "float32"), ("same", True, 13, "float64")])
 def test_conv_relu_pool_pairs_fused_give_the_layer_by_layer_numbers(monkeypatch, padding,
-                                                                    use_bias, size):
+                                                                    use_bias, size, floatx):
+    from tomei import config
     from tomei.engine import fused
     from tomei.keras.layers import fusion
-    x = np.random.default_rng(0).normal(size=(12, size, size, 2)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[np.arange(12) % 3]
-    before = fused._mode
+    x = np.random.default_rng(0).normal(size=(12, size, size, 2)).astype(floatx)
+    y = np.eye(3, dtype=floatx)[np.arange(12) % 3]
+    before, before_floatx = fused._mode, config.floatx()
+    config.set_floatx(floatx)
     try:
         fused.set_mode("off")  # TOMEI_FUSED=0: layer by layer
         expected = _three_adam_steps(_convnet(padding, use_bias, size), x, y)
@@ -77,6 +80,8 @@ def test_conv_relu_pool_pairs_fused_give_the_layer_by_layer_numbers(monkeypatch,
         result = _three_adam_steps(_convnet(padding, use_bias, size), x, y)
     finally:
         fused._mode = before
+        config.set_floatx(before_floatx)
     assert len(calls) >= 2 * 3  # both pairs fused on every training step
+    assert result[0].dtype == np.dtype(floatx)
     for want, got in zip(expected, result):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
