@@ -339,6 +339,11 @@ def test_gather_cast_matches_numpy(kernels):
     assert result[0].dtype == np.float32 and result[0].shape == (5, 28, 28)
     with pytest.raises(IndexError):
         data_mod.take(x, np.array([0, 50]))          # NumPy's error, not a wild read
+    for n in range(10):  # whole groups of four rows, and what is left over
+        index = np.random.default_rng(n).integers(0, 50, n)
+        np.testing.assert_array_equal(data_mod.take(x, index), x[index].astype(np.float32))
+    with pytest.raises(IndexError):
+        data_mod.take(x, np.array([0, 1, 2, 3, 4, 5, 6, -51]))
 
 
 def test_tutorial_training_matches_numpy(kernels):

@@ -278,7 +278,7 @@ def _gather_cast_fused(data, index, floatx):
     k = fused.loaded(data)
     if k is None or index.ndim != 1 or index.dtype.kind not in "iu" or data.ndim < 2 or \
             data.dtype not in fused.FLOAT_TYPES or floatx not in fused.FLOAT_TYPES or \
-            not data.flags.c_contiguous or data.size == 0:
+            not data.flags.c_contiguous or data.size == 0 or index.size == 0:
         return None
     out = np.empty((len(index),) + data.shape[1:], floatx)
     rows = data.reshape(len(data), -1)
