@@ -1,5 +1,6 @@
 """tomei.engine.cores: a large product or compiled loop cut in parts, one per core, gives
 the numbers of one piece; small work, several BLAS threads or non-NumPy arrays stay whole."""
+import os
 import threading
 
 import numpy as np
@@ -95,3 +96,23 @@ def test_an_error_in_a_helper_part_is_raised_after_all_parts_end(two_cores):
     with pytest.raises(RuntimeError, match="part 2"):
         cores.over_batch(kernel, 4, work=cores.LOOP_WORK)
     assert done == [0]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_cuts_work_after_the_parent_did(two_cores):
+    """A process forked after the helper threads started (multiprocessing's default on
+    Linux) has none of them running: its first cut must start its own, not wait forever on
+    the parent's (which the child's copy of the pool still counts as idle)."""
+    def cut():
+        seen = []
+        cores.over_batch(lambda lo, hi: seen.append((lo, hi)), 4, work=cores.LOOP_WORK)
+        return sorted(seen)
+    assert cut() == [(0, 2), (2, 4)]          # the parent's helper thread is running now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the cut completes
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (cut(), done.set()), daemon=True)
+        worker.start()
+        os._exit(0 if done.wait(20) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child's cut never finished"

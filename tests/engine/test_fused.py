@@ -203,6 +203,23 @@ def test_bias_relu_value_and_gradients(kernels):
     np.testing.assert_array_equal(reference[0], np.maximum(x0 + b0, 0))
 
 
+def test_bias_relu_passes_nan_on_as_numpy(kernels):
+    """ReLU of NaN is NaN (np.maximum), never 0: a NaN weight or input must not be hidden
+    by the compiled forward (bias_relu, dense with relu, dense_relu_dropout)."""
+    x0 = np.array([[np.nan, 1.0, -1.0], [2.0, -np.inf, np.inf]], np.float32)
+    b0 = np.zeros(3, np.float32)
+    k0 = np.eye(3, dtype=np.float32)
+
+    def run():
+        tf.keras.utils.set_random_seed(3)
+        return [nn_ops.bias_relu(x0, b0).numpy(), nn_ops.dense(x0, k0, b0, relu=True).numpy(),
+                nn_ops.dense_relu_dropout(x0, k0, b0, 0.5).numpy()]
+    reference, result = both(run)
+    for a, b in zip(reference, result):
+        np.testing.assert_array_equal(b, a)      # NaN where NumPy has NaN, in the same places
+    assert np.isnan(result[0][0, 0]) and np.isnan(result[1][0, 0])
+
+
 def test_bias_relu_equals_add_then_relu():
     rng = np.random.default_rng(5)
     x0 = rng.standard_normal((6, 4)).astype(np.float32)

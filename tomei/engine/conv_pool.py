@@ -38,11 +38,12 @@ kernels are loaded (tomei/engine/fused.py; TOMEI_FUSED=0 keeps NumPy):
    for a large 3x3 convolution), then one compiled epilogue (bias, ReLU, pool:
    ``fused.bias_relu_pool_forward``) instead of two passes. Backward (and schedule 2's when
    the input needs a gradient): ``fused.conv_relu_pool_sparse_grad`` adds each live pooled
-   gradient straight onto its winner's im2col row (kernel gradient) and input window (input
-   gradient). The conv output's gradient dy is at least 3/4 zeros (one winner in four,
-   fewer after ReLU and after a Dropout downstream), so this is under a quarter of the
-   multiply-adds of the two products over dy, with no dy and no col2im pass: 6.6 ms instead
-   of 9.1 for the MNIST convnet's second layer at batch 128 with a dense g, and about 1.5 ms
+   gradient g straight in: g times its winner's input window onto the kernel gradient, g
+   times the kernel onto that input window. The conv output's gradient dy is at least 3/4
+   zeros (one winner in four, fewer after ReLU and after a Dropout downstream), so this is
+   under a quarter of the multiply-adds of the two products over dy, with no dy, no im2col
+   copy and no col2im pass: 6.6 ms instead
+   of 9.1 for the MNIST convnet's second layer at batch 128 with a dense g, and 1.5 to 2 ms
    in training (g from Dropout + Dense), on the 2-core build machine.
 """
 from __future__ import annotations
@@ -54,9 +55,12 @@ from tomei.engine.ops import align, numbers
 from tomei.engine.tensor import Tensor, record
 
 #: Windows of at most this many values (KH*KW*C) are computed directly (schedule 2 above);
-#: larger ones by im2col and a product. The first convolution of the MNIST convnet (9 values)
-#: took 1.1 ms forward instead of 3.8 (im2col, product, bias+ReLU pass, pooling pass) on the
-#: 2-core build machine; at 288 values the BLAS product is much faster than this loop.
+#: larger ones by im2col and a product. Measured on the 2-core build machine, batch 128: the
+#: MNIST convnet's first convolution (9 values) took 1.8 ms forward in this op where conv2d,
+#: bias+ReLU and max_pool2d took 5.4 (benchmarks/profile_convnet.py). Forward plus backward
+#: of this op, direct against im2col (the input needing no gradient): 5.2 against 7.1 ms at
+#: 9 values (32x32x1 images, 32 filters), 8.6 against 9.5 at 27 (32x32x3), but 6.1 against
+#: 5.7 at 18 (32x32x2, 16 filters): near this limit the two are close.
 DIRECT_TAPS = 32
 
 

@@ -126,6 +126,18 @@ def _run(calls) -> None:
             future.result()
 
 
+def _forget_helpers_in_child():
+    """In a process just forked (multiprocessing's default on Linux): the parent's helper
+    threads do not exist here, but the copied pool still counts them as idle and would
+    queue work for them forever. Drop it; the next cut starts this process's own."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_helpers_in_child)
+
+
 def _helpers():
     global _pool
     with _lock:

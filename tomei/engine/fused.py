@@ -174,14 +174,15 @@ def adam_update(grad, var, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsi
 
 def bias_relu_forward(x, bias, out):
     """``out = max(x + bias, 0)`` for x (N, U), bias (U,): the forward of
-    ``nn_ops.bias_relu`` (tomei/engine/nn_ops.py)."""
+    ``nn_ops.bias_relu`` (tomei/engine/nn_ops.py). A NaN stays NaN, as ``np.maximum``
+    (``s <= 0`` is False for NaN): a NaN weight or input is never turned into 0."""
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             s = x[i, j] + bias[j]
-            if s > 0:
-                out[i, j] = s
-            else:
+            if s <= 0:
                 out[i, j] = 0
+            else:
+                out[i, j] = s
 
 
 def bias_relu_backward(g, out, grad_x, grad_bias):
