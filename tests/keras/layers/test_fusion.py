@@ -143,3 +143,25 @@ def test_a_sequential_model_trains_the_pair_as_one_op(fusion_on):
     if fused.loaded() is not None:  # without numba the op is the two ops (its reference)
         assert len(out._parents[0]._parents) == 3  # x, kernel, bias: Dense and Dropout in one
     assert all(g is not None for g in tape.gradient(out, model.trainable_variables))
+
+
+def test_a_nan_weight_is_not_hidden_by_the_fused_pairs(fusion_on):
+    """A NaN in a kernel reaches the output as NaN, fused or not (ReLU of NaN is NaN): the
+    loss becomes NaN rather than training on with the NaN unit silently at 0."""
+    from tomei.keras import models
+    pytest.importorskip("numba")
+    fused.kernels()
+    model = models.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3, activation="relu"),
+                               layers.MaxPooling2D(2), layers.Flatten(),
+                               layers.Dense(4, activation="relu"), layers.Dropout(0.25),
+                               layers.Dense(2)])
+    x = np.ones((3, 6, 6, 1), np.float32)
+    for layer in (model.layers[0], model.layers[3]):  # the conv kernel, then the Dense one
+        clean = layer.kernel.numpy()
+        poisoned = clean.copy()
+        poisoned.flat[0] = np.nan
+        layer.kernel.assign(poisoned)
+        for training in (False, True):
+            assert np.isnan(model(x, training=training).numpy()).all(), (layer.name, training)
+        layer.kernel.assign(clean)
+    assert np.isfinite(model(x, training=True).numpy()).all()
