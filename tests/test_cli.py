@@ -41,3 +41,19 @@ def test_library_warnings_print_as_one_line_in_the_chosen_language(tmp_path, cap
     assert "警告: " in err and "SHA-256" in err
     assert "UserWarning" not in err and "load_data(" not in err  # no Python source line
     assert warnings.showwarning is before
+
+
+def test_lang_before_the_command(capsys):
+    # `tomei --lang ja` is what a learner types first: the Japanese help, not "unknown command".
+    assert cli.main(["--lang", "ja"]) == 2
+    assert capsys.readouterr().out.startswith("使い方: tomei コマンド")
+    assert cli.main(["--lang=ja", "--help"]) == 0
+    assert "コマンド:" in capsys.readouterr().out
+    assert cli.main(["--lang", "ja", "fly"]) == 2
+    assert "不明なコマンド 'fly'" in capsys.readouterr().err
+
+
+def test_lang_before_the_command_reaches_the_command(capsys):
+    assert cli.main(["--lang", "ja", "summary", "no-such-model.keras"]) != 0
+    captured = capsys.readouterr()
+    assert "モデルファイルがありません" in captured.out + captured.err

@@ -39,15 +39,16 @@ def main(argv=None) -> int:
     Returns the exit code: the subcommand's, 2 for no or an unknown command, 130 when
     interrupted with Ctrl-C, 0 for ``--help`` and ``--version``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    lead, argv = _leading_lang(argv)  # `tomei --lang ja tutorial` == `tomei tutorial --lang ja`
     if not argv or argv[0] in ("-h", "--help"):
         from tomei.tools.cli_args import lang_in
-        print(usage(lang_in(argv)))
+        print(usage(lang_in(lead + argv)))
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from tomei import __version__
         print(f"tomei {__version__}")
         return 0
-    name, rest = argv[0], argv[1:]
+    name, rest = argv[0], argv[1:] + lead
     if name not in COMMANDS:
         from tomei.tools.cli_args import lang_in
         from tomei.tools.messages import detect_lang, t
@@ -65,6 +66,21 @@ def main(argv=None) -> int:
         from tomei.tools.messages import detect_lang, t
         print("\n" + t("interrupted", detect_lang(lang_in(rest))), file=sys.stderr)
         return 130
+
+
+def _leading_lang(argv):
+    """Splits ``--lang X`` / ``--lang=X`` given before the command off ``argv``: returns
+    (those words, the rest). Every command takes ``--lang``; the dispatcher hands them on after
+    the command's own arguments, so ``tomei --lang ja`` prints the Japanese help."""
+    lead = []
+    while argv:
+        if argv[0].startswith("--lang="):
+            lead, argv = lead + argv[:1], argv[1:]
+        elif argv[0] == "--lang" and len(argv) > 1:
+            lead, argv = lead + argv[:2], argv[2:]
+        else:
+            break
+    return lead, argv
 
 
 def _warning_printer(argv):

@@ -127,6 +127,17 @@ def test_bad_arguments(make, error, words):
         make()
 
 
+def test_missing_channel_axis_says_how_to_add_it():
+    # A learner's MNIST arrays are (N, 28, 28): the error shows the fix and the Input shape.
+    with pytest.raises(ValueError, match=r"x\[\.\.\., None\].*Input\(shape=\(28, 28, 1\)\)"):
+        layers.Conv2D(4, 3)(np.zeros((2, 28, 28), np.float32))
+    with pytest.raises(ValueError, match=r"Input\(shape=\(10, 1\)\)"):
+        layers.Conv1D(4, 3)(np.zeros((2, 10), np.float32))
+    with pytest.raises(ValueError) as caught:  # two axes short: no channel hint
+        layers.Conv2D(4, 3)(np.zeros((2, 28), np.float32))
+    assert "channel axis" not in str(caught.value)
+
+
 def test_bad_inputs_name_the_layer_and_the_shape():
     with pytest.raises(ValueError, match=r"must have 4 axes.*\(2, 28, 28\)"):
         layers.Conv2D(4, 3)(np.zeros((2, 28, 28), np.float32))

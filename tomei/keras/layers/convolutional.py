@@ -77,10 +77,19 @@ def standardize_data_format(value, layer) -> str:
 
 
 def check_rank(layer, input_shape, rank, what):
-    """ValueError unless inputs have ``rank`` axes (batch included)."""
+    """ValueError unless inputs have ``rank`` axes (batch included). When exactly the last
+    (channel) axis is missing, as for grayscale images of shape (N, 28, 28), the message says
+    how to add it (``x[..., None]``) and which ``keras.Input`` shape to declare."""
     if len(input_shape) != rank:
+        shape = tuple(input_shape)
+        hint = ""
+        if len(shape) == rank - 1 and what.rstrip(")").endswith("channels"):
+            with_channel = tuple(shape[1:]) + (1,)
+            hint = (f" If the data have no channel axis (one channel, e.g. grayscale images), "
+                    f"add one: x = x[..., None] (np.expand_dims(x, -1)), and declare "
+                    f"keras.Input(shape={with_channel}).")
         raise ValueError(f"Input of layer '{layer.name}' ({type(layer).__name__}) must have "
-                         f"{rank} axes, {what}; received input shape {tuple(input_shape)}.")
+                         f"{rank} axes, {what}; received input shape {shape}.{hint}")
 
 
 class SpatialInputs:
