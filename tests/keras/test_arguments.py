@@ -62,3 +62,16 @@ def test_flag_takes_bools_only():
     for bad in ("yes", 1, None, "batch"):
         with pytest.raises(ValueError, match=r"^Model.fit\(\): shuffle must be True or False"):
             flag(bad, "shuffle", "Model.fit()")
+
+
+def test_unexpected_keywords_suggest_the_close_argument():
+    from tomei.keras import layers, optimizers
+    with pytest.raises(TypeError, match=r"learning_rte \(did you mean learning_rate\?\)"):
+        optimizers.Adam(learning_rte=0.01)
+    with pytest.raises(TypeError, match=r"activaton \(did you mean activation\?\)"):
+        layers.Dense(10, activaton="relu")
+    with pytest.raises(TypeError, match=r"input_shap \(did you mean input_shape\?\)"):  # base class's
+        layers.Dense(10, input_shap=(4,))
+    with pytest.raises(TypeError) as caught:  # nothing close: the name alone
+        layers.Dense(10, zzz=1)
+    assert str(caught.value) == "Dense() got unexpected keyword argument(s): zzz."

@@ -6,6 +6,9 @@ of being guessed at or ignored.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
+
 import numpy as np
 
 
@@ -110,3 +113,24 @@ def flag(value, argument: str, owner: str) -> bool:
         return bool(value)
     raise ValueError(f"{owner}: {argument} must be True or False; received {argument}={value!r} "
                      f"({type(value).__name__}).")
+
+
+def unexpected_keywords(kwargs, owner: str, cls=None) -> TypeError:
+    """The TypeError for keyword arguments ``owner`` (``"Adam"``, ``"Dense"``) does not take,
+    to raise. With ``cls``, each name that is close to an argument of ``cls.__init__`` (or of
+    a base class's ``__init__``) gets a "did you mean ...?" (``difflib``, ratio >= 0.75), so
+    ``Adam(learning_rte=0.01)`` shows ``learning_rate``.
+    """
+    accepted = set()
+    for klass in (cls.__mro__ if cls is not None else ()):
+        init = vars(klass).get("__init__")
+        if not inspect.isfunction(init):
+            continue
+        for parameter in list(inspect.signature(init).parameters.values())[1:]:
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                accepted.add(parameter.name)
+    words = []
+    for name in sorted(kwargs):
+        close = difflib.get_close_matches(name, sorted(accepted), n=1, cutoff=0.75)
+        words.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return TypeError(f"{owner}() got unexpected keyword argument(s): {', '.join(words)}.")

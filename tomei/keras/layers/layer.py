@@ -22,7 +22,7 @@ import numpy as np
 
 from tomei import config
 from tomei.engine.ops import convert_to_tensor, divide, numbers
-from tomei.keras.arguments import shape_argument, size_argument
+from tomei.keras.arguments import shape_argument, size_argument, unexpected_keywords
 from tomei.engine.tensor import Tensor, Variable
 from tomei.keras import initializers
 from tomei.keras.layers import keras_tensor
@@ -112,8 +112,7 @@ class Layer:
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:
-            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
-                            f"{', '.join(sorted(kwargs))}.")
+            raise unexpected_keywords(kwargs, type(self).__name__, type(self))
         object.__setattr__(self, "_sublayers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable

@@ -23,6 +23,7 @@ import numpy as np
 
 from tomei.engine import device, fused
 from tomei.engine.tensor import Tensor, Variable
+from tomei.keras.arguments import unexpected_keywords
 from tomei.keras.naming import snake_case
 
 
@@ -49,8 +50,7 @@ class Optimizer:
                             f"learning_rate: {type(self).__name__}(learning_rate="
                             f"{kwargs['lr']!r}).")
         if kwargs:
-            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): "
-                            f"{', '.join(sorted(kwargs))}.")
+            raise unexpected_keywords(kwargs, type(self).__name__, type(self))
         clips = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                                    ("global_clipnorm", global_clipnorm)) if v is not None}
         if len(clips) > 1:  # Keras 3 refuses any pair
