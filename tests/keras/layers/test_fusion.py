@@ -140,7 +140,8 @@ def test_a_sequential_model_trains_the_pair_as_one_op(fusion_on):
     config.set_seed(9)
     expected = last(dropout(dense(convert_to_tensor(x)), training=True))
     np.testing.assert_array_equal(out.numpy(), expected.numpy())
-    assert len(out._parents[0]._parents) == 3  # x, kernel, bias: Dense and Dropout in one op
+    if fused.loaded() is not None:  # without numba the op is the two ops (its reference)
+        assert len(out._parents[0]._parents) == 3  # x, kernel, bias: Dense and Dropout in one
     assert all(g is not None for g in tape.gradient(out, model.trainable_variables))
 
 
