@@ -74,6 +74,13 @@ def test_reshape_keeps_one_minus_one():
     assert layers.Reshape([-1, 2])(np.zeros((1, 6))).shape == (1, 3, 2)
 
 
+def test_flatten_takes_an_empty_batch():
+    """A batch of 0 samples flattens to (0, features), as in Keras (a reshape to (0, -1)
+    has no size to infer)."""
+    out = layers.Flatten()(np.zeros((0, 2, 3, 4), np.float32))
+    assert out.shape == (0, 24)
+
+
 def test_flatten_channels_first_flattens_in_channels_last_order():
     x = np.arange(12.0).reshape(1, 3, 2, 2)  # (batch, channels, h, w)
     out = layers.Flatten(data_format="channels_first")(x).numpy()
