@@ -167,3 +167,14 @@ def test_sparse_logits_mean_is_the_mean_of_the_per_sample_values(labels):
     np.testing.assert_allclose(mean.numpy(), each.numpy().mean(), rtol=1e-6)
     with pytest.raises(ValueError, match="label value of 3"):
         losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([0, 3, 1, 1]), z)
+
+
+def test_one_hot_labels_with_a_sparse_loss_name_the_two_fixes():
+    y_pred = np.full((4, 10), 0.1, np.float32)
+    one_hot = np.eye(10, dtype=np.float32)[[1, 2, 3, 4]]
+    with pytest.raises(ValueError, match=r"received y_true with shape \(4, 10\).*one-hot.*"
+                                         r"categorical_crossentropy.*argmax"):
+        losses.SparseCategoricalCrossentropy()(one_hot, y_pred)
+    with pytest.raises(ValueError) as caught:  # another wrong shape: no one-hot hint
+        losses.SparseCategoricalCrossentropy()(np.zeros((4, 3)), y_pred)
+    assert "one-hot" not in str(caught.value)

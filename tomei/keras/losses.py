@@ -144,9 +144,14 @@ def _sparse_labels(y_true, y_pred):
                 f"and y_pred has shape {y_pred.shape}, like labels. The order is "
                 f"(y_true, y_pred): labels first, then the model's predictions, e.g. "
                 f"loss_fn(y_train[:1], predictions).")
+        hint = ""
+        if labels.shape == y_pred.shape:  # one-hot labels given to a sparse loss
+            hint = (" These look like one-hot labels: use loss='categorical_crossentropy' "
+                    "(CategoricalCrossentropy), or turn them into class indices with "
+                    "y.argmax(axis=-1).")
         raise ValueError(f"Sparse labels must have shape {y_pred.shape[:-1]} (one class index "
                          f"per sample) to match predictions of shape {y_pred.shape}; received "
-                         f"y_true with shape {labels.shape}.")
+                         f"y_true with shape {labels.shape}.{hint}")
     check_sparse_labels(labels, y_pred.shape[-1])
     return labels.astype(np.intp, copy=False)
 
