@@ -35,6 +35,15 @@ def pytest_configure(config):
 
 
 @pytest.fixture
+def fused_mode():
+    """Sets tomei's fused-kernel mode for one test (``fused_mode("off")``); restored after it."""
+    from tomei.engine import fused
+    before = fused._mode
+    yield fused.set_mode
+    fused._mode = before
+
+
+@pytest.fixture
 def fashion_mnist_dir():
     """The folder of Debian's Fashion-MNIST files; skips the test where it is absent
     (never in CI, see pytest_configure)."""

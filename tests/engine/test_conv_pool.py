@@ -51,11 +51,8 @@ CASES = [
 
 
 @pytest.fixture
-def numpy_only():
-    before = fused._mode
-    fused.set_mode("off")
-    yield
-    fused._mode = before
+def numpy_only(fused_mode):
+    fused_mode("off")
 
 
 @pytest.mark.parametrize("shape, k, o, strides, padding, dilations, use_bias", CASES, ids=str)

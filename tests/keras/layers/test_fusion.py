@@ -10,11 +10,8 @@ from tomei.keras.layers import fusion
 
 
 @pytest.fixture
-def fusion_on():
-    before = fused._mode
-    fused.set_mode("auto")
-    yield
-    fused._mode = before
+def fusion_on(fused_mode):
+    fused_mode("auto")
 
 
 def pair(conv_kwargs=None, pool_kwargs=None, conv_class=layers.Conv2D,
