@@ -411,12 +411,7 @@ class GradientTape:
             grads = backpropagate(target, seed)
         finally:
             _active_tapes.remove(self)
-        if type(sources) is list:  # the usual model.trainable_variables: no recursion
-            results = [_as_grad(grads.get(id(s)), s) if isinstance(s, Tensor) else
-                       _map_structure(lambda t: _as_grad(grads.get(id(t)), t), s)
-                       for s in sources]
-        else:
-            results = _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
+        results = _map_structure(lambda s: _as_grad(grads.get(id(s)), s), sources)
         if outer_tape_records:  # say so if an outer tape later tries to differentiate these
             _map_structure(_mark_first_order, results)
         return results
@@ -575,8 +570,10 @@ def _no_second_derivative(g):
 
 
 def _map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map_structure(fn, s) for s in structure)
+    if isinstance(structure, (list, tuple)):  # a Tensor item directly: the hot case, a
+        # model's list of variables, without a recursive call per item
+        return type(structure)([fn(s) if isinstance(s, Tensor) else _map_structure(fn, s)
+                                for s in structure])
     if isinstance(structure, dict):
         return {k: _map_structure(fn, v) for k, v in structure.items()}
     return fn(structure)

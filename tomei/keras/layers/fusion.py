@@ -32,6 +32,26 @@ from tomei.keras.layers.regularization import Dropout
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def pair_call(first, second, inputs, training):
+    """``second(first(inputs), training=training)`` as one engine op where the pair is
+    fusable (:func:`fusable`, or while training :func:`dense_dropout_fusable`), else None:
+    then the caller runs the layers one by one."""
+    if fusable(first, second, inputs):
+        return conv_relu_max_pool(first, second, inputs)
+    if training and dense_dropout_fusable(first, second, inputs):
+        return dense_relu_dropout(first, second, inputs)
+    return None
+
+
+def _as_layer_calls(first, second, inputs):
+    """What ``Layer.__call__`` does around ``call`` for the two layers: the first one's
+    input check, and each one's losses of the last call cleared."""
+    if first._input_spec_shape is not None:
+        first._check_input_shape(inputs)
+    first._losses.clear()
+    second._losses.clear()
+
+
 def fusable(conv, pool, inputs) -> bool:
     """Whether ``pool(conv(inputs))`` may run as :func:`conv_relu_max_pool` (see the module
     docstring for the conditions). Any layers and inputs may be passed: False when they are
@@ -59,10 +79,7 @@ def conv_relu_max_pool(conv, pool, inputs) -> Tensor:
         ValueError: the input's rank or channel count does not fit ``conv`` (its message),
             or the conv output is smaller than the 2x2 pool.
     """
-    if conv._input_spec_shape is not None:
-        conv._check_input_shape(inputs)  # what Layer.__call__ checks before ``call``
-    conv._losses.clear()
-    pool._losses.clear()
+    _as_layer_calls(conv, pool, inputs)
     return conv_pool.conv2d_bias_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
                                                conv.padding.upper(), conv.dilation_rate)
 
@@ -91,9 +108,6 @@ def dense_relu_dropout(dense, dropout, inputs) -> Tensor:
     Raises:
         ValueError: the input's last axis does not fit ``dense`` (its message).
     """
-    if dense._input_spec_shape is not None:
-        dense._check_input_shape(inputs)  # what Layer.__call__ checks before ``call``
-    dense._losses.clear()
-    dropout._losses.clear()
+    _as_layer_calls(dense, dropout, inputs)
     return nn_ops.dense_relu_dropout(inputs, dense.kernel, dense.bias, dropout.rate,
                                      dropout._rng or config.rng())

@@ -131,16 +131,12 @@ class Sequential(Model):
         (tomei/keras/layers/fusion.py; ``TOMEI_FUSED=0`` runs them one by one)."""
         x, layers, i = inputs, self._sublayers, 0
         while i < len(layers):
-            if i + 1 < len(layers) and fusion.fusable(layers[i], layers[i + 1], x):
-                x = fusion.conv_relu_max_pool(layers[i], layers[i + 1], x)
-                i += 2
-            elif training and i + 1 < len(layers) and \
-                    fusion.dense_dropout_fusable(layers[i], layers[i + 1], x):
-                x = fusion.dense_relu_dropout(layers[i], layers[i + 1], x)
-                i += 2
+            y = fusion.pair_call(layers[i], layers[i + 1], x, training) \
+                if i + 1 < len(layers) else None
+            if y is None:
+                x, i = layers[i](x, training=training), i + 1
             else:
-                x = layers[i](x, training=training)
-                i += 1
+                x, i = y, i + 2
         return x
 
     def compute_output_shape(self, input_shape):
